@@ -1,0 +1,169 @@
+"""URL and host identity, decided once at crawl time and stored (DESIGN.md, identity rules).
+
+- host: lower case, IDNA (punycode), no default port, no trailing dot; ``www.`` is kept.
+- URL: absolute http(s), fragment removed, dot segments resolved, unsafe characters
+  percent-encoded (UTF-8), user info dropped, an empty path becomes ``/``.
+- hrefs with another scheme (javascript:, mailto:, tel:, data:, ...), in-page ``#``
+  references and unparsable hrefs give ``None``: the extractor counts them.
+
+``absolutize`` is on the hot path (one call per link): absolute and root-relative
+hrefs skip ``urljoin`` (≈10 µs a call) and host normalisation is cached.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from urllib.parse import quote, urljoin
+
+import idna
+
+from index.schema import URL_MAX_CHARS
+
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+# Whole-URL split for an absolute http(s) URL; the scheme is matched case-insensitively.
+_URL_RE = re.compile(r"(?i)(https?)://([^/?#\\]*)([^?#]*)(\?[^#]*)?(?:#.*)?\Z", re.S)
+_SCHEME_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
+# Characters that may stand unescaped in a path or query (RFC 3986 + '%').
+_SAFE_RE = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*\Z")
+_SAFE_CHARS = "-._~!$&'()*+,;=:@/?%"
+_BAD_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# WHATWG URL parsing removes ASCII tab and newlines anywhere and strips C0 + space at ends.
+_STRIP_INNER = str.maketrans("", "", "\t\n\r")
+_HOST_OK_RE = re.compile(r"[a-z0-9\-_.]+\Z")
+
+
+@lru_cache(maxsize=1 << 16)
+def normalize_host(host: str) -> str | None:
+    """Normalise a host name or IP literal; ``None`` when it cannot be a host."""
+    host = host.strip().rstrip(".").lower()
+    if not host:
+        return None
+    if host.startswith("["):  # IPv6 literal
+        return host if re.fullmatch(r"\[[0-9a-f:.]+\]", host) else None
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                return None
+    if not _HOST_OK_RE.match(host) or ".." in host or host.startswith("."):
+        return None
+    return host
+
+
+@lru_cache(maxsize=1 << 16)
+def _netloc(scheme: str, netloc: str) -> tuple[str, str] | None:
+    """(normalised netloc, host) for a raw netloc, or None if it is not valid."""
+    if "@" in netloc:
+        netloc = netloc.rpartition("@")[2]
+    port = ""
+    if netloc.startswith("["):
+        end = netloc.find("]")
+        if end < 0:
+            return None
+        host_part, rest = netloc[: end + 1], netloc[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                return None
+            port = rest[1:]
+    else:
+        host_part, _, port = netloc.partition(":")
+    host = normalize_host(host_part)
+    if host is None:
+        return None
+    if port:
+        if not port.isdigit() or int(port) > 65535:
+            return None
+        port = str(int(port))
+        if port == _DEFAULT_PORTS[scheme]:
+            port = ""
+    return (f"{host}:{port}" if port else host), host
+
+
+def _remove_dot_segments(path: str) -> str:
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == ".":
+            if last:
+                out.append("")
+            continue
+        if seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+            continue
+        out.append(seg)
+    result = "/".join(out)
+    return result if result.startswith("/") else "/" + result
+
+
+def _safe(part: str) -> str:
+    if _SAFE_RE.match(part):
+        return part if "%" not in part or not _BAD_PERCENT_RE.search(part) else _fix_pct(part)
+    return _fix_pct(quote(part, safe=_SAFE_CHARS, encoding="utf-8", errors="surrogatepass"))
+
+
+def _fix_pct(part: str) -> str:
+    return _BAD_PERCENT_RE.sub("%25", part)
+
+
+def normalize_url(url: str) -> str | None:
+    """The canonical form of an absolute http(s) URL, or None if it is not one."""
+    url = url.strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r").translate(
+        _STRIP_INNER
+    )
+    match = _URL_RE.match(url)
+    if match is None:
+        return None
+    scheme, netloc, path, query = match.groups()
+    scheme = scheme.lower()
+    norm = _netloc(scheme, netloc)
+    if norm is None:
+        return None
+    if not path:
+        path = "/"
+    elif "/." in path or path.startswith("."):
+        path = _remove_dot_segments(path)
+    path = _safe(path)
+    result = f"{scheme}://{norm[0]}{path}"
+    if query and len(query) > 1:
+        result += _safe(query)
+    if len(result) > URL_MAX_CHARS:
+        return None
+    return result
+
+
+def absolutize(href: str, base: str) -> str | None:
+    """Resolve an href found on a page against its base URL (already normalised)."""
+    href = href.strip(" \t\n\r\x0c")
+    if not href or href[0] == "#":
+        return None
+    head = href[:8].lower()
+    if head.startswith(("http://", "https://")):
+        return normalize_url(href)
+    if href.startswith("//"):
+        return normalize_url(base[: base.index(":") + 1] + href)
+    if href[0] == "/" and "\\" not in href:
+        slash = base.find("/", base.index("//") + 2)
+        return normalize_url((base[:slash] if slash >= 0 else base) + href)
+    scheme = _SCHEME_RE.match(href)
+    if scheme is not None and scheme.group(1).lower() not in ("http", "https"):
+        return None
+    try:
+        return normalize_url(urljoin(base, href.replace("\\", "/")))
+    except ValueError:
+        return None
+
+
+def url_host(url: str) -> str:
+    """The host of a normalised URL (no port)."""
+    netloc = url[url.index("//") + 2 :].split("/", 1)[0]
+    if netloc.startswith("["):
+        return netloc[: netloc.index("]") + 1]
+    return netloc.partition(":")[0]

@@ -1,0 +1,160 @@
+"""Where things live under DATA, and how files appear whole or not at all.
+
+    DATA/raw/<crawl_id>/pages/<worker>-<seq>.parquet      append-only, from pipelines
+    DATA/raw/<crawl_id>/edges/<worker>-<seq>.parquet
+    DATA/index/<generation>/edges/bucket=<n>/<file>.parquet   n = layout.bucket_of(dst_domain)
+    DATA/index/<generation>/pages.parquet
+    DATA/index/<generation>/domains.parquet
+    DATA/index/<generation>/hosts.parquet
+    DATA/index/<generation>/manifest.json
+    DATA/index/CURRENT                                     name of the live generation
+    DATA/linkindex.sql                                     init file for the stock DuckDB CLI
+
+Every file is written under a temporary name in its own folder, then renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from index.schema import META_KIND, META_SCHEMA_VERSION, SCHEMA_VERSION
+
+TMP_PREFIX = ".tmp-"
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+INIT_SQL = "linkindex.sql"
+_GENERATION_RE = re.compile(r"g(\d{6})\Z")
+_CRAWL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
+
+
+class LinkindexError(Exception):
+    """An error the user can act on: the command prints its message as one line."""
+
+
+def check_crawl_id(crawl_id: str) -> str:
+    if not _CRAWL_ID_RE.match(crawl_id):
+        raise LinkindexError(
+            f"bad crawl id {crawl_id!r}: use letters, digits, '.', '_' or '-' (at most 100)"
+        )
+    return crawl_id
+
+
+def raw_dir(data: Path, crawl_id: str, table: str) -> Path:
+    return data / "raw" / crawl_id / table
+
+
+def raw_parts(data: Path, table: str) -> list[Path]:
+    """All whole raw parts of one table across crawls (temporary files excluded), sorted."""
+    root = data / "raw"
+    if not root.is_dir():
+        return []
+    return sorted(
+        p
+        for p in root.glob(f"*/{table}/*.parquet")
+        if not p.name.startswith(TMP_PREFIX)
+    )
+
+
+def index_root(data: Path) -> Path:
+    return data / "index"
+
+
+def generation_dir(data: Path, generation: str) -> Path:
+    return index_root(data) / generation
+
+
+def generations(data: Path) -> list[str]:
+    root = index_root(data)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if _GENERATION_RE.match(p.name))
+
+
+def next_generation(data: Path) -> str:
+    existing = generations(data)
+    n = int(existing[-1][1:]) + 1 if existing else 1
+    return f"g{n:06d}"
+
+
+def current_generation(data: Path) -> str | None:
+    try:
+        name = (index_root(data) / CURRENT).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def read_manifest(data: Path, generation: str | None = None) -> dict[str, Any]:
+    """The manifest of a generation (default: the live one); a clear error if none."""
+    if not data.is_dir():
+        raise LinkindexError(f"data directory {data} does not exist")
+    generation = generation or current_generation(data)
+    if generation is None:
+        raise LinkindexError(f"no index built yet in {data}: run `linkindex build --data {data}`")
+    try:
+        return json.loads((generation_dir(data, generation) / MANIFEST).read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        raise LinkindexError(f"index generation {generation} in {data} is unreadable: {exc}")
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; rename it into place on success only."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f"{TMP_PREFIX}{os.getpid()}-{final.name}")
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextmanager
+def atomic_open(final: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    with atomic_path(final) as tmp, open(tmp, mode) as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_json(final: Path, obj: Any) -> None:
+    with atomic_open(final) as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True, default=str)
+        fh.write("\n")
+
+
+def parquet_metadata(kind: str) -> dict[bytes, bytes]:
+    return {META_SCHEMA_VERSION: str(SCHEMA_VERSION).encode(), META_KIND: kind.encode()}
+
+
+def write_table(final: Path, table: pa.Table, kind: str, row_group_size: int = 100_000) -> None:
+    """Write one Parquet file atomically, tagged with the schema version and its kind."""
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **parquet_metadata(kind)})
+    with atomic_path(final) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
+
+
+def switch_current(data: Path, generation: str) -> None:
+    """Make `generation` the live one: one atomic rename, done last in a build."""
+    with atomic_open(index_root(data) / CURRENT) as fh:
+        fh.write(generation + "\n")
+
+
+def bucket_of(domain: str, buckets: int) -> int:
+    """Stable bucket of a target domain: the first 32 bits of its MD5, modulo `buckets`.
+
+    The SQL side computes the same number (queries/_bucket.sql); DuckDB's hash() is
+    not promised stable across versions, MD5 is.
+    """
+    return int(hashlib.md5(domain.encode()).hexdigest()[:8], 16) % buckets

@@ -1,0 +1,155 @@
+"""The data contract, schema version 1: defined here once, imported everywhere else.
+
+Raw parts (written by pipelines, one row per fetch / per link occurrence) and the
+index tables (written by the build) are both described here, so a reader of the
+Parquet files needs nothing but this module.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# Parquet key-value metadata written into every file we produce.
+META_SCHEMA_VERSION = b"linkindex.schema_version"
+META_KIND = b"linkindex.kind"
+
+# Values of edges.kind and edges.position.
+KINDS = ("a", "img", "area", "redirect", "canonical")
+POSITIONS = ("content", "nav", "header", "footer", "aside")
+
+# Caps on free text, so one hostile page cannot bloat the index.
+ANCHOR_MAX_CHARS = 256
+TITLE_MAX_CHARS = 512
+URL_MAX_CHARS = 4096
+
+_TS = pa.timestamp("ms", tz="UTC")
+
+PAGES = pa.schema(
+    [
+        pa.field("crawl_id", pa.string(), nullable=False),
+        pa.field("fetched_at", _TS, nullable=False),
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("host", pa.string(), nullable=False),
+        pa.field("domain", pa.string(), nullable=False),
+        pa.field("status", pa.int16()),  # null when no HTTP response (see error)
+        pa.field("content_type", pa.string()),
+        pa.field("content_length", pa.int64()),
+        pa.field("title", pa.string()),
+        pa.field("lang", pa.string()),
+        pa.field("depth", pa.int16()),
+        pa.field("redirect_to", pa.string()),
+        pa.field("canonical", pa.string()),
+        pa.field("meta_noindex", pa.bool_()),
+        pa.field("meta_nofollow", pa.bool_()),
+        pa.field("n_links", pa.int32()),
+        pa.field("n_external_links", pa.int32()),
+        pa.field("ip", pa.string()),
+        # Additions to the design card's list (docs/decisions.md, "schema v1"):
+        pa.field("n_skipped_links", pa.int32()),  # javascript:/mailto:/tel:/data:/#/unparsable
+        pa.field("error", pa.string()),  # download error when there is no HTTP response
+        pa.field("warc_file", pa.string()),  # evidence, filled when a crawl archives to WARC
+        pa.field("warc_offset", pa.int64()),
+    ]
+)
+
+EDGES = pa.schema(
+    [
+        pa.field("crawl_id", pa.string(), nullable=False),
+        pa.field("fetched_at", _TS, nullable=False),
+        pa.field("src_url", pa.string(), nullable=False),
+        pa.field("src_host", pa.string(), nullable=False),
+        pa.field("src_domain", pa.string(), nullable=False),
+        pa.field("dst_url", pa.string(), nullable=False),
+        pa.field("dst_host", pa.string(), nullable=False),
+        pa.field("dst_domain", pa.string(), nullable=False),
+        pa.field("anchor", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("alt", pa.string()),
+        pa.field("nofollow", pa.bool_(), nullable=False),
+        pa.field("ugc", pa.bool_(), nullable=False),
+        pa.field("sponsored", pa.bool_(), nullable=False),
+        pa.field("position", pa.string()),  # null for redirect/canonical/unknown
+        pa.field("ordinal", pa.int32(), nullable=False),
+        pa.field("external", pa.bool_(), nullable=False),
+    ]
+)
+
+# Columns an extracted page carries per link; the rest of EDGES is per page.
+EDGE_LINK_COLUMNS = (
+    "dst_url",
+    "dst_host",
+    "dst_domain",
+    "anchor",
+    "kind",
+    "alt",
+    "nofollow",
+    "ugc",
+    "sponsored",
+    "position",
+    "ordinal",
+    "external",
+)
+EDGE_PAGE_COLUMNS = ("crawl_id", "fetched_at", "src_url", "src_host", "src_domain")
+
+RAW_TABLES = {"pages": PAGES, "edges": EDGES}
+
+# ---------------------------------------------------------------------------
+# Index tables (one generation under DATA/index/<generation>/)
+# ---------------------------------------------------------------------------
+
+# index edges: one row per distinct (src_url, dst_url, kind, anchor) across all crawls.
+INDEX_EDGES = pa.schema(
+    [
+        pa.field("dst_domain", pa.string(), nullable=False),
+        pa.field("dst_url", pa.string(), nullable=False),
+        pa.field("src_domain", pa.string(), nullable=False),
+        pa.field("dst_host", pa.string(), nullable=False),
+        pa.field("src_host", pa.string(), nullable=False),
+        pa.field("src_url", pa.string(), nullable=False),
+        pa.field("anchor", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("alt", pa.string()),
+        pa.field("nofollow", pa.bool_(), nullable=False),
+        pa.field("ugc", pa.bool_(), nullable=False),
+        pa.field("sponsored", pa.bool_(), nullable=False),
+        pa.field("position", pa.string()),  # null for redirect/canonical/unknown
+        pa.field("ordinal", pa.int32(), nullable=False),
+        pa.field("external", pa.bool_(), nullable=False),
+        pa.field("first_seen", _TS, nullable=False),
+        pa.field("last_seen", _TS, nullable=False),
+        pa.field("live", pa.bool_(), nullable=False),
+    ]
+)
+
+# index pages: the latest fetch of each URL, plus its fetch history summary.
+INDEX_PAGES = pa.schema(
+    [field for field in PAGES]
+    + [
+        pa.field("first_fetched", _TS, nullable=False),
+        pa.field("n_fetches", pa.int32(), nullable=False),
+    ]
+)
+
+# index domains: per registrable domain totals and rank.
+INDEX_DOMAINS = pa.schema(
+    [
+        pa.field("domain", pa.string(), nullable=False),
+        pa.field("pages_crawled", pa.int64(), nullable=False),
+        pa.field("backlinks", pa.int64(), nullable=False),  # live external links in
+        pa.field("referring_domains", pa.int64(), nullable=False),
+        pa.field("outlinks", pa.int64(), nullable=False),  # live external links out
+        pa.field("linked_domains", pa.int64(), nullable=False),
+        pa.field("domain_rank", pa.float64(), nullable=False),  # 0..100, log-scaled PageRank
+    ]
+)
+
+# index hosts: every host seen, with its registrable domain, so SQL can resolve a
+# host or URL target to its domain (and bucket) without the Public Suffix List.
+INDEX_HOSTS = pa.schema(
+    [
+        pa.field("host", pa.string(), nullable=False),
+        pa.field("domain", pa.string(), nullable=False),
+    ]
+)
