@@ -104,7 +104,9 @@ def read_manifest(data: Path, generation: str | None = None) -> dict[str, Any]:
     try:
         return json.loads((generation_dir(data, generation) / MANIFEST).read_text())
     except (FileNotFoundError, json.JSONDecodeError) as exc:
-        raise LinkindexError(f"index generation {generation} in {data} is unreadable: {exc}")
+        raise LinkindexError(
+            f"index generation {generation} in {data} is unreadable: {exc}"
+        ) from None
 
 
 @contextmanager
@@ -140,7 +142,8 @@ def parquet_metadata(kind: str) -> dict[bytes, bytes]:
 
 def write_table(final: Path, table: pa.Table, kind: str, row_group_size: int = 100_000) -> None:
     """Write one Parquet file atomically, tagged with the schema version and its kind."""
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **parquet_metadata(kind)})
+    metadata = {**(table.schema.metadata or {}), **parquet_metadata(kind)}
+    table = table.replace_schema_metadata(metadata)
     with atomic_path(final) as tmp:
         pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
 

@@ -1,0 +1,30 @@
+"""Which addresses the crawler may reach: public ones only, unless explicitly allowed.
+
+A crawler that follows links from arbitrary pages must not become a way into the
+network it runs in (cloud metadata at 169.254.169.254, admin panels on 10.x, ...).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+def is_public_ip(value: str) -> bool:
+    """True for a globally routable IP address literal."""
+    address = ipaddress.ip_address(value.strip("[]"))
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def refused_host(host: str) -> bool:
+    """True when a host is known, without DNS, to be private: a non-public IP or localhost.
+
+    Names are checked again after resolution (crawler.resolver).
+    """
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not is_public_ip(host)
+    except ValueError:
+        return False  # a name, not an IP literal

@@ -1,0 +1,16 @@
+"""Scrapy items: one item per fetched page, carrying its links as columns.
+
+Never one item per link: per-item overhead in Scrapy is far larger than per-row
+overhead in Arrow.
+"""
+
+from __future__ import annotations
+
+import scrapy
+
+
+class PageLinks(scrapy.Item):
+    # One row of index.schema.PAGES (crawl_id and fetched_at included).
+    page = scrapy.Field()
+    # One list per column of index.schema.EDGE_LINK_COLUMNS, all of equal length.
+    links = scrapy.Field()

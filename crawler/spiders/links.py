@@ -1,0 +1,224 @@
+"""The `links` spider: fetch pages breadth-first from seeds, one PageLinks item per page.
+
+    scrapy crawl links -a seeds=https://example.com/ -a data=DATA
+    linkindex crawl https://example.com/ --data DATA          (the same, friendlier)
+
+Spider arguments are copied into the LINKINDEX_* settings of the same meaning, so both
+commands configure the crawl the same way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.settings import BaseSettings
+from twisted.python.failure import Failure
+
+from crawler.domains import registrable_domain
+from crawler.extractor import Extraction, extract_html, extract_redirect, is_html, page_url
+from crawler.items import PageLinks
+from crawler.seeds import parse_seeds, read_seeds_file
+from crawler.urls import url_host
+from index.layout import LinkindexError, check_crawl_id
+
+# -a NAME=VALUE → setting
+ARGUMENT_SETTINGS = {
+    "seeds": "LINKINDEX_SEEDS",
+    "seeds_file": "LINKINDEX_SEEDS_FILE",
+    "data": "LINKINDEX_DATA",
+    "crawl_id": "LINKINDEX_CRAWL_ID",
+    "scope": "LINKINDEX_SCOPE",
+    "max_depth": "LINKINDEX_MAX_DEPTH",
+    "max_pages": "LINKINDEX_MAX_PAGES",
+    "max_pages_per_domain": "LINKINDEX_MAX_PAGES_PER_DOMAIN",
+    "proxy": "LINKINDEX_PROXY",
+    "allow_private": "LINKINDEX_ALLOW_PRIVATE",
+}
+SCOPES = ("seed-domains", "any")
+
+
+def default_crawl_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _optional_int(settings: BaseSettings, name: str) -> int | None:
+    value = settings.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise LinkindexError(f"{name} must be a whole number, not {value!r}") from None
+    if number < 0:
+        raise LinkindexError(f"{name} must not be negative")
+    return number
+
+
+def prepare_settings(settings: BaseSettings) -> None:
+    """Validate the crawl settings and fill in derived defaults (crawl id, seeds)."""
+    seeds = list(settings.getlist("LINKINDEX_SEEDS"))
+    if settings.get("LINKINDEX_SEEDS_FILE"):
+        seeds += read_seeds_file(settings["LINKINDEX_SEEDS_FILE"])
+    seeds = parse_seeds(seeds)
+    if not seeds:
+        raise LinkindexError("no seed URLs: give at least one URL or a seeds file")
+    settings.set("LINKINDEX_SEEDS", seeds, priority="cmdline")
+    crawl_id = settings.get("LINKINDEX_CRAWL_ID") or default_crawl_id()
+    settings.set("LINKINDEX_CRAWL_ID", check_crawl_id(crawl_id), priority="cmdline")
+    if settings.get("LINKINDEX_SCOPE") not in SCOPES:
+        raise LinkindexError(f"scope must be one of {', '.join(SCOPES)}")
+    for name in ("LINKINDEX_MAX_DEPTH", "LINKINDEX_MAX_PAGES", "LINKINDEX_MAX_PAGES_PER_DOMAIN"):
+        _optional_int(settings, name)
+
+
+class LinksSpider(scrapy.Spider):
+    name = "links"
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> LinksSpider:
+        # Settings are not frozen yet when the spider is created (Scrapy 2.19).
+        for argument, setting in ARGUMENT_SETTINGS.items():
+            if argument in kwargs:
+                crawler.settings.set(setting, kwargs.pop(argument), priority="cmdline")
+        prepare_settings(crawler.settings)
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.configure(crawler.settings)
+        return spider
+
+    def configure(self, settings: BaseSettings) -> None:
+        self.crawl_id: str = settings["LINKINDEX_CRAWL_ID"]
+        self.seeds: list[str] = settings.getlist("LINKINDEX_SEEDS")
+        self.scope_domains: set[str] | None = (
+            {registrable_domain(url_host(url)) for url in self.seeds}
+            if settings["LINKINDEX_SCOPE"] == "seed-domains"
+            else None
+        )
+        self.max_depth = _optional_int(settings, "LINKINDEX_MAX_DEPTH")
+        self.max_pages = _optional_int(settings, "LINKINDEX_MAX_PAGES")
+        self.max_per_domain = _optional_int(settings, "LINKINDEX_MAX_PAGES_PER_DOMAIN")
+        # Spider-side seen-set: yielding a Request for every extracted link costs far
+        # more (fingerprint, middlewares, dupefilter) than a set lookup (68 → 417 pages/s).
+        self.seen: set[int] = set()
+        self.scheduled = 0
+        self.per_domain: Counter[str] = Counter()
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.seeds:
+            request = self.request_for(url, 0)
+            if request is not None:
+                yield request
+
+    def request_for(self, url: str, depth: int) -> scrapy.Request | None:
+        """A request for `url` unless seen, out of scope or over a limit."""
+        key = hash(url)
+        if key in self.seen:
+            return None
+        if self.max_depth is not None and depth > self.max_depth:
+            return None
+        domain = registrable_domain(url_host(url))
+        if self.scope_domains is not None and domain not in self.scope_domains:
+            return None
+        if self.max_pages is not None and self.scheduled >= self.max_pages:
+            return None
+        if self.max_per_domain is not None and self.per_domain[domain] >= self.max_per_domain:
+            return None
+        self.seen.add(key)
+        self.scheduled += 1
+        self.per_domain[domain] += 1
+        return scrapy.Request(
+            url,
+            callback=self.parse,
+            errback=self.on_error,
+            priority=-depth,
+            meta={"depth": depth},
+            dont_filter=True,
+        )
+
+    def follow(self, urls: Iterable[str], depth: int) -> Iterator[scrapy.Request]:
+        for url in urls:
+            request = self.request_for(url, depth)
+            if request is not None:
+                yield request
+
+    def page_row(self, url: str, depth: int) -> dict[str, Any]:
+        host = url_host(url)
+        return {
+            "crawl_id": self.crawl_id,
+            "fetched_at": datetime.now(UTC),
+            "url": url,
+            "host": host,
+            "domain": registrable_domain(host),
+            "depth": depth,
+        }
+
+    def parse(self, response: Response) -> Iterator[PageLinks | scrapy.Request]:
+        depth = response.meta.get("depth", 0)
+        url = page_url(response.url)
+        page = self.page_row(url, depth)
+        content_type = _header(response, b"Content-Type")
+        page.update(
+            status=response.status,
+            content_type=content_type,
+            content_length=len(response.body),
+            ip=str(response.ip_address) if response.ip_address else None,
+        )
+        follow: list[str] = []
+        extraction = Extraction()
+        if 300 <= response.status < 400 and b"Location" in response.headers:
+            target, extraction = extract_redirect(url, _header(response, b"Location") or "")
+            page["redirect_to"] = target
+            follow = [target] if target else []
+        elif 200 <= response.status < 300 and is_html(content_type):
+            text = (
+                response.text
+                if isinstance(response, TextResponse)
+                else response.body.decode("utf-8", "replace")
+            )
+            extraction = extract_html(url, text, _header(response, b"X-Robots-Tag"))
+            if not extraction.meta_nofollow:
+                follow = extraction.links["dst_url"]
+        page.update(
+            title=extraction.title,
+            lang=extraction.lang,
+            canonical=extraction.canonical,
+            meta_noindex=extraction.meta_noindex,
+            meta_nofollow=extraction.meta_nofollow,
+            n_links=extraction.n_links,
+            n_external_links=extraction.n_external_links,
+            n_skipped_links=extraction.n_skipped_links,
+        )
+        stats = self.crawler.stats
+        stats.inc_value("linkindex/pages")
+        stats.inc_value("linkindex/edges", extraction.n_links)
+        if response.status >= 400:
+            stats.inc_value("linkindex/errors")
+        yield PageLinks(page=page, links=extraction.links)
+        yield from self.follow(follow, depth + 1)
+
+    def on_error(self, failure: Failure) -> Iterator[PageLinks]:
+        if failure.check(IgnoreRequest):  # robots.txt or the private-address guard
+            return
+        request = failure.request  # type: ignore[attr-defined]
+        page = self.page_row(page_url(request.url), request.meta.get("depth", 0))
+        message = failure.getErrorMessage() or failure.type.__name__
+        page["error"] = f"{failure.type.__name__}: {message}"[:300]
+        self.crawler.stats.inc_value("linkindex/errors")
+        self.crawler.stats.inc_value("linkindex/pages")
+        yield PageLinks(page=page, links=Extraction().links)
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")

@@ -1,0 +1,287 @@
+"""The `linkindex` command: parses arguments and calls the code that does the work."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.layout import LinkindexError
+
+SCOPES = ("domain", "host", "prefix", "exact")
+FORMATS = ("table", "csv", "json")
+
+
+def _data_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("LINKINDEX_DATA", "data")),
+        help="DATA directory (default: $LINKINDEX_DATA or ./data)",
+    )
+
+
+def _filter_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scope", choices=SCOPES, default="domain",
+                        help="how the target matches: domain (default, with subdomains), "
+                             "host, URL prefix, exact URL")
+    parser.add_argument("--include-lost", action="store_true",
+                        help="also links no longer on their page (default: live only)")
+    parser.add_argument("--dofollow", action="store_true", help="only links without nofollow")
+    parser.add_argument("--include-internal", action="store_true",
+                        help="also links from the target's own domain")
+    parser.add_argument("--kind", help="a, img, area, redirect or canonical")
+    parser.add_argument("--position", help="content, nav, header, footer or aside")
+    parser.add_argument("--min-overlap", type=int, default=1,
+                        help="link_gap: competitors a domain must link to (default 1)")
+    parser.add_argument("--limit", type=int, help="at most N rows")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linkindex",
+        description="A self-hosted backlink index: crawl, build, query.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("crawl", help="crawl seed sites into DATA/raw/<crawl_id>/")
+    p.add_argument("seeds", nargs="*", metavar="SEED", help="seed URL")
+    p.add_argument("--seeds-file", help="file with one seed URL per line")
+    _data_arg(p)
+    p.add_argument("--crawl-id", help="name of this crawl (default: UTC start time)")
+    p.add_argument("--max-depth", type=int)
+    p.add_argument("--max-pages", type=int)
+    p.add_argument("--max-pages-per-domain", type=int)
+    p.add_argument("--scope", choices=("seed-domains", "any"), default="seed-domains")
+    p.add_argument("--proxy", help="forward HTTP proxy for every request, http://HOST:PORT")
+    p.add_argument("--allow-private", action="store_true",
+                   help="allow private and loopback addresses (refused by default)")
+    p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="any Scrapy or LINKINDEX_* setting")
+    p.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log")
+
+    p = sub.add_parser("build", help="build a new index generation from all raw crawls")
+    _data_arg(p)
+    p.add_argument("--force", action="store_true", help="rebuild even if nothing is new")
+    p.add_argument("--keep", type=int, default=3, help="generations to keep (default 3)")
+    p.add_argument("--buckets", type=int, help="target-domain buckets (default: by size)")
+
+    p = sub.add_parser("query", help="answer a backlink question (see `linkindex queries`)")
+    p.add_argument("name")
+    p.add_argument("args", nargs="*", metavar="ARG")
+    _data_arg(p)
+    _filter_args(p)
+    p.add_argument("--format", choices=FORMATS, default="table")
+
+    p = sub.add_parser("export", help="write a query's full answer to a CSV file")
+    p.add_argument("name")
+    p.add_argument("args", nargs="*", metavar="ARG")
+    _data_arg(p)
+    _filter_args(p)
+    p.add_argument("-o", "--output", type=Path, required=True, help="FILE.csv")
+    p.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM (for Excel)")
+
+    p = sub.add_parser("sql", help="run SQL over views edges, pages, domains, hosts + macros")
+    p.add_argument("sql", nargs="?", help="the statement (omit with --print-init)")
+    _data_arg(p)
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--print-init", action="store_true",
+                   help="print the init SQL for the stock DuckDB CLI and exit")
+
+    sub.add_parser("queries", help="list the queries and their arguments")
+
+    p = sub.add_parser("demo", help="crawl a synthetic web on loopback, build, and query it")
+    p.add_argument("--out", type=Path, default=Path("linkindex-demo"),
+                   help="folder for the demo's DATA and CSVs (default ./linkindex-demo)")
+    p.add_argument("--sites", type=int, default=50)
+    p.add_argument("--pages", type=int, default=20, help="pages per site")
+
+    p = sub.add_parser("testweb", help="serve the synthetic web as a loopback HTTP proxy")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--sites", type=int, default=50)
+    p.add_argument("--pages", type=int, default=20, help="pages per site")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds-file", type=Path, help="also write the home pages here")
+    return parser
+
+
+def _settings(pairs: Sequence[str]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise LinkindexError(f"bad setting {pair!r}: expected NAME=VALUE")
+        settings[name.strip()] = value
+    return settings
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.runner import run_crawl
+
+    overrides: dict[str, object] = {
+        "LINKINDEX_SEEDS": args.seeds,
+        "LINKINDEX_SEEDS_FILE": args.seeds_file,
+        "LINKINDEX_DATA": str(args.data),
+        "LINKINDEX_CRAWL_ID": args.crawl_id,
+        "LINKINDEX_SCOPE": args.scope,
+        "LINKINDEX_MAX_DEPTH": args.max_depth,
+        "LINKINDEX_MAX_PAGES": args.max_pages,
+        "LINKINDEX_MAX_PAGES_PER_DOMAIN": args.max_pages_per_domain,
+        "LINKINDEX_PROXY": args.proxy,
+        "LINKINDEX_ALLOW_PRIVATE": args.allow_private,
+        "LOG_LEVEL": "INFO" if args.verbose else "WARNING",
+    }
+    overrides.update(_settings(args.set))
+    summary = run_crawl(overrides)
+    print(
+        f"crawl {summary.crawl_id}: {summary.pages:,} pages, {summary.edges:,} links, "
+        f"{summary.errors:,} errors in {summary.seconds:.1f}s "
+        f"({summary.pages_per_second:,.0f} pages/s) → {summary.data / 'raw' / summary.crawl_id}"
+    )
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from index.build import build_index
+
+    from queries import write_init_file
+
+    result = build_index(args.data, force=args.force, keep=args.keep, buckets=args.buckets)
+    for warning in result.warnings:
+        print(f"linkindex: warning: {warning}", file=sys.stderr)
+    counts = result.manifest.get("counts", {})
+    if result.built:
+        print(
+            f"built index {result.generation}: {counts.get('edges', 0):,} links "
+            f"({counts.get('live_edges', 0):,} live), {counts.get('pages', 0):,} pages, "
+            f"{counts.get('domains', 0):,} domains"
+        )
+    else:
+        print(f"index {result.generation} is up to date (nothing new; --force rebuilds)")
+    init = write_init_file(args.data)
+    print(f"DuckDB init file: {init}")
+    return 0
+
+
+def _filters(args: argparse.Namespace):  # -> queries.Filters
+    from queries import Filters
+
+    return Filters(
+        live_only=not args.include_lost,
+        dofollow_only=args.dofollow,
+        external_only=not args.include_internal,
+        kind=args.kind,
+        position=args.position,
+    )
+
+
+def _run_named(args: argparse.Namespace):  # -> pyarrow.Table
+    from queries import run_query
+
+    return run_query(
+        args.data, args.name, args.args, scope=args.scope, filters=_filters(args),
+        limit=args.limit, min_overlap=args.min_overlap,
+    )
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from linkindex.render import show
+
+    show(_run_named(args), args.format, title=f"{args.name} {' '.join(args.args)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from queries.export import write_csv
+
+    rows = write_csv(_run_named(args), args.output, bom=args.bom)
+    print(f"wrote {rows:,} rows to {args.output}")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from queries import init_sql, run_sql
+
+    if args.print_init:
+        print(init_sql(args.data))
+        return 0
+    if not args.sql:
+        raise LinkindexError(
+            'give a SQL statement, e.g. linkindex sql "SELECT count(*) FROM edges"'
+        )
+    from linkindex.render import show
+
+    show(run_sql(args.data, args.sql), args.format)
+    return 0
+
+
+def cmd_queries(args: argparse.Namespace) -> int:
+    from queries import QUERIES
+
+    for name, spec in QUERIES.items():
+        usage = " ".join(a.upper() for a in spec.args)
+        print(f"{name} {usage}\n    {spec.description}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from linkindex.demo import run_demo
+
+    run_demo(args.out, sites=args.sites, pages=args.pages)
+    return 0
+
+
+def cmd_testweb(args: argparse.Namespace) -> int:
+    from synthweb.server import WebServer
+
+    from synthweb import SyntheticWeb
+
+    web = SyntheticWeb(n_sites=args.sites, pages_per_site=args.pages, seed=args.seed)
+    if args.seeds_file:
+        args.seeds_file.write_text("\n".join(web.seeds()) + "\n")
+    with WebServer(web, port=args.port) as server:
+        print(f"synthetic web of {len(web.hosts)} hosts: proxy {server.proxy_url}", flush=True)
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+COMMANDS = {
+    "crawl": cmd_crawl,
+    "build": cmd_build,
+    "query": cmd_query,
+    "export": cmd_export,
+    "sql": cmd_sql,
+    "queries": cmd_queries,
+    "demo": cmd_demo,
+    "testweb": cmd_testweb,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except LinkindexError as exc:
+        print(f"linkindex: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("linkindex: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, unless asked for the traceback
+        if os.environ.get("LINKINDEX_DEBUG"):
+            raise
+        print(
+            f"linkindex: internal error: {type(exc).__name__}: {exc} "
+            "(set LINKINDEX_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""`linkindex demo`: the whole product in one command, on a synthetic web served on loopback.
+
+Serve the synthetic web → crawl it (local mode) → build the index → answer the
+backlink questions for the best-linked site → write CSVs. No servers to start.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from index.layout import LinkindexError
+
+MARKER = ".linkindex-demo"
+CSV_QUERIES = ("overview", "backlinks", "referring_domains", "anchors", "top_pages")
+
+
+def _prepare(out: Path) -> Path:
+    """A clean demo folder; never delete a folder the demo did not make."""
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise LinkindexError(f"{out} exists and is not a demo folder; choose another with --out")
+    if (out / MARKER).exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by `linkindex demo`; safe to delete\n")
+    return out / "data"
+
+
+def run_demo(out: Path, *, sites: int = 50, pages: int = 20) -> None:
+    from index.build import build_index
+    from queries.export import write_csv
+    from synthweb.server import WebServer
+
+    from crawler.runner import run_crawl
+    from linkindex.render import table_view
+    from queries import run_query, run_sql, write_init_file
+    from synthweb import SyntheticWeb
+
+    console = Console()
+    started = time.monotonic()
+    data = _prepare(out)
+    web = SyntheticWeb(n_sites=sites, pages_per_site=pages)
+    with WebServer(web) as server:
+        console.print(
+            f"[bold]1/4[/] synthetic web: {len(web.hosts)} hosts served on {server.proxy_url}"
+        )
+        summary = run_crawl(
+            {
+                "LINKINDEX_SEEDS": web.seeds(),
+                "LINKINDEX_DATA": str(data),
+                "LINKINDEX_CRAWL_ID": "demo",
+                "LINKINDEX_PROXY": server.proxy_url,
+                "LINKINDEX_ALLOW_PRIVATE": True,  # the synthetic web is on loopback
+                "DOWNLOAD_DELAY": 0,  # our own server: no need to be polite
+                "CONCURRENT_REQUESTS": 64,
+                "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+    console.print(
+        f"[bold]2/4[/] crawled {summary.pages:,} pages, {summary.edges:,} links "
+        f"in {summary.seconds:.1f}s ({summary.pages_per_second:,.0f} pages/s)"
+    )
+    result = build_index(data)
+    write_init_file(data)
+    console.print(
+        f"[bold]3/4[/] built index {result.generation}: "
+        f"{result.manifest['counts']['edges']:,} distinct links"
+    )
+
+    ranked = run_sql(
+        data, "SELECT domain FROM domains ORDER BY referring_domains DESC, domain LIMIT 4"
+    ).column("domain").to_pylist()
+    target, competitors = ranked[0], ranked[1:]
+    console.print(f"[bold]4/4[/] backlinks of [bold]{target}[/] (the best-linked site)\n")
+    console.print(table_view(run_query(data, "overview", [target]), "overview"))
+    console.print(table_view(
+        run_query(data, "referring_domains", [target], limit=10), "top referring domains"
+    ))
+    console.print(table_view(run_query(data, "anchors", [target], limit=10), "anchor texts"))
+    gap_me = ranked[-1]
+    gap = run_query(data, "link_gap", [gap_me, *competitors[:2]], limit=10)
+    console.print(table_view(
+        gap, f"link gap: domains linking to {', '.join(competitors[:2])} but not {gap_me}"
+    ))
+
+    csv_dir = out / "csv"
+    for name in CSV_QUERIES:
+        write_csv(run_query(data, name, [target]), csv_dir / f"{name}.csv")
+    write_csv(run_query(data, "link_gap", [gap_me, *competitors[:2]]), csv_dir / "link_gap.csv")
+    console.print(f"\nCSVs written to [bold]{csv_dir}/[/]")
+    console.print(
+        f"Next: linkindex query backlinks {target} --data {data} --limit 20\n"
+        f"      linkindex sql \"SELECT * FROM referring_domains('{target}') LIMIT 5\" "
+        f"--data {data}\n"
+        f"      duckdb -init {data / 'linkindex.sql'}"
+    )
+    console.print(f"demo finished in {time.monotonic() - started:.1f}s")
