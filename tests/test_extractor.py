@@ -1,0 +1,300 @@
+"""The extractor, one test per case real pages contain, with the exact expected rows."""
+
+from __future__ import annotations
+
+from scrapy.http import HtmlResponse
+
+from crawler.extractor import Extraction, extract_html, extract_redirect, robots_tokens
+
+PAGE = "http://site1.example/dir/page.html"
+
+
+def rows(result: Extraction, *columns: str) -> list[tuple]:
+    cols = columns or ("dst_url", "anchor", "kind", "position")
+    return list(zip(*(result.links[c] for c in cols), strict=True))
+
+
+def body(inner: str, head: str = "") -> str:
+    return f"<!doctype html><html><head>{head}</head><body>{inner}</body></html>"
+
+
+def test_rel_tokens_combined_and_upper_case() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="/a" rel="nofollow">1</a>'
+        '<a href="/b" rel="UGC Nofollow">2</a>'
+        '<a href="/c" rel="sponsored noopener">3</a>'
+        '<a href="/d" rel="  SPONSORED\tugc ">4</a>'
+        '<a href="/e" rel="noopener noreferrer">5</a>'
+    ))
+    assert rows(result, "anchor", "nofollow", "ugc", "sponsored") == [
+        ("1", True, False, False),
+        ("2", True, True, False),
+        ("3", False, False, True),
+        ("4", False, True, True),
+        ("5", False, False, False),
+    ]
+
+
+def test_positions_from_landmarks_roles_and_hints() -> None:
+    result = extract_html(PAGE, body(
+        '<header><a href="/logo">Logo</a><nav><a href="/menu">Menu</a></nav></header>'
+        '<main><p><a href="/body">Body</a></p>'
+        '<article><footer><a href="/art-foot">Article foot</a></footer></article></main>'
+        '<aside><a href="/side">Side</a></aside>'
+        '<div role="navigation"><a href="/role-nav">RN</a></div>'
+        '<div role="contentinfo"><a href="/role-foot">RF</a></div>'
+        '<div role="complementary"><a href="/role-aside">RA</a></div>'
+        '<div role="banner"><a href="/role-banner">RB</a></div>'
+        '<div class="site-footer"><a href="/cls-foot">CF</a></div>'
+        '<div id="sidebar"><span><a href="/id-side">IS</a></span></div>'
+        '<ul class="Main_Menu"><li><a href="/cls-menu">CM</a></li></ul>'
+        '<div class="navigator"><a href="/not-a-hint">NH</a></div>'
+        '<footer><a href="/foot">Foot</a></footer>'
+        '<a href="/loose">Loose</a>'
+    ))
+    assert rows(result, "anchor", "position") == [
+        ("Logo", "header"),
+        ("Menu", "nav"),
+        ("Body", "content"),
+        ("Article foot", "footer"),
+        ("Side", "aside"),
+        ("RN", "nav"),
+        ("RF", "footer"),
+        ("RA", "aside"),
+        ("RB", "header"),
+        ("CF", "footer"),
+        ("IS", "aside"),
+        ("CM", "nav"),
+        ("NH", "content"),
+        ("Foot", "footer"),
+        ("Loose", "content"),
+    ]
+
+
+def test_image_links_take_alt_as_anchor() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="/i1"><img src="x.png" alt="  Red\n shoes "></a>'
+        '<a href="/i2"><img src="y.png" alt=""></a>'
+        '<a href="/i3"><img src="z.png"></a>'
+        '<a href="/i4">Buy <img src="w.png" alt="Cart"> now</a>'
+        '<a href="/i5"><span><img alt="Deep"></span><img alt="Second"></a>'
+    ))
+    assert rows(result, "dst_url", "anchor", "kind", "alt") == [
+        ("http://site1.example/i1", "Red shoes", "img", "Red shoes"),
+        ("http://site1.example/i2", "", "img", ""),
+        ("http://site1.example/i3", "", "img", None),
+        ("http://site1.example/i4", "Buy now", "img", "Cart"),
+        ("http://site1.example/i5", "Deep", "img", "Deep"),
+    ]
+
+
+def test_area_links_in_image_maps() -> None:
+    result = extract_html(PAGE, body(
+        '<img usemap="#m"><map name="m">'
+        '<area shape="rect" href="/north" alt=" North  wing ">'
+        '<area shape="rect" href="/south">'
+        '<area shape="rect" alt="no href">'
+        "</map>"
+    ))
+    assert rows(result, "dst_url", "anchor", "kind", "alt") == [
+        ("http://site1.example/north", "North wing", "area", "North wing"),
+        ("http://site1.example/south", "", "area", None),
+    ]
+
+
+def test_base_href_is_the_base_of_every_link() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="rel">r</a><a href="../up">u</a><a href="/root">o</a><a href="?q=1">q</a>',
+        head='<base href="/other/sub/"><base href="http://ignored.example/">',
+    ))
+    assert rows(result, "dst_url") == [
+        ("http://site1.example/other/sub/rel",),
+        ("http://site1.example/other/up",),
+        ("http://site1.example/root",),
+        ("http://site1.example/other/sub/?q=1",),
+    ]
+    other = extract_html(PAGE, body('<a href="x">x</a>', head='<base href="http://cdn.example/a/">'))
+    assert rows(other, "dst_url", "external") == [("http://cdn.example/a/x", True)]
+
+
+def test_relative_forms_resolve_against_the_page() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="sibling.html">1</a>'
+        '<a href="./here.html">2</a>'
+        '<a href="../parent.html">3</a>'
+        '<a href="../../../too-far.html">4</a>'
+        '<a href="//site3.example/p/1">5</a>'
+        '<a href="/root/p">6</a>'
+        '<a href="http://site2.example/abs">7</a>'
+        '<a href="HTTP://Site2.EXAMPLE:80/p/1">8</a>'
+        '<a href="https://site2.example:443/s">9</a>'
+        '<a href="http://site2.example:8080/port">10</a>'
+    ))
+    assert rows(result, "dst_url") == [
+        ("http://site1.example/dir/sibling.html",),
+        ("http://site1.example/dir/here.html",),
+        ("http://site1.example/parent.html",),
+        ("http://site1.example/too-far.html",),
+        ("http://site3.example/p/1",),
+        ("http://site1.example/root/p",),
+        ("http://site2.example/abs",),
+        ("http://site2.example/p/1",),
+        ("https://site2.example/s",),
+        ("http://site2.example:8080/port",),
+    ]
+
+
+def test_fragments_are_removed_and_in_page_links_skipped() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="/p/1#top">1</a><a href="#top">2</a><a href="page.html#x">3</a><a href="">4</a>'
+    ))
+    assert rows(result, "dst_url", "anchor") == [
+        ("http://site1.example/p/1", "1"),
+        ("http://site1.example/dir/page.html", "3"),
+    ]
+    assert result.n_skipped_links == 2
+
+
+def test_the_same_link_twice_is_two_edges() -> None:
+    result = extract_html(PAGE, body(
+        '<nav><a href="/p/2">Two</a></nav><main><a href="/p/2">Two</a></main>'
+    ))
+    assert rows(result, "dst_url", "anchor", "position", "ordinal") == [
+        ("http://site1.example/p/2", "Two", "nav", 0),
+        ("http://site1.example/p/2", "Two", "content", 1),
+    ]
+
+
+def test_non_http_schemes_are_counted_not_stored() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="javascript:void(0)">js</a><a href="JavaScript:alert(1)">JS</a>'
+        '<a href="mailto:me@site1.example">mail</a><a href="tel:+15551234">tel</a>'
+        '<a href="data:text/html,hi">data</a><a href="ftp://files.example/">ftp</a>'
+        '<a href="http://[bad">bad</a><a href="/ok">ok</a>'
+    ))
+    assert rows(result, "dst_url", "ordinal") == [("http://site1.example/ok", 0)]
+    assert result.n_skipped_links == 7
+    assert result.n_links == 1
+
+
+def test_whitespace_and_entities_in_hrefs_and_anchors() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="  /p/1?a=1&amp;b=2  ">Fish &amp; Chips</a>'
+        '<a href="\n/p/\t2\n">  Two\n\n  lines&nbsp;here </a>'
+        '<a href="/p/3 space">Caf&eacute; &lt;b&gt;</a>'
+        '<a href="/%7Euser/%zz">pct</a>'
+    ))
+    assert rows(result, "dst_url", "anchor") == [
+        ("http://site1.example/p/1?a=1&b=2", "Fish & Chips"),
+        ("http://site1.example/p/2", "Two lines here"),
+        ("http://site1.example/p/3%20space", "Café <b>"),
+        ("http://site1.example/%7Euser/%25zz", "pct"),
+    ]
+
+
+def test_anchor_is_capped() -> None:
+    result = extract_html(PAGE, body(f'<a href="/long">{"word " * 200}</a>'))
+    assert len(result.links["anchor"][0]) == 256
+
+
+def test_meta_robots_and_x_robots_tag() -> None:
+    nofollow = extract_html(PAGE, body("", head='<meta name="Robots" content="NOFOLLOW">'))
+    assert (nofollow.meta_noindex, nofollow.meta_nofollow) == (False, True)
+    noindex = extract_html(PAGE, body("", head='<meta name="robots" content="noindex, follow">'))
+    assert (noindex.meta_noindex, noindex.meta_nofollow) == (True, False)
+    none = extract_html(PAGE, body("", head='<meta name="robots" content="none">'))
+    assert (none.meta_noindex, none.meta_nofollow) == (True, True)
+    header = extract_html(PAGE, body(""), robots_header="noindex")
+    assert (header.meta_noindex, header.meta_nofollow) == (True, False)
+    other_bot = extract_html(PAGE, body("", head='<meta name="googlebot" content="nofollow">'))
+    assert (other_bot.meta_noindex, other_bot.meta_nofollow) == (False, False)
+    assert robots_tokens(None) == (False, False)
+
+
+def test_canonical_is_the_first_edge() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="/p/1">one</a>',
+        head='<link rel="stylesheet" href="/s.css"><link rel="Canonical" href="/p/3#frag">'
+             '<link rel="canonical" href="/second">',
+    ))
+    assert result.canonical == "http://site1.example/p/3"
+    assert rows(result, "dst_url", "kind", "position", "ordinal", "anchor") == [
+        ("http://site1.example/p/3", "canonical", None, 0, ""),
+        ("http://site1.example/p/1", "a", "content", 1, "one"),
+    ]
+
+
+def test_redirects_are_edges() -> None:
+    target, result = extract_redirect("http://site1.example/r/301", "/p/1")
+    assert target == "http://site1.example/p/1"
+    assert rows(result, "dst_url", "kind", "ordinal", "position", "external", "anchor") == [
+        ("http://site1.example/p/1", "redirect", 0, None, False, ""),
+    ]
+    target, result = extract_redirect("http://site1.example/r/x", "https://Site2.example/")
+    assert target == "https://site2.example/" and result.links["external"] == [True]
+    target, result = extract_redirect("http://site1.example/r/x", "mailto:x@y")
+    assert target is None and result.n_links == 0 and result.n_skipped_links == 1
+
+
+def test_non_utf8_page_decoded_by_http_charset() -> None:
+    html = body('<a href="/cafe">Café crème</a>', head="<title>Menü</title>").encode("latin-1")
+    response = HtmlResponse(
+        url=PAGE, body=html, headers={"Content-Type": "text/html; charset=iso-8859-1"}
+    )
+    result = extract_html(PAGE, response.text)
+    assert result.title == "Menü"
+    assert rows(result, "anchor") == [("Café crème",)]
+
+
+def test_non_utf8_page_decoded_by_meta_charset() -> None:
+    html = body('<a href="/euro">€ price</a>', head='<meta charset="windows-1252">')
+    response = HtmlResponse(
+        url=PAGE, body=html.encode("cp1252"), headers={"Content-Type": "text/html"}
+    )
+    assert rows(extract_html(PAGE, response.text), "anchor") == [("€ price",)]
+
+
+def test_idn_hosts_become_punycode() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="http://bücher.example/buch">Bücher</a><a href="http://BÜCHER.example.">B2</a>'
+    ))
+    assert rows(result, "dst_url", "anchor") == [
+        ("http://xn--bcher-kva.example/buch", "Bücher"),
+        ("http://xn--bcher-kva.example/", "B2"),
+    ]
+    assert result.links["dst_domain"] == ["xn--bcher-kva.example"] * 2
+
+
+def test_hosts_domains_and_external() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="http://blog.site1.example/x">sub</a>'
+        '<a href="http://www.bbc.co.uk/news">bbc</a>'
+        '<a href="http://127.0.0.1:8080/">ip</a>'
+    ))
+    assert rows(result, "dst_host", "dst_domain", "external") == [
+        ("blog.site1.example", "site1.example", False),
+        ("www.bbc.co.uk", "bbc.co.uk", True),
+        ("127.0.0.1", "127.0.0.1", True),
+    ]
+
+
+def test_page_facts() -> None:
+    result = extract_html(PAGE, (
+        '<html lang="en-GB"><head><title>\n  A   Title </title></head>'
+        '<body><a href="/in">in</a><a href="http://out.example/">out</a></body></html>'
+    ))
+    assert (result.title, result.lang, result.n_links, result.n_external_links) == (
+        "A Title", "en-GB", 2, 1,
+    )
+
+
+def test_hostile_html_does_not_break_extraction() -> None:
+    nested = "<div>" * 5000 + '<a href="/deep">deep</a>' + "</div>" * 5000
+    garbage = "<a href=/x>unclosed <a href='/y'>second<<<>>>\x00\ufffd</b></i></table>"
+    result = extract_html(PAGE, nested + garbage)
+    assert rows(result, "dst_url") == [
+        ("http://site1.example/deep",),
+        ("http://site1.example/x",),
+        ("http://site1.example/y",),
+    ]
+    assert extract_html(PAGE, b"\xff\xfe\x00garbage").n_links == 0

@@ -1,0 +1,106 @@
+"""Identity rules for URLs, hosts and domains (DESIGN.md), decided once at crawl time."""
+
+from __future__ import annotations
+
+import pytest
+from w3lib.url import safe_url_string
+
+from crawler.addresses import refused_host
+from crawler.domains import psl_snapshot, registrable_domain
+from crawler.seeds import parse_seeds
+from crawler.urls import absolutize, normalize_host, normalize_url, url_host
+from index.layout import LinkindexError
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("HTTP://WWW.Example.COM/", "http://www.example.com/"),
+        ("http://example.com", "http://example.com/"),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("https://example.com:443/a", "https://example.com/a"),
+        ("https://example.com:8443/a", "https://example.com:8443/a"),
+        ("http://example.com./a", "http://example.com/a"),
+        ("http://example.com/a#frag", "http://example.com/a"),
+        ("http://example.com/a?#frag", "http://example.com/a"),
+        ("http://example.com/a/./b/../c", "http://example.com/a/c"),
+        ("http://example.com/a b", "http://example.com/a%20b"),
+        ("http://example.com/ü?q=ü", "http://example.com/%C3%BC?q=%C3%BC"),
+        ("http://example.com/%7e%zz", "http://example.com/%7e%25zz"),
+        ("http://user:secret@example.com/", "http://example.com/"),
+        ("http://Bücher.example/", "http://xn--bcher-kva.example/"),
+        ("http://[2001:DB8::1]:80/", "http://[2001:db8::1]/"),
+        (" \thttp://example.com/\n ", "http://example.com/"),
+        ("ftp://example.com/", None),
+        ("http://exa mple.com/", None),
+        ("http://example.com:99999/", None),
+        ("http:///nohost", None),
+        ("http://example.com/" + "a" * 5000, None),
+    ],
+)
+def test_normalize_url(raw: str, expected: str | None) -> None:
+    assert normalize_url(raw) == expected
+    if expected is not None:
+        assert normalize_url(expected) == expected  # idempotent
+        assert safe_url_string(expected) == expected  # Scrapy keeps it as is
+
+
+def test_absolutize_fast_paths_agree_with_urljoin() -> None:
+    base = "http://example.com/a/b/c.html?x=1"
+    assert absolutize("/root", base) == "http://example.com/root"
+    assert absolutize("//cdn.example.com/x", base) == "http://cdn.example.com/x"
+    assert absolutize("https://other.example/", base) == "https://other.example/"
+    assert absolutize("d.html", base) == "http://example.com/a/b/d.html"
+    assert absolutize("?y=2", base) == "http://example.com/a/b/c.html?y=2"
+    assert absolutize("\\evil\\path", base) == "http://example.com/evil/path"
+    assert absolutize("mailto:x@example.com", base) is None
+    assert absolutize("#only", base) is None
+
+
+def test_hosts_and_domains() -> None:
+    assert normalize_host("WWW.Example.COM.") == "www.example.com"
+    assert normalize_host("") is None
+    assert url_host("http://www.example.com:8080/x") == "www.example.com"
+    assert url_host("http://[::1]:8080/x") == "[::1]"
+    assert registrable_domain("www.bbc.co.uk") == "bbc.co.uk"
+    assert registrable_domain("a.b.example.com") == "example.com"
+    # ICANN section only: private suffixes are not split
+    assert registrable_domain("foo.blogspot.com") == "blogspot.com"
+    # a suffix the list does not know: the PSL's implicit "*" rule
+    assert registrable_domain("site17.example") == "site17.example"
+    assert registrable_domain("www.site17.example") == "site17.example"
+    assert registrable_domain("co.uk") == "co.uk"
+    assert registrable_domain("192.0.2.1") == "192.0.2.1"
+    assert registrable_domain("localhost") == "localhost"
+    snapshot = psl_snapshot()
+    assert snapshot["policy"] == "icann" and len(snapshot["sha256"]) == 64
+
+
+def test_private_addresses() -> None:
+    for host in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "192.168.0.1",
+        "172.16.5.5",
+        "169.254.169.254",
+        "[::1]",
+        "[fe80::1]",
+        "localhost",
+        "app.localhost",
+        "0.0.0.0",
+        "[::ffff:127.0.0.1]",
+    ):
+        assert refused_host(host), host
+    for host in ("8.8.8.8", "example.com", "[2606:4700::1111]"):
+        assert not refused_host(host), host
+
+
+def test_seeds() -> None:
+    assert parse_seeds(["example.com", " https://Example.com/ ", "", "http://example.com/"]) == [
+        "http://example.com/",
+        "https://example.com/",
+    ]
+    with pytest.raises(LinkindexError, match="bad seed URL 'ftp://x/'"):
+        parse_seeds(["ftp://x/"])
+    with pytest.raises(LinkindexError, match="bad seed URL"):
+        parse_seeds(["http://exa mple.com/"])
