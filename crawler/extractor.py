@@ -260,8 +260,15 @@ def extract_html(url: str, html: str | bytes, robots_header: str | None = None) 
     return result
 
 
+def media_type(content_type: str | None) -> str | None:
+    """The lower-case media type of a Content-Type header, without parameters."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
 def is_html(content_type: str | None) -> bool:
-    return (content_type or "").split(";", 1)[0].strip().lower() in HTML_TYPES
+    return media_type(content_type) in HTML_TYPES
 
 
 def page_url(url: str) -> str:

@@ -8,6 +8,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.addresses import refused_host
+from crawler.resolver import PublicOnlyResolver
 
 
 class PrivateAddressMiddleware:
@@ -20,6 +21,7 @@ class PrivateAddressMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.allow = crawler.settings.getbool("LINKINDEX_ALLOW_PRIVATE")
         self.stats = crawler.stats
+        PublicOnlyResolver.allow_private = self.allow  # one resolver per process
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PrivateAddressMiddleware:

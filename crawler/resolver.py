@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
-from scrapy.crawler import Crawler
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
@@ -12,24 +12,33 @@ from crawler.addresses import is_public_ip
 
 
 class PublicOnlyResolver(CachingThreadedResolver):
-    """Scrapy's caching resolver, refusing non-public answers unless allowed."""
+    """Scrapy's caching resolver, refusing non-public answers unless allowed.
+
+    Scrapy 2.19 builds the resolver from the *process* settings, before any spider
+    argument is seen, so the policy is a class attribute that the crawler-level
+    PrivateAddressMiddleware sets from LINKINDEX_ALLOW_PRIVATE.
+    IP literals are not names: a target's literal is checked by that middleware, and a
+    proxy's literal is the user's own choice.
+    """
 
     allow_private = False
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, reactor: Any) -> PublicOnlyResolver:
-        resolver = super().from_crawler(crawler, reactor)
-        resolver.allow_private = crawler.settings.getbool("LINKINDEX_ALLOW_PRIVATE")
-        return resolver
-
     def getHostByName(self, name: str, timeout: Any = ()) -> Any:  # noqa: N802 (Twisted API)
         d = super().getHostByName(name, timeout)
-        if not self.allow_private:
-            d.addCallback(self._refuse_private, name)
+        if not PublicOnlyResolver.allow_private and not _is_ip_literal(name):
+            d.addCallback(_refuse_private, name)
         return d
 
-    @staticmethod
-    def _refuse_private(address: str, name: str) -> str:
-        if not is_public_ip(address):
-            raise DNSLookupError(f"{name} resolves to a private address {address}; refused")
-        return address
+
+def _is_ip_literal(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _refuse_private(address: str, name: str) -> str:
+    if not is_public_ip(address):
+        raise DNSLookupError(f"{name} resolves to a private address {address}; refused")
+    return address

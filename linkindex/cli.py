@@ -145,7 +145,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from index.build import build_index
-
     from queries import write_init_file
 
     result = build_index(args.data, force=args.force, keep=args.keep, buckets=args.buckets)
@@ -234,9 +233,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_testweb(args: argparse.Namespace) -> int:
-    from synthweb.server import WebServer
-
     from synthweb import SyntheticWeb
+    from synthweb.server import WebServer
 
     web = SyntheticWeb(n_sites=args.sites, pages_per_site=args.pages, seed=args.seed)
     if args.seeds_file:

@@ -7,10 +7,9 @@ backlink questions for the best-linked site → write CSVs. No servers to start.
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from pathlib import Path
-
-from rich.console import Console
 
 from index.layout import LinkindexError
 
@@ -30,16 +29,15 @@ def _prepare(out: Path) -> Path:
 
 
 def run_demo(out: Path, *, sites: int = 50, pages: int = 20) -> None:
+    from crawler.runner import run_crawl
     from index.build import build_index
+    from linkindex.render import console_for, table_view
+    from queries import run_query, run_sql, write_init_file
     from queries.export import write_csv
+    from synthweb import SyntheticWeb
     from synthweb.server import WebServer
 
-    from crawler.runner import run_crawl
-    from linkindex.render import table_view
-    from queries import run_query, run_sql, write_init_file
-    from synthweb import SyntheticWeb
-
-    console = Console()
+    console = console_for(sys.stdout)
     started = time.monotonic()
     data = _prepare(out)
     web = SyntheticWeb(n_sites=sites, pages_per_site=pages)

@@ -29,16 +29,31 @@ def _cell(value: Any) -> str:
 
 
 def table_view(table: pa.Table, title: str | None = None) -> Table:
+    """A rich table; a one-row answer (overview) reads better as field | value."""
+    if table.num_rows == 1 and table.num_columns > 4:
+        view = Table(title=title, title_justify="left", header_style="bold")
+        view.add_column("field")
+        view.add_column("value", overflow="fold")
+        row = table.to_pylist()[0]
+        for name in table.column_names:
+            view.add_row(name, _cell(row[name]))
+        return view
     view = Table(title=title, title_justify="left", header_style="bold")
     numeric = {
         f.name for f in table.schema
         if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
     }
     for name in table.column_names:
-        view.add_column(name, justify="right" if name in numeric else "left", overflow="fold")
+        view.add_column(name, justify="right" if name in numeric else "left", overflow="fold",
+                        min_width=min(len(name), 20))
     for row in table.to_pylist():
         view.add_row(*(_cell(row[name]) for name in table.column_names))
     return view
+
+
+def console_for(stream: Any) -> Console:
+    """A console as wide as the terminal; wide enough for URLs when piped to a file."""
+    return Console(file=stream, width=None if stream.isatty() else 240)
 
 
 def _json_default(value: Any) -> str:
@@ -55,7 +70,7 @@ def show(table: pa.Table, fmt: str, title: str | None = None) -> None:
                   indent=1)
         sys.stdout.write("\n")
     else:
-        console = Console()
+        console = console_for(sys.stdout)
         console.print(table_view(table, title))
         if table.num_rows == 0:
             console.print("(no rows)")

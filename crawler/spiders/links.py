@@ -22,7 +22,14 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from crawler.domains import registrable_domain
-from crawler.extractor import Extraction, extract_html, extract_redirect, is_html, page_url
+from crawler.extractor import (
+    Extraction,
+    extract_html,
+    extract_redirect,
+    is_html,
+    media_type,
+    page_url,
+)
 from crawler.items import PageLinks
 from crawler.seeds import parse_seeds, read_seeds_file
 from crawler.urls import url_host
@@ -165,7 +172,7 @@ class LinksSpider(scrapy.Spider):
         content_type = _header(response, b"Content-Type")
         page.update(
             status=response.status,
-            content_type=content_type,
+            content_type=media_type(content_type),
             content_length=len(response.body),
             ip=str(response.ip_address) if response.ip_address else None,
         )
@@ -203,9 +210,12 @@ class LinksSpider(scrapy.Spider):
         yield from self.follow(follow, depth + 1)
 
     def on_error(self, failure: Failure) -> Iterator[PageLinks]:
-        if failure.check(IgnoreRequest):  # robots.txt or the private-address guard
-            return
         request = failure.request  # type: ignore[attr-defined]
+        if failure.check(IgnoreRequest):  # robots.txt or the private-address guard
+            # Not fetched: give the slot back, so limits count pages actually fetched.
+            self.scheduled -= 1
+            self.per_domain[registrable_domain(url_host(request.url))] -= 1
+            return
         page = self.page_row(page_url(request.url), request.meta.get("depth", 0))
         message = failure.getErrorMessage() or failure.type.__name__
         page["error"] = f"{failure.type.__name__}: {message}"[:300]

@@ -1,0 +1,42 @@
+"""Shared fixtures: the synthetic web on loopback, and crawls run as a user runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from clitools import crawl_args, linkindex
+
+from synthweb import SyntheticWeb, WebServer
+
+# Fast but complete: ≥ 50 sites as the issue asks, few pages each.
+WEB_ARGS = {"n_sites": 50, "pages_per_site": 8, "seed": 7}
+
+
+@pytest.fixture(scope="session")
+def web() -> SyntheticWeb:
+    return SyntheticWeb(**WEB_ARGS)
+
+
+@pytest.fixture(scope="session")
+def web_server(web: SyntheticWeb) -> Iterator[WebServer]:
+    with WebServer(web, access_log=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seeds_file(web: SyntheticWeb, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("seeds") / "seeds.txt"
+    path.write_text("# every home page of the synthetic web\n" + "\n".join(web.seeds()) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def crawled(web_server: WebServer, seeds_file: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """DATA after `linkindex crawl` of the whole synthetic web and `linkindex build`."""
+    data = tmp_path_factory.mktemp("crawled") / "data"
+    linkindex("crawl", "--seeds-file", seeds_file, *crawl_args(web_server.proxy_url, data, "c1"))
+    linkindex("build", "--data", data)
+    return data

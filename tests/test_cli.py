@@ -1,0 +1,212 @@
+"""The command line, through subprocesses, as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from clitools import FAST, REPO, assert_one_line_error, crawl_args, linkindex, run
+
+from synthweb import WebServer
+
+CONTENT = (
+    "url, host, domain, status, content_type, content_length, title, lang, redirect_to, "
+    "canonical, meta_noindex, meta_nofollow, n_links, n_external_links, n_skipped_links, error"
+)
+
+
+def rows(data: Path, crawl_id: str, table: str, columns: str) -> list[tuple]:
+    return sorted(
+        duckdb.sql(
+            f"SELECT {columns} FROM read_parquet('{data}/raw/{crawl_id}/{table}/*.parquet')"
+        ).fetchall(),
+        key=repr,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_scrapy_crawl_and_linkindex_crawl_write_the_same_parts(
+    crawled: Path, web_server: WebServer, seeds_file: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    run([
+        sys.executable, "-m", "scrapy", "crawl", "links",
+        "-a", f"seeds_file={seeds_file}", "-a", f"data={data}", "-a", "crawl_id=s1",
+        "-a", f"proxy={web_server.proxy_url}", "-a", "allow_private=true",
+        *FAST, "-s", "LOG_LEVEL=WARNING",
+    ], cwd=REPO)
+    assert rows(data, "s1", "pages", CONTENT) == rows(crawled, "c1", "pages", CONTENT)
+    edge_columns = "* EXCLUDE (crawl_id, fetched_at)"
+    assert rows(data, "s1", "edges", edge_columns) == rows(crawled, "c1", "edges", edge_columns)
+
+
+def test_query_formats(crawled: Path) -> None:
+    table = linkindex("query", "referring_domains", "site1.example", "--data", crawled,
+                      "--limit", "3")
+    assert "referring_domains" in table.stdout and "site0.example" in table.stdout
+    as_csv = linkindex("query", "referring_domains", "site1.example", "--data", crawled,
+                       "--format", "csv")
+    parsed = list(csv.DictReader(as_csv.stdout.splitlines()))
+    as_json = json.loads(linkindex("query", "referring_domains", "site1.example", "--data",
+                                   crawled, "--format", "json").stdout)
+    assert [r["src_domain"] for r in parsed] == [r["src_domain"] for r in as_json]
+    assert len(as_json) > 3
+
+
+def test_sql_and_init_file(crawled: Path) -> None:
+    out = linkindex("sql", "SELECT count(*) AS n FROM edges", "--data", crawled,
+                    "--format", "json")
+    n = json.loads(out.stdout)[0]["n"]
+    assert n == duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{crawled}/index/*/edges/*/*.parquet')"
+    ).fetchall()[0][0]
+    con = duckdb.connect()
+    con.execute((crawled / "linkindex.sql").read_text())
+    assert con.execute("SELECT count(*) FROM edges").fetchone()[0] == n
+    printed = linkindex("sql", "--print-init", "--data", crawled).stdout
+    assert "CREATE" in printed and "referring_domains" in printed
+
+
+def test_export_writes_csv(crawled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rd.csv"
+    proc = linkindex("export", "referring_domains", "site1.example", "--data", crawled,
+                     "-o", out, "--bom")
+    assert proc.stdout.startswith("wrote ")
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    header = raw[3:].split(b"\r\n", 1)[0].decode()
+    assert header.startswith("src_domain,")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "nosuch", "x.example"], "unknown query 'nosuch'"),
+        (["query", "backlinks", "nothing-here.example"], "no data for target nothing-here.example"),
+        (["query", "backlinks"], "usage"),
+        (["sql", "SELEC nonsense"], "syntax error"),
+    ],
+)
+def test_query_errors(crawled: Path, args: list[str], message: str) -> None:
+    assert_one_line_error(linkindex(*args, "--data", crawled, check=False), message)
+
+
+def test_missing_empty_and_unbuilt_data(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    assert_one_line_error(
+        linkindex("query", "overview", "a.example", "--data", missing, check=False),
+        "does not exist",
+    )
+    assert_one_line_error(linkindex("build", "--data", missing, check=False), "does not exist")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_error(linkindex("build", "--data", empty, check=False), "no crawl data")
+    assert_one_line_error(
+        linkindex("query", "overview", "a.example", "--data", empty, check=False),
+        "no index built yet",
+    )
+
+
+def test_bad_crawl_input(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert_one_line_error(
+        linkindex("crawl", "ftp://example.com/", "--data", data, check=False), "bad seed URL"
+    )
+    assert_one_line_error(linkindex("crawl", "--data", data, check=False), "no seed URLs")
+    assert_one_line_error(
+        linkindex("crawl", "--seeds-file", tmp_path / "nope.txt", "--data", data, check=False),
+        "cannot read seeds file",
+    )
+    assert_one_line_error(
+        linkindex("crawl", "http://a.example/", "--data", data, "--proxy",
+                  f"http://127.0.0.1:{free_port()}", check=False),
+        "is unreachable",
+    )
+    assert_one_line_error(
+        linkindex("crawl", "http://a.example/", "--data", data, "--crawl-id", "../x",
+                  check=False),
+        "bad crawl id",
+    )
+    assert not data.exists()  # nothing half-made
+
+
+def test_corrupt_part_is_skipped_and_nothing_indexed_is_lost(crawled: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(crawled, data)
+    before = linkindex("sql", "SELECT count(*) AS n FROM edges", "--data", data,
+                       "--format", "json").stdout
+    edges_dir = data / "raw" / "c1" / "edges"
+    (edges_dir / "killed-000000.parquet").write_bytes(b"PAR1")
+    (edges_dir / "garbage-000000.parquet").write_bytes(b"not parquet at all" * 100)
+    proc = linkindex("build", "--data", data)
+    assert "killed-000000.parquet" in proc.stderr and "garbage-000000.parquet" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    after = linkindex("sql", "SELECT count(*) AS n FROM edges", "--data", data,
+                      "--format", "json").stdout
+    assert after == before
+
+
+def test_private_addresses_are_refused_unless_allowed(web_server: WebServer,
+                                                      tmp_path: Path) -> None:
+    seed = f"http://127.0.0.1:{web_server.port}/"
+
+    def hits() -> int:
+        return sum(1 for entry in web_server.access_log() if entry[1].startswith("127.0.0.1"))
+
+    before = hits()
+    refused = linkindex("crawl", seed, "--data", tmp_path / "a", "--crawl-id", "r1", *FAST)
+    assert "0 pages" in refused.stdout
+    assert hits() == before  # no request reached the server
+    allowed = linkindex("crawl", seed, "--data", tmp_path / "b", "--crawl-id", "r2",
+                        "--allow-private", "-s", "ROBOTSTXT_OBEY=false",
+                        "-s", "RETRY_ENABLED=false", *FAST)
+    assert "1 pages" in allowed.stdout
+    assert hits() == before + 1
+
+
+def test_limits(web_server: WebServer, seeds_file: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    linkindex("crawl", "--seeds-file", seeds_file,
+              *crawl_args(web_server.proxy_url, data, "lim", "--max-pages", "30"))
+    assert len(rows(data, "lim", "pages", "url")) == 30
+    linkindex("crawl", "http://site3.example/",
+              *crawl_args(web_server.proxy_url, data, "depth", "--max-depth", "1"))
+    depths = rows(data, "depth", "pages", "depth")
+    assert {d for (d,) in depths} == {0, 1}
+    linkindex("crawl", "--seeds-file", seeds_file,
+              *crawl_args(web_server.proxy_url, data, "per", "--max-pages-per-domain", "2"))
+    per_domain = duckdb.sql(
+        f"SELECT max(n) FROM (SELECT count(*) n FROM read_parquet('{data}/raw/per/pages/*.parquet')"
+        " GROUP BY domain)"
+    ).fetchall()[0][0]
+    assert per_domain == 2
+
+
+def test_demo(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    proc = linkindex("demo", "--out", out, "--sites", "50", "--pages", "8")
+    for title in ("overview", "top referring domains", "anchor texts", "link gap"):
+        assert title in proc.stdout
+    for name in ("overview", "backlinks", "referring_domains", "anchors", "top_pages",
+                 "link_gap"):
+        lines = (out / "csv" / f"{name}.csv").read_text().splitlines()
+        assert len(lines) >= 2, name
+    assert (out / "data" / "linkindex.sql").exists()
+    # running it again starts clean, and it never deletes a folder it did not make
+    linkindex("demo", "--out", out, "--sites", "50", "--pages", "8")
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "precious.txt").write_text("keep")
+    assert_one_line_error(linkindex("demo", "--out", other, check=False), "not a demo folder")
+    assert (other / "precious.txt").read_text() == "keep"
