@@ -75,6 +75,7 @@ class SyntheticWeb:
         links_per_page: int = 12,
         filler_bytes: int = 0,
         cache_size: int = 2048,
+        edition: int = 1,
     ) -> None:
         if n_sites < 5 or pages_per_site < 8:
             raise ValueError("the special cases need n_sites >= 5 and pages_per_site >= 8")
@@ -83,6 +84,9 @@ class SyntheticWeb:
         self.seed = seed
         self.links_per_page = links_per_page
         self.filler_bytes = filler_bytes
+        # A later edition is the same web some time later: every page's "Related" links
+        # are drawn again, so some links are lost and others new (history tests).
+        self.edition = edition
         self.hosts: tuple[str, ...] = (
             *(f"site{k}.example" for k in range(n_sites)), BLOG_HOST, IDN_HOST,
         )
@@ -256,7 +260,7 @@ class SyntheticWeb:
         d = Doc(url)
         d.title, d.lang = title, lang
 
-        def link(dst: str, anchor: str, rel: str = "") -> None:
+        def link(dst: str, anchor: str, rel: str = "", rng: random.Random = rng) -> None:
             d.fast_a(self._href(rng, host, src_dir, dst), dst, anchor, rel)
 
         d.raw(f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
@@ -312,9 +316,11 @@ class SyntheticWeb:
                 d.raw(".</p>\n")
         with d.section('<aside class="widget-area">\n<h2>Related</h2>\n<ul>\n',
                        "</ul>\n</aside>\n", "aside"):
+            related = rng if self.edition == 1 else random.Random(
+                f"{self.seed}|{own}|edition {self.edition}")
             for _ in range(n_aside):
                 d.raw("<li>")
-                link(self._target(rng, site), self._words(rng, site))
+                link(self._target(related, site), self._words(related, site), rng=related)
                 d.raw("</li>\n")
         with d.section('<footer class="site-footer">\n', "</footer>\n", "footer"):
             # A ring over the regular sites keeps all of them reachable from any one.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import duckdb
 import pytest
+from clitools import crawl_args, linkindex
+from conftest import WEB_ARGS
 
-from synthweb import ExpectedCrawl, SyntheticWeb
+from synthweb import ExpectedCrawl, SyntheticWeb, WebServer
 
 PAGE_COLUMNS = (
     "url", "host", "domain", "status", "content_type", "content_length", "title", "lang",
@@ -78,3 +81,45 @@ def test_index_edges_are_the_deduplicated_ground_truth(crawled: Path, truth: Exp
     )
     assert sorted((r[:-2] for r in got), key=repr) == sorted(first.values(), key=repr)
     assert {r[-2:] for r in got} == {(True, True)}
+
+
+def _keys(edges) -> set[tuple]:
+    return {(e.src_url, e.dst_url, e.kind, e.anchor) for e in edges}
+
+
+def test_history_across_two_crawls(crawled: Path, tmp_path: Path, truth: ExpectedCrawl,
+                                   seeds_file: Path) -> None:
+    """Crawl 2 sees the web later: lost links stop being live and keep first_seen."""
+    data = tmp_path / "data"
+    shutil.copytree(crawled, data)
+    later = SyntheticWeb(**WEB_ARGS, edition=2)
+    truth2 = later.expected_crawl()
+    assert truth2.pages.keys() == truth.pages.keys()
+    before, after = _keys(truth.edges), _keys(truth2.edges)
+    lost, new, kept = before - after, after - before, before & after
+    assert len(lost) > 50 and len(new) > 50
+    with WebServer(later) as server:
+        linkindex("crawl", "--seeds-file", seeds_file, *crawl_args(server.proxy_url, data, "c2"))
+    linkindex("build", "--data", data)
+    [(c1_end,)] = select(f"SELECT max(fetched_at) FROM {raw(data, 'pages', 'c1')}")
+    [(c2_start,)] = select(f"SELECT min(fetched_at) FROM {raw(data, 'pages', 'c2')}")
+    assert c1_end < c2_start
+    generation = (data / "index" / "CURRENT").read_text().strip()
+    got = {
+        row[:4]: row[4:]
+        for row in select(
+            "SELECT src_url, dst_url, kind, anchor, live, first_seen, last_seen "
+            f"FROM read_parquet('{data}/index/{generation}/edges/*/*.parquet')"
+        )
+    }
+    assert got.keys() == before | after
+    assert {k for k, (live, _, _) in got.items() if not live} == lost
+    for key in lost:
+        _, first, last = got[key]
+        assert first <= last <= c1_end
+    for key in new:
+        _, first, _ = got[key]
+        assert first >= c2_start
+    for key in kept:
+        _, first, last = got[key]
+        assert first <= c1_end and last >= c2_start
