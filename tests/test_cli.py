@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -210,3 +211,42 @@ def test_demo(tmp_path: Path) -> None:
     (other / "precious.txt").write_text("keep")
     assert_one_line_error(linkindex("demo", "--out", other, check=False), "not a demo folder")
     assert (other / "precious.txt").read_text() == "keep"
+
+
+def test_progress_line_and_download_maxsize(web_server: WebServer, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    proc = linkindex("crawl", "http://site2.example/",
+                     *crawl_args(web_server.proxy_url, data, "big", "--max-pages", "3"),
+                     "-s", "LINKINDEX_PROGRESS=on", "-s", "DOWNLOAD_MAXSIZE=600")
+    assert "\x1b[Kpages " in proc.stderr and " edges " in proc.stderr
+    [(status, error)] = duckdb.sql(
+        f"SELECT status, error FROM read_parquet('{data}/raw/big/pages/*.parquet')"
+    ).fetchall()
+    assert status is None and "600" in error  # over DOWNLOAD_MAXSIZE: recorded, not parsed
+    quiet = linkindex("crawl", "http://site2.example/",
+                      *crawl_args(web_server.proxy_url, data, "quiet", "--max-pages", "1"))
+    assert "pages " not in quiet.stderr  # not a terminal: no progress line
+
+
+def test_testweb_serves_the_synthetic_web(tmp_path: Path) -> None:
+    port = free_port()
+    seeds = tmp_path / "seeds.txt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linkindex", "testweb", "--port", str(port), "--sites", "5",
+         "--pages", "8", "--seeds-file", str(seeds)],
+        stdout=subprocess.PIPE, text=True, cwd=REPO,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert f"proxy http://127.0.0.1:{port}" in line
+        assert seeds.read_text().splitlines()[0] == "http://site0.example/"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET http://site3.example/robots.txt HTTP/1.1\r\n"
+                         b"Host: site3.example\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200") and b"Disallow: /private/" in reply
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
