@@ -220,8 +220,7 @@ def cmd_queries(args: argparse.Namespace) -> int:
     from queries import QUERIES
 
     for name, spec in QUERIES.items():
-        usage = " ".join(a.upper() for a in spec.args)
-        print(f"{name} {usage}\n    {spec.description}")
+        print(f"{spec.usage(name)}\n    {spec.description}")
     return 0
 
 

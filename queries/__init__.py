@@ -1,0 +1,287 @@
+"""Backlink questions answered over the live index generation.
+
+The questions themselves are DuckDB table macros, one per ``queries/<name>.sql`` file
+(helpers in ``queries/_*.sql``). This module puts them in front of Python and of the
+``linkindex`` command:
+
+- ``connect(data)``: an in-memory DuckDB with the views ``edges``, ``pages``, ``domains``,
+  ``hosts`` over the live generation and every macro defined;
+- ``init_sql(data)`` / ``write_init_file(data)``: the same as SQL text, so the stock
+  DuckDB CLI or Python package gets the same session (``duckdb -init DATA/linkindex.sql``);
+- ``run_query(data, name, args, ...)``: one macro, with targets normalised and every
+  value bound as a prepared-statement parameter (never pasted into SQL text);
+- ``run_sql(data, sql)``: any SQL over the same session.
+
+Nothing here writes to the index: the views only read its Parquet files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from crawler.domains import registrable_domain
+from crawler.urls import normalize_host, normalize_url, url_host
+from index import layout
+from index.schema import KINDS, POSITIONS
+from queries.session import connect, first_line, init_sql, macro_files, write_init_file
+
+__all__ = [
+    "QUERIES",
+    "SCOPES",
+    "Filters",
+    "QuerySpec",
+    "connect",
+    "init_sql",
+    "macro_files",
+    "run_query",
+    "run_sql",
+    "write_init_file",
+]
+
+SCOPES = ("domain", "host", "exact", "prefix")
+# Arguments of run_query that name a target (normalised per scope), in any query.
+_TARGET_ARGS = ("target", "me", "competitors")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which links a query counts (the named parameters of every macro)."""
+
+    live_only: bool = True
+    dofollow_only: bool = False
+    external_only: bool = True
+    kind: str | None = None
+    position: str | None = None
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A query's positional arguments and what it answers.
+
+    When ``variadic`` is set, the last argument takes one or more values (a list).
+    """
+
+    args: tuple[str, ...]
+    description: str
+    variadic: bool = False
+
+    def usage(self, name: str) -> str:
+        words = [name, *(arg.upper() for arg in self.args)]
+        if self.variadic:
+            words[-1] = f"{words[-1][:-1]} [{words[-1][:-1]} ...]"
+        return " ".join(words)
+
+
+QUERIES: dict[str, QuerySpec] = {
+    "overview": QuerySpec(("target",), "totals: backlinks, referring domains, kinds, rank"),
+    "backlinks": QuerySpec(("target",), "every link pointing at the target"),
+    "referring_domains": QuerySpec(("target",), "domains linking to the target"),
+    "anchors": QuerySpec(("target",), "anchor texts of links to the target"),
+    "top_pages": QuerySpec(("target",), "the target's most linked pages, with status"),
+    "link_gap": QuerySpec(
+        ("me", "competitors"),
+        "domains linking to competitors but not to me",
+        variadic=True,
+    ),
+    "broken_backlinks": QuerySpec(("target",), "links to the target's 4xx/5xx/error pages"),
+    "broken_outlinks": QuerySpec(("target",), "links on the target's pages to broken URLs"),
+    "new_lost": QuerySpec(("target", "since"), "links gained or lost since a date"),
+}
+
+
+# ---------------------------------------------------------------------------
+# Running queries
+# ---------------------------------------------------------------------------
+
+
+def run_query(
+    data: Path,
+    name: str,
+    args: list[str],
+    *,
+    scope: str = "domain",
+    filters: Filters = Filters(),
+    limit: int | None = None,
+    min_overlap: int = 1,
+) -> pa.Table:
+    """Run the macro `name` with positional `args`; every value is a bound parameter.
+
+    ``min_overlap`` is used by link_gap only. Raises LinkindexError with one line for
+    any mistake the caller can fix, including a target the index knows nothing about.
+    """
+    spec = _spec(name)
+    _check_options(scope, filters, limit, min_overlap)
+    values = _bind_args(name, spec, args, scope)
+    params: dict[str, Any] = dict(values)
+    call = [f"${arg}" for arg in spec.args]
+    if name == "link_gap":
+        call.append("min_overlap := $min_overlap")
+        params["min_overlap"] = min_overlap
+    for option, value in [("scope", scope), *asdict(filters).items()]:  # named as in SQL
+        call.append(f"{option} := ${option}")
+        params[option] = value
+    sql = f"SELECT * FROM {name}({', '.join(call)})"
+    if limit is not None:
+        sql += " LIMIT $limit"
+        params["limit"] = limit
+    con = connect(data)
+    try:
+        table = _fetch(con, sql, params)
+        if name == "link_gap":  # a mistyped competitor would silently shrink the gap
+            for competitor in values["competitors"]:
+                _check_known(con, competitor, scope)
+        elif _looks_empty(name, table):
+            _check_known(con, values["target"], scope)
+        return table
+    finally:
+        con.close()
+
+
+def run_sql(data: Path, sql: str) -> pa.Table:
+    """Run SQL text over the session; the result of its last statement (empty if none)."""
+    con = connect(data)
+    try:
+        relation = con.sql(sql)
+        return relation.to_arrow_table() if relation is not None else pa.table({})
+    except duckdb.Error as exc:
+        raise layout.LinkindexError(first_line(exc)) from None
+    finally:
+        con.close()
+
+
+def _spec(name: str) -> QuerySpec:
+    spec = QUERIES.get(name)
+    if spec is None:
+        raise layout.LinkindexError(
+            f"unknown query {name!r}: choose one of {', '.join(sorted(QUERIES))}"
+        )
+    return spec
+
+
+def _check_options(scope: str, filters: Filters, limit: int | None, min_overlap: int) -> None:
+    if scope not in SCOPES:
+        raise layout.LinkindexError(f"bad scope {scope!r}: use {_choices(SCOPES)}")
+    if filters.kind is not None and filters.kind not in KINDS:
+        raise layout.LinkindexError(f"bad kind {filters.kind!r}: use {_choices(KINDS)}")
+    if filters.position is not None and filters.position not in POSITIONS:
+        raise layout.LinkindexError(
+            f"bad position {filters.position!r}: use {_choices(POSITIONS)}"
+        )
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise layout.LinkindexError(f"bad limit {limit!r}: use a whole number, 0 or more")
+    if isinstance(min_overlap, bool) or not isinstance(min_overlap, int) or min_overlap < 1:
+        raise layout.LinkindexError(
+            f"bad min_overlap {min_overlap!r}: use a whole number, 1 or more"
+        )
+
+
+def _choices(values: tuple[str, ...]) -> str:
+    return ", ".join(values[:-1]) + " or " + values[-1]
+
+
+def _bind_args(name: str, spec: QuerySpec, args: list[str], scope: str) -> dict[str, Any]:
+    """The macro's positional arguments by name, normalised and typed."""
+    fixed = len(spec.args) - 1 if spec.variadic else len(spec.args)
+    enough = len(args) >= len(spec.args) if spec.variadic else len(args) == len(spec.args)
+    if not enough:
+        raise layout.LinkindexError(
+            f"wrong number of arguments for {name} ({len(args)}): usage: {spec.usage(name)}"
+        )
+    raw: dict[str, Any] = dict(zip(spec.args[:fixed], args[:fixed], strict=True))
+    if spec.variadic:
+        raw[spec.args[-1]] = list(args[fixed:])
+    values: dict[str, Any] = {}
+    for arg, value in raw.items():
+        if arg in _TARGET_ARGS:
+            values[arg] = (
+                [_normalize_target(v, scope) for v in value]
+                if isinstance(value, list)
+                else _normalize_target(value, scope)
+            )
+        elif arg == "since":
+            values[arg] = _parse_since(value)
+        else:
+            values[arg] = value
+    return values
+
+
+def _normalize_target(target: str, scope: str) -> str:
+    if scope in ("domain", "host"):
+        host = normalize_host(target)
+        if host is None:
+            raise layout.LinkindexError(f"bad target {target!r}: not a host name (scope {scope})")
+        return host
+    url = normalize_url(target)
+    if url is None:
+        raise layout.LinkindexError(
+            f"bad target {target!r}: not an absolute http(s) URL (scope {scope})"
+        )
+    return url
+
+
+def _parse_since(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise layout.LinkindexError(
+            f"bad date {text!r} for since: use ISO 8601, e.g. 2025-06-01 or 2025-06-01T12:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pa.Table:
+    try:
+        return con.sql(sql, params=params).to_arrow_table()
+    except duckdb.Error as exc:
+        raise layout.LinkindexError(first_line(exc)) from None
+
+
+def _looks_empty(name: str, table: pa.Table) -> bool:
+    """No rows; for overview (always one row), nothing counted at all."""
+    if name != "overview":
+        return table.num_rows == 0
+    row = table.to_pylist()[0]
+    return not (row["backlinks"] or row["lost"] or row["pages_crawled"])
+
+
+# Cheapest first; the first probe that finds a row proves the target is in the index.
+_PROBES: dict[str, list[str]] = {
+    "domain": [
+        "SELECT 1 FROM hosts WHERE domain = $target LIMIT 1",
+        "SELECT 1 FROM target_edges($target, live_only := false, external_only := false) LIMIT 1",
+    ],
+    "host": ["SELECT 1 FROM hosts WHERE host = $target LIMIT 1"],
+    "url": [
+        "SELECT 1 FROM target_edges($target, scope := $scope, live_only := false,"
+        " external_only := false) LIMIT 1",
+        "SELECT 1 FROM pages WHERE matches_target(url, host, domain, $target, $scope) LIMIT 1",
+        "SELECT 1 FROM source_edges($target, scope := $scope, live_only := false,"
+        " external_only := false) LIMIT 1",
+    ],
+}
+
+
+def _check_known(con: duckdb.DuckDBPyConnection, target: str, scope: str) -> None:
+    """Raise when `target` is nowhere in the index: no link to it, from it, no page of it."""
+    if scope in ("exact", "prefix"):
+        host_seen = _fetch(con, "SELECT 1 FROM hosts WHERE host = $host LIMIT 1",
+                           {"host": url_host(target)}).num_rows > 0
+        probes = _PROBES["url"] if host_seen else []
+    else:
+        probes = _PROBES[scope]
+    for sql in probes:
+        params = {"target": target, "scope": scope} if "$scope" in sql else {"target": target}
+        if _fetch(con, sql, params).num_rows:
+            return
+    hint = ""
+    if scope == "domain" and registrable_domain(target) != target:
+        hint = f"; its registrable domain is {registrable_domain(target)} (or use scope host)"
+    raise layout.LinkindexError(f"no data for target {target} (scope {scope}) in the index{hint}")

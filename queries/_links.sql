@@ -1,0 +1,50 @@
+-- Facts about one link, and the standard link filters.
+--
+-- is_dofollow(nofollow, ugc, sponsored)
+--     true when the link carries none of rel="nofollow", rel="ugc", rel="sponsored"
+--     (search engines treat all three as "do not pass ranking credit").
+--
+-- is_broken(status, error)
+--     true when a fetched URL answered 4xx or 5xx, or gave no HTTP answer at all
+--     (status is null and a download error was recorded). A URL never fetched is unknown,
+--     not broken.
+--
+-- filtered_edges(live_only, dofollow_only, external_only, kind, position)
+--     every edge of the index that passes the standard filters; all query macros get
+--     their links through it (by way of target_edges / source_edges), so these rules
+--     exist once:
+--       live_only     := true   only links seen on the latest fetch of their source page
+--       dofollow_only := false  only links that pass credit (is_dofollow)
+--       external_only := true   only links between two registrable domains
+--       kind          := NULL   only this kind: a, img, area, redirect, canonical
+--       position      := NULL   only this place on the page: content, nav, header, footer, aside
+--     A kind or position not in these lists is an error (raised when a link is checked).
+--     Columns: those of the edges view (index.schema.INDEX_EDGES) plus bucket.
+
+CREATE OR REPLACE TEMP MACRO is_dofollow(nofollow, ugc, sponsored) AS
+    NOT (nofollow OR ugc OR sponsored);
+
+CREATE OR REPLACE TEMP MACRO is_broken(status, error) AS
+    coalesce(status >= 400, error IS NOT NULL);
+
+CREATE OR REPLACE TEMP MACRO filtered_edges(
+    live_only := true,
+    dofollow_only := false,
+    external_only := true,
+    kind := NULL,
+    position := NULL
+) AS TABLE
+SELECT link.*
+FROM edges AS link
+WHERE (link.live OR NOT live_only)
+  AND (is_dofollow(link.nofollow, link.ugc, link.sponsored) OR NOT dofollow_only)
+  AND (link.external OR NOT external_only)
+  AND (kind IS NULL OR link.kind = CASE
+        WHEN kind IN ('a', 'img', 'area', 'redirect', 'canonical') THEN kind
+        ELSE error(concat('unknown kind ''', kind, ''': use a, img, area, redirect or canonical'))
+      END)
+  AND (position IS NULL OR link.position = CASE
+        WHEN position IN ('content', 'nav', 'header', 'footer', 'aside') THEN position
+        ELSE error(concat('unknown position ''', position,
+                          ''': use content, nav, header, footer or aside'))
+      END);

@@ -1,0 +1,69 @@
+-- backlinks(target): every link pointing at the target, one row per link.
+--
+-- Question: which pages link to this site / host / URL / section, with what anchor
+-- text, of what kind, where on the page, and since when?
+--
+-- Parameters:
+--   target                  the domain, host, URL or URL prefix (see scope)
+--   scope         := 'domain'  'domain' (with subdomains), 'host', 'exact' URL, 'prefix'
+--   live_only     := true      only links still present on the latest fetch of their page
+--   dofollow_only := false     only links without rel nofollow / ugc / sponsored
+--   external_only := true      only links from other registrable domains
+--   kind          := NULL      a, img, area, redirect or canonical
+--   position      := NULL      content, nav, header, footer or aside
+--
+-- Columns:
+--   src_url, src_domain       the linking page and its registrable domain
+--   src_domain_rank           domain_rank of src_domain, 0..100 (NULL if not ranked)
+--   dst_url                   the target page linked to
+--   anchor                    the anchor text ('' for images, redirects and canonicals)
+--   kind, alt                 link kind; alt text of a linked image
+--   nofollow, ugc, sponsored  rel tokens on the link
+--   position                  where on the page (NULL for redirect / canonical / unknown)
+--   first_seen, last_seen     first and last crawl the link was seen in (UTC)
+--   live                      present on the latest fetch of src_url
+--
+-- Order: strongest source domain first, then src_url, dst_url, kind, anchor.
+--
+-- Example: SELECT * FROM backlinks('example.com', dofollow_only := true) LIMIT 100;
+
+CREATE OR REPLACE TEMP MACRO backlinks(
+    target,
+    scope := 'domain',
+    live_only := true,
+    dofollow_only := false,
+    external_only := true,
+    kind := NULL,
+    position := NULL
+) AS TABLE
+SELECT
+    link.src_url,
+    link.src_domain,
+    source_domain.domain_rank AS src_domain_rank,
+    link.dst_url,
+    link.anchor,
+    link.kind,
+    link.alt,
+    link.nofollow,
+    link.ugc,
+    link.sponsored,
+    link.position,
+    link.first_seen,
+    link.last_seen,
+    link.live
+FROM target_edges(
+    target,
+    scope := scope,
+    live_only := live_only,
+    dofollow_only := dofollow_only,
+    external_only := external_only,
+    kind := kind,
+    position := position
+) AS link
+LEFT JOIN domains AS source_domain ON source_domain.domain = link.src_domain
+ORDER BY
+    source_domain.domain_rank DESC NULLS LAST,
+    link.src_url,
+    link.dst_url,
+    link.kind,
+    link.anchor;

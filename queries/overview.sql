@@ -1,0 +1,81 @@
+-- overview(target): one row of totals about the links pointing at a target.
+--
+-- Question: how many links and linking sites does this target have, of which kinds,
+-- how strong is its domain, and how much of it has been crawled?
+--
+-- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
+--             external_only := true, kind := NULL, position := NULL
+--             (as in backlinks.sql; `lost` ignores live_only, everything else obeys it).
+--
+-- Columns:
+--   target, scope            as given
+--   backlinks                links to the target
+--   referring_domains        distinct source registrable domains
+--   referring_hosts          distinct source hosts
+--   referring_pages          distinct source URLs
+--   dofollow                 links without rel nofollow / ugc / sponsored
+--   nofollow, ugc, sponsored links carrying each rel token (a link may carry several)
+--   image_links              links of kind 'img' (an <a> around an image)
+--   redirects                links of kind 'redirect' (a 3xx answer pointing here)
+--   canonicals               links of kind 'canonical' (<link rel=canonical>)
+--   lost                     links no longer present on the latest fetch of their page
+--   first_seen, last_seen    first and last crawl any counted link was seen in (UTC)
+--   domain_rank              domain_rank of the target's registrable domain, 0..100
+--   pages_crawled            the target's URLs in the index's pages (each fetched URL once)
+--
+-- Example: SELECT * FROM overview('https://example.com/blog/', scope := 'prefix');
+
+CREATE OR REPLACE TEMP MACRO overview(
+    target,
+    scope := 'domain',
+    live_only := true,
+    dofollow_only := false,
+    external_only := true,
+    kind := NULL,
+    position := NULL
+) AS TABLE
+WITH link AS (
+    SELECT
+        any_link.*,
+        any_link.live OR NOT live_only AS counted
+    FROM target_edges(
+        target,
+        scope := scope,
+        live_only := false,  -- lost links are counted apart, below
+        dofollow_only := dofollow_only,
+        external_only := external_only,
+        kind := kind,
+        position := position
+    ) AS any_link
+)
+SELECT
+    target AS target,
+    scope AS scope,
+    count(*) FILTER (WHERE link.counted) AS backlinks,
+    count(DISTINCT link.src_domain) FILTER (WHERE link.counted) AS referring_domains,
+    count(DISTINCT link.src_host) FILTER (WHERE link.counted) AS referring_hosts,
+    count(DISTINCT link.src_url) FILTER (WHERE link.counted) AS referring_pages,
+    count(*) FILTER (
+        WHERE link.counted AND is_dofollow(link.nofollow, link.ugc, link.sponsored)
+    ) AS dofollow,
+    count(*) FILTER (WHERE link.counted AND link.nofollow) AS nofollow,
+    count(*) FILTER (WHERE link.counted AND link.ugc) AS ugc,
+    count(*) FILTER (WHERE link.counted AND link.sponsored) AS sponsored,
+    count(*) FILTER (WHERE link.counted AND link.kind = 'img') AS image_links,
+    count(*) FILTER (WHERE link.counted AND link.kind = 'redirect') AS redirects,
+    count(*) FILTER (WHERE link.counted AND link.kind = 'canonical') AS canonicals,
+    count(*) FILTER (WHERE NOT link.live) AS lost,
+    min(link.first_seen) FILTER (WHERE link.counted) AS first_seen,
+    max(link.last_seen) FILTER (WHERE link.counted) AS last_seen,
+    (
+        SELECT any_value(target_domain_row.domain_rank)
+        FROM domains AS target_domain_row
+        WHERE target_domain_row.domain = target_domain(target, scope)
+    ) AS domain_rank,
+    (
+        SELECT count(*)
+        FROM pages AS page
+        WHERE page.domain = target_domain(target, scope)
+          AND matches_target(page.url, page.host, page.domain, target, scope)
+    ) AS pages_crawled
+FROM link;

@@ -1,0 +1,549 @@
+"""The query macros and their Python API, on a hand-made index where every answer is known.
+
+The sample web: target.example (hosts target.example, www. and blog.) gets links from
+a.example .. f.example (and news.b.example); rival.example and other.example are its
+competitors; g, h, i link only to competitors. Edge comments give the facts that matter.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from indexdata import edge, page, ts, write_index
+
+from index import layout
+from queries import QUERIES, Filters, connect, macro_files, run_query, run_sql, write_init_file
+
+T = "https://target.example"
+EDGES = [
+    edge("https://a.example/1", f"{T}/", "Target", first="2025-01-05"),
+    edge("https://a.example/2", f"{T}/", "Target", position="nav"),
+    edge("https://a.example/1", "https://www.target.example/pricing", "pricing"),
+    edge("https://b.example/x", "https://blog.target.example/post-1", "great post", nofollow=True),
+    edge("https://b.example/x", "https://blog.target.example/post-1", kind="img", alt="logo"),
+    edge("https://c.example/p", f"{T}/", "Target", position="footer", ugc=True),
+    edge("https://c.example/p", f"{T}/old", "old page", first="2025-01-08"),  # /old is 404
+    edge("https://d.example/q", f"{T}/old", "old page", sponsored=True),
+    edge("https://d.example/q", "https://www.target.example/pricing", "pricing",  # lost
+         first="2025-01-02", last="2025-02-15", live=False),
+    edge("https://e.example/r", f"{T}/", kind="redirect", position=None),
+    edge("https://f.example/s", f"{T}/blog/", kind="canonical", position=None),  # never crawled
+    edge(f"{T}/", "https://www.target.example/pricing", "pricing", position="nav"),  # internal
+    edge("https://blog.target.example/post-1", f"{T}/", "home", position="header"),  # internal
+    edge("https://e.example/r2", f"{T}/o'neil", "o'neil"),
+    edge("https://a.example/3", f"{T}/new", "new", first="2025-02-20"),
+    edge("https://news.b.example/z", f"{T}/down", "down"),  # /down: fetch error
+    edge(f"{T}/", "https://rival.example/", "rival"),
+    edge(f"{T}/", "https://gone.example/", "gone"),  # 410
+    edge("https://blog.target.example/post-1", "https://dead.example/x", "dead", nofollow=True),
+    edge(f"{T}/", f"{T}/old", "old", position="nav"),  # internal, to a 404
+    edge("https://a.example/1", "https://rival.example/", "rival"),
+    edge("https://g.example/1", "https://rival.example/", "rival"),
+    edge("https://g.example/1", "https://other.example/", "other"),
+    edge("https://h.example/1", "https://rival.example/", "r"),
+    edge("https://h.example/1", "https://other.example/", "o"),
+    edge("https://h.example/2", "https://other.example/page", "o2"),
+    edge("https://b.example/x", "https://other.example/", "o", nofollow=True),
+    edge("https://c.example/p", "https://rival.example/", "rival", last="2025-02-01", live=False),
+    edge("https://i.example/1", "https://rival.example/", "x"),
+]
+PAGES = [
+    page(f"{T}/"), page("https://www.target.example/pricing"),
+    page("https://blog.target.example/post-1"), page(f"{T}/old", 404),
+    page(f"{T}/down", None, error="timeout"), page(f"{T}/o'neil"), page(f"{T}/new", 301),
+    page("https://gone.example/", 410), page("https://dead.example/x", 500),
+    page("https://rival.example/"), page("https://lonely.example/"), page("https://a.example/1"),
+]
+RANKS = {
+    "target.example": 60, "rival.example": 55, "a.example": 50, "other.example": 45,
+    "b.example": 40, "c.example": 30, "d.example": 20, "h.example": 15, "e.example": 10,
+    "i.example": 8, "f.example": 5, "g.example": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("queries") / "it's data"  # a quote in the path, too
+    write_index(root, EDGES, PAGES, RANKS)
+    return root
+
+
+def rows(data: Path, name: str, *args: str, **options: Any) -> list[dict[str, Any]]:
+    return run_query(data, name, list(args), **options).to_pylist()
+
+
+# What identifies a row of each query, in the compact expectations below.
+KEYS = {
+    "backlinks": ("src_url", "dst_url", "kind"),
+    "referring_domains": ("src_domain", "backlinks", "dofollow_backlinks"),
+    "anchors": ("anchor", "backlinks", "referring_domains", "dofollow_backlinks"),
+    "top_pages": ("dst_url", "backlinks", "referring_domains", "dofollow_backlinks", "status"),
+    "broken_backlinks": ("dst_url", "status", "error", "src_url"),
+    "broken_outlinks": ("src_url", "dst_url", "status"),
+    "new_lost": ("change", "src_url", "dst_url"),
+    "overview": ("backlinks", "referring_domains", "referring_hosts", "referring_pages",
+                 "dofollow", "nofollow", "ugc", "sponsored", "image_links", "redirects",
+                 "canonicals", "lost", "domain_rank", "pages_crawled"),
+}
+
+
+def keyed(data: Path, name: str, *args: str, **options: Any) -> list[tuple[Any, ...]]:
+    return [tuple(r[k] for k in KEYS[name]) for r in rows(data, name, *args, **options)]
+
+
+# Source pages, and target pages that are not on the host target.example.
+A1, A2, A3 = "https://a.example/1", "https://a.example/2", "https://a.example/3"
+BX, NBZ = "https://b.example/x", "https://news.b.example/z"
+CP, DQ = "https://c.example/p", "https://d.example/q"
+ER, ER2, FS = "https://e.example/r", "https://e.example/r2", "https://f.example/s"
+POST = "https://blog.target.example/post-1"
+PRICING = "https://www.target.example/pricing"
+ONEIL = f"{T}/o'neil"
+
+# (query, scope, target) -> expected rows, in order; default filters; since 2025-02-01.
+EXPECTED: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {
+    ("backlinks", "domain", "target.example"): [
+        (A1, f"{T}/", "a"), (A1, PRICING, "a"), (A2, f"{T}/", "a"), (A3, f"{T}/new", "a"),
+        (BX, POST, "a"), (BX, POST, "img"), (NBZ, f"{T}/down", "a"), (CP, f"{T}/", "a"),
+        (CP, f"{T}/old", "a"), (DQ, f"{T}/old", "a"), (ER, f"{T}/", "redirect"),
+        (ER2, ONEIL, "a"), (FS, f"{T}/blog/", "canonical"),
+    ],
+    ("backlinks", "host", "target.example"): [
+        (A1, f"{T}/", "a"), (A2, f"{T}/", "a"), (A3, f"{T}/new", "a"), (NBZ, f"{T}/down", "a"),
+        (CP, f"{T}/", "a"), (CP, f"{T}/old", "a"), (DQ, f"{T}/old", "a"),
+        (ER, f"{T}/", "redirect"), (ER2, ONEIL, "a"), (FS, f"{T}/blog/", "canonical"),
+    ],
+    ("backlinks", "host", "blog.target.example"): [(BX, POST, "a"), (BX, POST, "img")],
+    ("backlinks", "exact", f"{T}/"): [
+        (A1, f"{T}/", "a"), (A2, f"{T}/", "a"), (CP, f"{T}/", "a"), (ER, f"{T}/", "redirect"),
+    ],
+    ("backlinks", "prefix", f"{T}/o"): [
+        (CP, f"{T}/old", "a"), (DQ, f"{T}/old", "a"), (ER2, ONEIL, "a"),
+    ],
+    ("referring_domains", "domain", "target.example"): [
+        ("a.example", 4, 4), ("b.example", 3, 2), ("c.example", 2, 1), ("e.example", 2, 2),
+        ("d.example", 1, 0), ("f.example", 1, 1),
+    ],
+    ("referring_domains", "host", "target.example"): [
+        ("a.example", 3, 3), ("c.example", 2, 1), ("e.example", 2, 2), ("b.example", 1, 1),
+        ("d.example", 1, 0), ("f.example", 1, 1),
+    ],
+    ("referring_domains", "host", "blog.target.example"): [("b.example", 2, 1)],
+    ("referring_domains", "exact", f"{T}/"): [
+        ("a.example", 2, 2), ("c.example", 1, 0), ("e.example", 1, 1),
+    ],
+    ("referring_domains", "prefix", f"{T}/o"): [
+        ("c.example", 1, 1), ("d.example", 1, 0), ("e.example", 1, 1),
+    ],
+    ("anchors", "domain", "target.example"): [
+        ("", 3, 3, 3), ("Target", 3, 2, 2), ("old page", 2, 2, 1), ("down", 1, 1, 1),
+        ("great post", 1, 1, 0), ("new", 1, 1, 1), ("o'neil", 1, 1, 1), ("pricing", 1, 1, 1),
+    ],
+    ("anchors", "host", "target.example"): [
+        ("Target", 3, 2, 2), ("", 2, 2, 2), ("old page", 2, 2, 1), ("down", 1, 1, 1),
+        ("new", 1, 1, 1), ("o'neil", 1, 1, 1),
+    ],
+    ("anchors", "host", "blog.target.example"): [("", 1, 1, 1), ("great post", 1, 1, 0)],
+    ("anchors", "exact", f"{T}/"): [("Target", 3, 2, 2), ("", 1, 1, 1)],
+    ("anchors", "prefix", f"{T}/o"): [("old page", 2, 2, 1), ("o'neil", 1, 1, 1)],
+    ("top_pages", "domain", "target.example"): [
+        (f"{T}/", 4, 3, 3, 200), (f"{T}/old", 2, 2, 1, 404), (POST, 2, 1, 1, 200),
+        (f"{T}/blog/", 1, 1, 1, None), (f"{T}/down", 1, 1, 1, None), (f"{T}/new", 1, 1, 1, 301),
+        (ONEIL, 1, 1, 1, 200), (PRICING, 1, 1, 1, 200),
+    ],
+    ("top_pages", "host", "target.example"): [
+        (f"{T}/", 4, 3, 3, 200), (f"{T}/old", 2, 2, 1, 404), (f"{T}/blog/", 1, 1, 1, None),
+        (f"{T}/down", 1, 1, 1, None), (f"{T}/new", 1, 1, 1, 301), (ONEIL, 1, 1, 1, 200),
+    ],
+    ("top_pages", "host", "blog.target.example"): [(POST, 2, 1, 1, 200)],
+    ("top_pages", "exact", f"{T}/"): [(f"{T}/", 4, 3, 3, 200)],
+    ("top_pages", "prefix", f"{T}/o"): [(f"{T}/old", 2, 2, 1, 404), (ONEIL, 1, 1, 1, 200)],
+    ("overview", "domain", "target.example"): [(13, 6, 7, 10, 10, 1, 1, 1, 1, 1, 1, 1, 60.0, 7)],
+    ("overview", "host", "target.example"): [(10, 6, 6, 9, 8, 0, 1, 1, 0, 1, 1, 0, 60.0, 5)],
+    ("overview", "host", "blog.target.example"): [(2, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 60.0, 1)],
+    ("overview", "exact", f"{T}/"): [(4, 3, 3, 4, 3, 0, 1, 0, 0, 1, 0, 0, 60.0, 1)],
+    ("overview", "prefix", f"{T}/o"): [(3, 3, 3, 3, 2, 0, 0, 1, 0, 0, 0, 0, 60.0, 2)],
+    ("broken_backlinks", "domain", "target.example"): [
+        (f"{T}/down", None, "timeout", NBZ), (f"{T}/old", 404, None, CP),
+        (f"{T}/old", 404, None, DQ),
+    ],
+    ("broken_backlinks", "host", "target.example"): [
+        (f"{T}/down", None, "timeout", NBZ), (f"{T}/old", 404, None, CP),
+        (f"{T}/old", 404, None, DQ),
+    ],
+    ("broken_backlinks", "host", "blog.target.example"): [],
+    ("broken_backlinks", "exact", f"{T}/old"): [
+        (f"{T}/old", 404, None, CP), (f"{T}/old", 404, None, DQ),
+    ],
+    ("broken_backlinks", "prefix", f"{T}/o"): [
+        (f"{T}/old", 404, None, CP), (f"{T}/old", 404, None, DQ),
+    ],
+    ("broken_outlinks", "domain", "target.example"): [
+        (POST, "https://dead.example/x", 500), (f"{T}/", "https://gone.example/", 410),
+    ],
+    ("broken_outlinks", "host", "target.example"): [(f"{T}/", "https://gone.example/", 410)],
+    ("broken_outlinks", "host", "blog.target.example"): [(POST, "https://dead.example/x", 500)],
+    ("broken_outlinks", "exact", f"{T}/"): [(f"{T}/", "https://gone.example/", 410)],
+    ("broken_outlinks", "prefix", f"{T}/o"): [],
+    ("new_lost", "domain", "target.example"): [("new", A3, f"{T}/new"), ("lost", DQ, PRICING)],
+    ("new_lost", "host", "target.example"): [("new", A3, f"{T}/new")],
+    ("new_lost", "host", "www.target.example"): [("lost", DQ, PRICING)],
+    ("new_lost", "exact", PRICING): [("lost", DQ, PRICING)],
+    ("new_lost", "prefix", f"{T}/"): [("new", A3, f"{T}/new")],
+}
+
+
+@pytest.mark.parametrize(("name", "scope", "target"), list(EXPECTED))
+def test_every_macro_in_every_scope(data: Path, name: str, scope: str, target: str) -> None:
+    args = [target, "2025-02-01"] if name == "new_lost" else [target]
+    assert keyed(data, name, *args, scope=scope) == EXPECTED[name, scope, target]
+
+
+def test_every_query_has_expectations_in_every_scope() -> None:
+    covered = {(name, scope) for name, scope, _ in EXPECTED}
+    for name in set(QUERIES) - {"link_gap"}:
+        assert {s for n, s in covered if n == name} == {"domain", "host", "exact", "prefix"}
+
+
+def test_backlinks_full_rows(data: Path) -> None:
+    first, *_, last = rows(data, "backlinks", "target.example")
+    assert first == {
+        "src_url": A1, "src_domain": "a.example", "src_domain_rank": 50.0, "dst_url": f"{T}/",
+        "anchor": "Target", "kind": "a", "alt": None, "nofollow": False, "ugc": False,
+        "sponsored": False, "position": "content", "first_seen": ts("2025-01-05"),
+        "last_seen": ts("2025-03-01"), "live": True,
+    }
+    assert last["kind"] == "canonical" and last["position"] is None and last["anchor"] == ""
+    img = rows(data, "backlinks", "target.example", filters=Filters(kind="img"))
+    assert [(r["alt"], r["anchor"]) for r in img] == [("logo", "")]
+
+
+def test_referring_domains_and_anchors_dates(data: Path) -> None:
+    by_domain = {r["src_domain"]: r for r in rows(data, "referring_domains", "target.example")}
+    assert by_domain["a.example"]["domain_rank"] == 50.0
+    assert (by_domain["a.example"]["first_seen"], by_domain["a.example"]["last_seen"]) == (
+        ts("2025-01-05"), ts("2025-03-01"))
+    assert by_domain["c.example"]["first_seen"] == ts("2025-01-08")
+    anchors = {r["anchor"]: r for r in rows(data, "anchors", "target.example")}
+    assert anchors["new"]["first_seen"] == ts("2025-02-20")
+
+
+def test_overview_full_row_and_lost_ignores_live_only(data: Path) -> None:
+    [row] = rows(data, "overview", "target.example")
+    assert row == {
+        "target": "target.example", "scope": "domain", "backlinks": 13, "referring_domains": 6,
+        "referring_hosts": 7, "referring_pages": 10, "dofollow": 10, "nofollow": 1, "ugc": 1,
+        "sponsored": 1, "image_links": 1, "redirects": 1, "canonicals": 1, "lost": 1,
+        "first_seen": ts("2025-01-05"), "last_seen": ts("2025-03-01"), "domain_rank": 60.0,
+        "pages_crawled": 7,
+    }
+    [everything] = rows(data, "overview", "target.example", filters=Filters(live_only=False))
+    assert (everything["backlinks"], everything["lost"]) == (14, 1)
+    assert everything["first_seen"] == ts("2025-01-02")
+
+
+BACKLINKS_FILTERED = {
+    Filters(live_only=False): 14,
+    Filters(dofollow_only=True): 10,
+    Filters(external_only=False): 16,
+    Filters(kind="img"): 1,
+    Filters(kind="area"): 0,
+    Filters(position="nav"): 1,
+    Filters(position="footer"): 1,
+    Filters(position="header"): 0,
+    Filters(kind="a", position="content", dofollow_only=True): 6,
+}
+
+
+@pytest.mark.parametrize("filters", list(BACKLINKS_FILTERED))
+def test_each_filter(data: Path, filters: Filters) -> None:
+    found = rows(data, "backlinks", "target.example", filters=filters)
+    assert len(found) == BACKLINKS_FILTERED[filters]
+    for row in found:
+        assert row["live"] or not filters.live_only
+        assert not (filters.dofollow_only and (row["nofollow"] or row["ugc"] or row["sponsored"]))
+        assert filters.kind in (None, row["kind"]) and filters.position in (None, row["position"])
+
+
+def test_filters_add_exactly_the_expected_links(data: Path) -> None:
+    base = set(keyed(data, "backlinks", "target.example"))
+    lost = set(keyed(data, "backlinks", "target.example", filters=Filters(live_only=False)))
+    assert lost - base == {(DQ, PRICING, "a")}
+    internal = keyed(data, "backlinks", "target.example", filters=Filters(external_only=False))
+    assert internal[:3] == [
+        (POST, f"{T}/", "a"), (f"{T}/", f"{T}/old", "a"), (f"{T}/", PRICING, "a"),
+    ]
+    dofollow = set(keyed(data, "backlinks", "target.example", filters=Filters(dofollow_only=True)))
+    assert base - dofollow == {(BX, POST, "a"), (CP, f"{T}/", "a"), (DQ, f"{T}/old", "a")}
+    assert keyed(data, "backlinks", "target.example", filters=Filters(kind="redirect")) == [
+        (ER, f"{T}/", "redirect")]
+    everywhere = Filters(external_only=False)
+    outlinks = keyed(data, "broken_outlinks", "target.example", filters=everywhere)
+    assert (f"{T}/", f"{T}/old", 404) in outlinks and len(outlinks) == 3
+
+
+def test_new_lost_since_reads_offsets_and_dates(data: Path) -> None:
+    def changes(since: str) -> list[tuple[Any, ...]]:
+        return keyed(data, "new_lost", "target.example", since)
+
+    assert changes("2025-02-16") == [("new", A3, f"{T}/new")]
+    # 01:00 at +02:00 is 23:00 UTC the day before, so the link last seen on 2025-02-15 counts.
+    assert ("lost", DQ, PRICING) in changes("2025-02-15T01:00:00+02:00")
+    assert ("lost", DQ, PRICING) not in changes("2025-02-15T01:00:00Z")
+    assert changes("2025-02-15") == changes("2025-02-15T00:00:00Z")
+
+
+def test_link_gap(data: Path) -> None:
+    gap = rows(data, "link_gap", "target.example", "rival.example", "other.example")
+    assert gap == [
+        {"src_domain": "h.example", "domain_rank": 15.0, "competitors_linked": 2,
+         "competitors": ["other.example", "rival.example"], "backlinks": 3},
+        {"src_domain": "g.example", "domain_rank": 1.0, "competitors_linked": 2,
+         "competitors": ["other.example", "rival.example"], "backlinks": 2},
+        {"src_domain": "i.example", "domain_rank": 8.0, "competitors_linked": 1,
+         "competitors": ["rival.example"], "backlinks": 1},
+    ]
+    two = rows(data, "link_gap", "target.example", "rival.example", "other.example", min_overlap=2)
+    assert [r["src_domain"] for r in two] == ["h.example", "g.example"]
+
+
+def test_link_gap_excludes_domains_linking_to_me_and_me(data: Path) -> None:
+    # lonely.example has no links at all: a, b and target.example are gaps for it.
+    gap = keyed_gap(data, "lonely.example", "rival.example", "other.example")
+    assert gap == ["h", "g", "target", "a", "b", "i"]
+    # exact scope: b.example and a.example link to the site but only a.example to its home page.
+    rivals = ["https://rival.example/", "https://other.example/"]
+    assert keyed_gap(data, f"{T}/", *rivals, scope="exact") == ["h", "g", "b", "i"]
+    assert keyed_gap(data, f"{T}/o", *rivals, scope="prefix") == ["h", "g", "a", "b", "i"]
+    gap = keyed_gap(data, "target.example", "rival.example", "other.example",
+                    filters=Filters(dofollow_only=True))
+    assert gap == ["h", "g", "i"]
+
+
+def keyed_gap(data: Path, *args: str, **options: Any) -> list[str]:
+    """The source domains of a link gap, without their '.example'."""
+    found = rows(data, "link_gap", *args, **options)
+    return [r["src_domain"].removesuffix(".example") for r in found]
+
+
+def test_limit_keeps_the_order(data: Path) -> None:
+    top_two = [(A1, f"{T}/", "a"), (A1, PRICING, "a")]
+    assert keyed(data, "backlinks", "target.example", limit=2) == top_two
+
+
+def test_values_are_bound_never_pasted(data: Path) -> None:
+    assert keyed(data, "backlinks", ONEIL, scope="exact") == [(ER2, ONEIL, "a")]
+    for target, scope in [(f"{T}/' OR '1'='1", "exact"), (f"{T}/x') --", "prefix")]:
+        with pytest.raises(layout.LinkindexError, match="^no data for target"):
+            run_query(data, "backlinks", [target], scope=scope)
+    with pytest.raises(layout.LinkindexError, match="^bad target"):
+        run_query(data, "backlinks", ["target.example' OR 1=1 --"])
+    with pytest.raises(layout.LinkindexError, match="^bad date"):
+        run_query(data, "new_lost", ["target.example", "2025-01-01'); DROP TABLE x; --"])
+
+
+def test_targets_are_normalised_per_scope(data: Path) -> None:
+    assert keyed(data, "top_pages", "TARGET.example.", scope="host") == EXPECTED[
+        "top_pages", "host", "target.example"]
+    assert keyed(data, "top_pages", "HTTPS://Target.Example:443", scope="exact") == EXPECTED[
+        "top_pages", "exact", f"{T}/"]
+
+
+ERRORS = [
+    ("nosuch", ["x.example"], {}, "unknown query 'nosuch': choose one of anchors, backlinks, "),
+    ("backlinks", [], {},
+     r"wrong number of arguments for backlinks \(0\): usage: backlinks TARGET$"),
+    ("backlinks", ["a.example", "b.example"], {}, "usage: backlinks TARGET$"),
+    ("new_lost", ["a.example"], {}, "usage: new_lost TARGET SINCE$"),
+    ("link_gap", ["a.example"], {}, r"usage: link_gap ME COMPETITOR \[COMPETITOR ...\]$"),
+    ("backlinks", ["a.example"], {"scope": "url"},
+     "^bad scope 'url': use domain, host, exact or prefix$"),
+    ("backlinks", ["a.example"], {"filters": Filters(kind="link")}, "^bad kind 'link': use a, "),
+    ("backlinks", ["a.example"], {"filters": Filters(position="body")}, "^bad position 'body'"),
+    ("backlinks", ["a.example"], {"limit": -1}, "^bad limit"),
+    ("link_gap", ["a.example", "b.example"], {"min_overlap": 0}, "^bad min_overlap"),
+    ("backlinks", ["target.example"], {"scope": "exact"}, "not an absolute http"),
+    ("backlinks", ["nosuch.example"], {},
+     r"^no data for target nosuch.example \(scope domain\) in the index$"),
+    ("overview", ["nosuch.example"], {}, "^no data for target nosuch.example"),
+    ("backlinks", ["www.target.example"], {}, "registrable domain is target.example"),
+    ("backlinks", ["https://lonely.example/nothing"], {"scope": "exact"}, "^no data for target"),
+    ("link_gap", ["target.example", "rival.example", "nosuch.example"], {},
+     "^no data for target nosuch.example"),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "options", "message"), ERRORS)
+def test_errors_are_one_clear_line(
+    data: Path, name: str, args: list[str], options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(layout.LinkindexError, match=message) as caught:
+        run_query(data, name, args, **options)
+    assert "\n" not in str(caught.value)
+
+
+def test_known_targets_with_nothing_to_show_are_empty_not_errors(data: Path) -> None:
+    assert rows(data, "backlinks", "lonely.example") == []  # crawled page only
+    assert rows(data, "backlinks", "https://lonely.example/", scope="exact") == []
+    assert rows(data, "backlinks", "https://g.example/1", scope="exact") == []  # link source only
+    assert rows(data, "backlinks", "target.example", filters=Filters(kind="area")) == []
+    [row] = rows(data, "overview", "g.example")
+    assert (row["backlinks"], row["pages_crawled"], row["domain_rank"]) == (0, 0, 1.0)
+
+
+def test_missing_data_and_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(layout.LinkindexError, match="does not exist"):
+        run_query(tmp_path / "nope", "backlinks", ["a.example"])
+    with pytest.raises(layout.LinkindexError, match="no index built yet"):
+        run_query(tmp_path, "backlinks", ["a.example"])
+    with pytest.raises(layout.LinkindexError, match="no index built yet"):
+        run_sql(tmp_path, "SELECT 1")
+
+
+def test_run_sql(data: Path) -> None:
+    assert run_sql(data, "SELECT count(*) AS n FROM edges").to_pylist() == [{"n": len(EDGES)}]
+    assert run_sql(data, "SELECT index_buckets() AS b").to_pylist() == [{"b": 8}]
+    same = run_sql(data, "SELECT * FROM anchors('target.example', scope := 'host')")
+    assert same.equals(run_query(data, "anchors", ["target.example"], scope="host"))
+    scratch = run_sql(data, "CREATE TABLE scratch AS SELECT 1 AS x; SELECT * FROM scratch")
+    assert scratch.to_pylist() == [{"x": 1}]  # in memory: the session owns no database file
+    with pytest.raises(layout.LinkindexError) as caught:
+        run_sql(data, "SELECT * FROM no_such_table")
+    message = str(caught.value)
+    assert message.startswith("Catalog Error: Table with name no_such_table does not exist")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("option", "word"),
+    [("scope := 'url'", "scope"), ("kind := 'image'", "kind"), ("position := 'body'", "position")],
+)
+def test_macros_reject_unknown_values_in_sql_too(data: Path, option: str, word: str) -> None:
+    with pytest.raises(layout.LinkindexError, match=f"^Invalid Input Error: unknown {word} '"):
+        run_sql(data, f"SELECT * FROM backlinks('target.example', {option})")
+
+
+STOCK = [
+    ("SELECT * FROM referring_domains('target.example')",
+     "referring_domains", ["target.example"], "domain"),
+    ("SELECT * FROM backlinks('blog.target.example', scope := 'host')",
+     "backlinks", ["blog.target.example"], "host"),
+    ("SELECT * FROM link_gap('target.example', ['rival.example', 'other.example'])",
+     "link_gap", ["target.example", "rival.example", "other.example"], "domain"),
+    ("SELECT * FROM new_lost('target.example', TIMESTAMPTZ '2025-02-01 00:00:00+00')",
+     "new_lost", ["target.example", "2025-02-01"], "domain"),
+]
+
+
+def test_stock_duckdb_with_the_init_file_gives_the_same_rows(data: Path) -> None:
+    path = write_init_file(data)
+    assert path == data / layout.INIT_SQL
+    assert not [p for p in data.iterdir() if p.name.startswith(layout.TMP_PREFIX)]
+    con = duckdb.connect()  # the stock package: no linkindex code from here on
+    con.execute(path.read_text())
+    for sql, name, args, scope in STOCK:
+        expected = run_query(data, name, args, scope=scope).to_pylist()
+        assert con.sql(sql).to_arrow_table().to_pylist() == expected, sql
+
+
+def test_macro_files_load_helpers_first_and_match_the_api() -> None:
+    names = [p.name for p in macro_files()]
+    helpers = [n for n in names if n.startswith("_")]
+    assert names[: len(helpers)] == sorted(helpers) and names[len(helpers):] == sorted(names[len(helpers):])  # noqa: E501
+    assert {n[:-4] for n in names if not n.startswith("_")} == set(QUERIES)
+    for path in macro_files():
+        text = path.read_text()
+        assert text.startswith("-- "), path.name
+        if not path.name.startswith("_"):
+            assert f"CREATE OR REPLACE TEMP MACRO {path.stem}(" in text
+            assert text.count("CREATE ") == 1, path.name
+
+
+def test_queries_never_write_to_the_index(data: Path) -> None:
+    def snapshot() -> dict[str, tuple[int, int]]:
+        files = (data / "index").rglob("*")
+        return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
+
+    before = snapshot()
+    for name in QUERIES:
+        args = {"new_lost": ["target.example", "2025-01-01"],
+                "link_gap": ["target.example", "rival.example"]}.get(name, ["target.example"])
+        run_query(data, name, args)
+    run_sql(data, "SELECT * FROM overview('target.example')")
+    assert snapshot() == before
+
+
+def test_an_index_without_edges_still_answers(tmp_path: Path) -> None:
+    write_index(tmp_path, [], [page("https://lonely.example/")])
+    assert rows(tmp_path, "backlinks", "lonely.example") == []
+    [row] = rows(tmp_path, "overview", "lonely.example")
+    assert (row["backlinks"], row["pages_crawled"]) == (0, 1)
+
+
+# ---------------------------------------------------------------------------
+# Partition pruning: a target's query reads one bucket folder
+# ---------------------------------------------------------------------------
+
+PRUNING_DOMAINS = [f"site{n}.example" for n in range(40)]
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("wide")
+    edges = [
+        edge(f"https://src{k}.example/{n}", f"https://{domain}/p{k}", "x")
+        for n, domain in enumerate(PRUNING_DOMAINS)
+        for k in range(3)
+    ]
+    write_index(root, edges, ranks={f"src{k}.example": k for k in range(3)}, row_group_size=3)
+    return root
+
+
+def edges_scans(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The scans of the edges view in the analysed plan of `sql` (EXPLAIN ANALYZE, as JSON)."""
+    [(_, plan)] = con.sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params=params).fetchall()
+    found: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        files = str(node.get("extra_info", {}).get("Filename(s)"))
+        if node.get("type") == "TABLE_SCAN" and "/edges/" in files:
+            found.append(node)
+        for child in node.get("children", []):
+            walk(child)
+
+    for node in json.loads(plan)["operator"]:
+        walk(node)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("SELECT * FROM referring_domains('site7.example')", {}),
+        ("SELECT * FROM referring_domains($target)", {"target": "site7.example"}),
+        ("SELECT * FROM backlinks($target, scope := $scope, kind := $kind)",
+         {"target": "site7.example", "scope": "domain", "kind": None}),
+        ("SELECT * FROM backlinks($target, scope := 'host')", {"target": "site7.example"}),
+        ("SELECT * FROM overview($target, scope := 'exact')", {"target": "https://site7.example/p1"}),
+    ],
+)
+def test_a_target_query_reads_only_its_bucket(
+    wide: Path, sql: str, params: dict[str, Any]
+) -> None:
+    bucket = layout.bucket_of("site7.example", 8)
+    assert len({layout.bucket_of(d, 8) for d in PRUNING_DOMAINS}) == 8
+    con = connect(wide)
+    [scan] = edges_scans(con, sql, params)
+    files = scan["extra_info"]["Filename(s)"].split(", ")
+    assert [Path(f).parent.name for f in files] == [f"bucket={bucket}"]
+    assert scan["extra_info"]["Total Files Read"] == "1"
+    assert scan["rows_scanned"] <= 3  # one row group of 3 rows: the domain's, sorted together
+    if "'host'" not in sql and "'exact'" not in sql:  # static pruning, stated in the text plan
+        [(_, text)] = con.sql(f"EXPLAIN ANALYZE {sql}", params=params).fetchall()
+        assert "Scanning Files: 1/8" in text
