@@ -64,10 +64,10 @@ def run_crawl(overrides: dict[str, Any]) -> CrawlSummary:
     """Crawl until the frontier is empty or a limit is reached; parts land in DATA/raw."""
     settings = crawl_settings(overrides)
     check_proxy(settings.get("LINKINDEX_PROXY"))
-    if settings.get("LOG_LEVEL") != "DEBUG" and settings.get("LOG_LEVEL") != "INFO":
+    process = CrawlerProcess(settings)  # configures logging: adjust levels after it
+    if settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
         # A 5xx after retries is data (a pages row), not an error for the operator.
         logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
-    process = CrawlerProcess(settings)
     crawler = process.create_crawler(LinksSpider)
     process.crawl(crawler)
     process.start()

@@ -70,25 +70,28 @@ def run_demo(out: Path, *, sites: int = 50, pages: int = 20) -> None:
     )
 
     ranked = run_sql(
-        data, "SELECT domain FROM domains ORDER BY referring_domains DESC, domain LIMIT 4"
+        data,
+        "SELECT domain FROM domains WHERE pages_crawled > 0"
+        " ORDER BY referring_domains DESC, domain",
     ).column("domain").to_pylist()
-    target, competitors = ranked[0], ranked[1:]
+    # The best-linked site is the demo target; for the link gap, the least-linked site
+    # asks which domains link to the two leaders but not to it.
+    target, leaders, gap_me = ranked[0], ranked[1:3], ranked[-1]
     console.print(f"[bold]4/4[/] backlinks of [bold]{target}[/] (the best-linked site)\n")
     console.print(table_view(run_query(data, "overview", [target]), "overview"))
     console.print(table_view(
         run_query(data, "referring_domains", [target], limit=10), "top referring domains"
     ))
     console.print(table_view(run_query(data, "anchors", [target], limit=10), "anchor texts"))
-    gap_me = ranked[-1]
-    gap = run_query(data, "link_gap", [gap_me, *competitors[:2]], limit=10)
+    gap = run_query(data, "link_gap", [gap_me, *leaders], limit=10)
     console.print(table_view(
-        gap, f"link gap: domains linking to {', '.join(competitors[:2])} but not {gap_me}"
+        gap, f"link gap: domains linking to {' and '.join(leaders)} but not to {gap_me}"
     ))
 
     csv_dir = out / "csv"
     for name in CSV_QUERIES:
         write_csv(run_query(data, name, [target]), csv_dir / f"{name}.csv")
-    write_csv(run_query(data, "link_gap", [gap_me, *competitors[:2]]), csv_dir / "link_gap.csv")
+    write_csv(run_query(data, "link_gap", [gap_me, *leaders]), csv_dir / "link_gap.csv")
     console.print(f"\nCSVs written to [bold]{csv_dir}/[/]")
     console.print(
         f"Next: linkindex query backlinks {target} --data {data} --limit 20\n"
