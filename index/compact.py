@@ -1,0 +1,375 @@
+"""The SQL of the build: raw parts in, index table files out, in one DuckDB connection.
+
+raw_pages and raw_edges are views of the usable raw parts with exactly the schema's
+columns; index_* are TEMP tables declared from index.schema, so the files written
+from them carry its types and NOT NULLs. One statement per purpose.
+
+Determinism: every choice among rows has a total order (ties broken down to the
+crawl id), every file is sorted on a unique key, and domain ranks are summed in fixed
+point (index.ranks), so the same inputs give the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from index.inputs import PartInfo
+from index.ranks import compute_domain_ranks
+from index.schema import (
+    INDEX_DOMAINS,
+    INDEX_EDGES,
+    INDEX_HOSTS,
+    INDEX_PAGES,
+    PAGES,
+    RAW_TABLES,
+    SCHEMA_VERSION,
+)
+
+ROW_GROUP_SIZE = 100_000
+EDGES_PER_BUCKET = 4_000_000  # automatic bucket count: smallest power of two >= edges / this
+MAX_AUTO_BUCKETS = 64
+EDGES_DIR = "edges"
+EDGE_FILE = "data_0.parquet"
+EDGE_ORDER = ("dst_domain", "dst_url", "src_domain", "src_url", "kind", "anchor")
+# Each index table but edges: file, schema, sort order (a unique key).
+TABLES = {
+    "pages": ("pages.parquet", INDEX_PAGES, "domain, url"),
+    "hosts": ("hosts.parquet", INDEX_HOSTS, "host, domain"),
+    "domains": ("domains.parquet", INDEX_DOMAINS, "domain"),
+}
+
+
+def choose_buckets(edges: int) -> int:
+    """The smallest power of two >= edges / 4M, at most 64: small indexes get one bucket."""
+    n = 1
+    while n < MAX_AUTO_BUCKETS and n * EDGES_PER_BUCKET < edges:
+        n *= 2
+    return n
+
+
+# One row per crawl: what the manifest reports, and a small integer rank (crawl ids
+# in order) that breaks ties between crawls cheaply.
+CRAWLS_SQL = """
+CREATE TEMP TABLE crawl AS
+WITH per_table AS (
+    SELECT crawl_id, count(*) AS pages, 0 AS edges,
+           min(fetched_at) AS first_fetch, max(fetched_at) AS last_fetch
+    FROM raw_pages GROUP BY crawl_id
+    UNION ALL
+    SELECT crawl_id, 0, count(*), min(fetched_at), max(fetched_at)
+    FROM raw_edges GROUP BY crawl_id
+)
+SELECT crawl_id,
+       row_number() OVER (ORDER BY crawl_id) AS rank,
+       sum(pages)::BIGINT AS pages,
+       sum(edges)::BIGINT AS edges,
+       epoch_ms(min(first_fetch)) AS first_fetch_ms,
+       epoch_ms(max(last_fetch)) AS last_fetch_ms
+FROM per_table
+GROUP BY crawl_id
+"""
+
+# The fetch of each URL that says which links it has now: the latest one with a
+# response below 500. A 5xx or a network error (status NULL) says nothing about the
+# links, so the fetch before stays authoritative; a 404 says they are gone.
+# Ties on fetched_at go to the greater crawl id.
+LATEST_FETCH_SQL = """
+CREATE TEMP TABLE latest_fetch AS
+SELECT url,
+       max(fetched_at) AS fetched_at,
+       arg_max(crawl_id, (fetched_at, crawl_id)) AS crawl_id
+FROM raw_pages
+WHERE status < 500
+GROUP BY url
+"""
+
+# One row per distinct (src_url, dst_url, kind, anchor). The other columns come from
+# the latest occurrence: the latest fetch, then the first place on the page (lowest
+# ordinal), then the greater crawl id; the three are packed into one HUGEINT
+# (ms << 62 | ~ordinal << 30 | crawl rank) so that arg_max compares integers.
+# live: some occurrence belongs to the latest fetch of its page (raw edges carry
+# their page row's crawl_id and fetched_at). Times are aggregated as epoch ms and
+# turned back into plain UTC timestamps: cheaper than casting each TIMESTAMPTZ
+# through the time zone machinery. dst_hash: the first 32 bits of
+# md5(dst_domain) as in layout.bucket_of, so bucket = dst_hash % N; not computed
+# ($hashed false) when the index cannot need more than one bucket.
+INDEX_EDGES_SQL = """
+INSERT INTO index_edges BY NAME
+WITH occurrence AS (
+    SELECT e.*,
+           epoch_ms(e.fetched_at) AS fetched_ms,
+           epoch_ms(e.fetched_at)::HUGEINT * 4611686018427387904
+             + (2147483647 - e.ordinal)::HUGEINT * 1073741824
+             + c.rank AS recency,
+           coalesce(e.crawl_id = f.crawl_id AND e.fetched_at = f.fetched_at, false)
+             AS on_latest_fetch
+    FROM raw_edges AS e
+    JOIN crawl AS c ON c.crawl_id = e.crawl_id
+    LEFT JOIN latest_fetch AS f ON f.url = e.src_url
+),
+edge AS (
+    SELECT src_url, dst_url, kind, anchor,
+           epoch_ms(min(fetched_ms)) AS first_seen,
+           epoch_ms(max(fetched_ms)) AS last_seen,
+           arg_max({
+               'src_host': src_host, 'src_domain': src_domain,
+               'dst_host': dst_host, 'dst_domain': dst_domain,
+               'alt': alt, 'nofollow': nofollow, 'ugc': ugc, 'sponsored': sponsored,
+               'position': position, 'ordinal': ordinal, 'external': external
+           }, recency) AS latest,
+           bool_or(on_latest_fetch) AS live
+    FROM occurrence
+    GROUP BY src_url, dst_url, kind, anchor
+)
+SELECT src_url, dst_url, kind, anchor, first_seen, last_seen, live,
+       unnest(latest),
+       CASE WHEN $hashed THEN ('0x' || substr(md5(latest.dst_domain), 1, 8))::UBIGINT
+            ELSE 0 END AS dst_hash
+FROM edge
+"""
+
+# The latest row of each URL (ties: greater crawl id, packed with the time into one
+# HUGEINT as above), with its first fetch and number of distinct fetches.
+INDEX_PAGES_SQL = """
+INSERT INTO index_pages BY NAME
+SELECT unnest(latest), first_fetched, n_fetches
+FROM (
+    SELECT arg_max({{{page}}},
+                   epoch_ms(p.fetched_at)::HUGEINT * 1073741824 + c.rank) AS latest,
+           min(p.fetched_at) AS first_fetched,
+           count(DISTINCT (p.crawl_id, p.fetched_at))::INTEGER AS n_fetches
+    FROM raw_pages AS p
+    JOIN crawl AS c ON c.crawl_id = p.crawl_id
+    GROUP BY p.url
+)
+"""
+
+# Every host the index mentions, with its domain, so SQL can resolve a host target.
+INDEX_HOSTS_SQL = """
+INSERT INTO index_hosts
+SELECT src_host, src_domain FROM index_edges
+UNION
+SELECT dst_host, dst_domain FROM index_edges
+UNION
+SELECT host, domain FROM index_pages
+"""
+
+# Live external links per (linking domain, linked domain) pair: the totals of
+# index_domains and the graph of domain ranks (followed pairs) both start here.
+DOMAIN_PAIR_SQL = """
+CREATE TEMP TABLE domain_pair AS
+SELECT src_domain, dst_domain,
+       count(*) AS links,
+       bool_or(NOT nofollow) AS followed
+FROM index_edges
+WHERE live AND external
+GROUP BY src_domain, dst_domain
+"""
+
+# Totals per domain; domain_rank (index.ranks) holds every domain of index_hosts.
+INDEX_DOMAINS_SQL = """
+INSERT INTO index_domains BY NAME
+WITH inbound AS (
+    SELECT dst_domain AS domain, sum(links) AS backlinks, count(*) AS referring_domains
+    FROM domain_pair GROUP BY dst_domain
+),
+outbound AS (
+    SELECT src_domain AS domain, sum(links) AS outlinks, count(*) AS linked_domains
+    FROM domain_pair GROUP BY src_domain
+),
+crawled AS (
+    SELECT domain, count(*) AS pages_crawled FROM index_pages GROUP BY domain
+)
+SELECT r.domain,
+       coalesce(c.pages_crawled, 0) AS pages_crawled,
+       coalesce(i.backlinks, 0) AS backlinks,
+       coalesce(i.referring_domains, 0) AS referring_domains,
+       coalesce(o.outlinks, 0) AS outlinks,
+       coalesce(o.linked_domains, 0) AS linked_domains,
+       r.domain_rank
+FROM domain_rank AS r
+LEFT JOIN crawled AS c ON c.domain = r.domain
+LEFT JOIN inbound AS i ON i.domain = r.domain
+LEFT JOIN outbound AS o ON o.domain = r.domain
+"""
+
+COUNTS_SQL = """
+SELECT (SELECT count(*) FROM index_edges),
+       (SELECT count(*) FROM index_edges WHERE live),
+       (SELECT coalesce(sum(edges), 0)::BIGINT FROM crawl),
+       (SELECT count(*) FROM index_pages),
+       (SELECT count(*) FROM index_domains),
+       (SELECT count(*) FROM index_hosts)
+"""
+
+COPY_SQL = """
+COPY ({query}) TO $path (
+    FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {row_group_size:d},
+    TIMESTAMP_IS_ADJUSTED_TO_UTC true,
+    KV_METADATA {{'linkindex.schema_version': '{version:d}', 'linkindex.kind': '{kind}'}}
+)
+"""
+
+
+def write_tables(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    usable: dict[str, dict[Path, PartInfo]],
+    buckets: int | None,
+    row_group_size: int,
+) -> dict[str, Any]:
+    """Run the build SQL over the usable parts and write every table file under `out`.
+
+    Returns what the manifest reports: buckets, crawls and counts.
+    """
+    for table, parts in usable.items():
+        schema = RAW_TABLES[table]
+        if parts:
+            # Matching columns by name costs a little; only when the parts differ.
+            layouts = {info.columns for info in parts.values()}
+            # The relational API writes the file list as a properly quoted literal.
+            con.read_parquet(
+                [str(p) for p in parts], union_by_name=len(layouts) > 1
+            ).create_view(f"raw_{table}_files")
+            con.execute(
+                f"CREATE TEMP VIEW raw_{table} AS "
+                f"SELECT {', '.join(schema.names)} FROM raw_{table}_files"
+            )
+        else:  # no part at all: an empty table of the right shape
+            con.execute(f"CREATE TEMP TABLE raw_{table} ({_columns_ddl(schema, raw=True)})")
+    edges_schema = INDEX_EDGES.append(pa.field("dst_hash", pa.uint32(), nullable=False))
+    con.execute(f"CREATE TEMP TABLE index_edges ({_columns_ddl(edges_schema)})")
+    for table, (_, schema, _) in TABLES.items():
+        con.execute(f"CREATE TEMP TABLE index_{table} ({_columns_ddl(schema)})")
+
+    con.execute(CRAWLS_SQL)
+    con.execute(LATEST_FETCH_SQL)
+    # Bucket hashes are needed only if more than one bucket is possible.
+    raw_edges = sum(info.rows for info in usable["edges"].values())
+    hashed = (buckets or choose_buckets(raw_edges)) > 1
+    con.execute(INDEX_EDGES_SQL, {"hashed": hashed})
+    page_fields = ", ".join(f"'{name}': p.{name}" for name in PAGES.names)
+    con.execute(INDEX_PAGES_SQL.format(page=page_fields))
+    con.execute(INDEX_HOSTS_SQL)
+    con.execute(DOMAIN_PAIR_SQL)
+    con.execute(
+        "CREATE TEMP VIEW rank_link AS "
+        "SELECT src_domain, dst_domain FROM domain_pair WHERE followed"
+    )
+    compute_domain_ranks(con, domains="index_hosts", links="rank_link")
+    con.execute(INDEX_DOMAINS_SQL)
+
+    counts = dict(
+        zip(
+            ("edges", "live_edges", "raw_edges", "pages", "domains", "hosts"),
+            _one(con, COUNTS_SQL),
+            strict=True,
+        )
+    )
+    n_buckets = buckets or choose_buckets(counts["edges"])
+    assert hashed or n_buckets == 1  # distinct edges are never more than raw ones
+    for bucket in range(n_buckets):
+        # Every bucket gets a file, empty or not, so a query may name any bucket.
+        _copy(
+            con,
+            "index_edges",
+            INDEX_EDGES,
+            out / EDGES_DIR / f"bucket={bucket}" / EDGE_FILE,
+            order=", ".join(EDGE_ORDER),
+            where="dst_hash % $n = $bucket" if n_buckets > 1 else None,
+            params={"n": n_buckets, "bucket": bucket} if n_buckets > 1 else None,
+            row_group_size=row_group_size,
+        )
+    for table, (file, schema, order_by) in TABLES.items():
+        _copy(
+            con, f"index_{table}", schema, out / file, order=order_by,
+            row_group_size=row_group_size,
+        )
+
+    crawls = [
+        {
+            "crawl_id": crawl_id,
+            "pages": pages,
+            "edges": edges,
+            "first_fetch": _iso_ms(first),
+            "last_fetch": _iso_ms(last),
+        }
+        for crawl_id, pages, edges, first, last in con.execute(
+            "SELECT crawl_id, pages, edges, first_fetch_ms, last_fetch_ms FROM crawl ORDER BY rank"
+        ).fetchall()
+    ]
+    return {"buckets": n_buckets, "crawls": crawls, "counts": counts}
+
+
+def _copy(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: pa.Schema,
+    path: Path,
+    *,
+    order: str,
+    row_group_size: int,
+    where: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Write the schema's columns of one table, sorted, to one Parquet file tagged like
+    every file linkindex writes."""
+    # DuckDB marks a column REQUIRED when it knows it holds no NULL, from the NOT NULL
+    # constraint or from the data's statistics. The identity CASE hides the statistics,
+    # so a nullable column stays nullable in every file, whatever the data.
+    columns = ", ".join(
+        f"CASE WHEN {f.name} IS NULL THEN NULL ELSE {f.name} END AS {f.name}"
+        if f.nullable
+        else f.name
+        for f in schema
+    )
+    query = f"SELECT {columns} FROM {table} {f'WHERE {where}' if where else ''} ORDER BY {order}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sql = COPY_SQL.format(
+        query=query, row_group_size=row_group_size, version=SCHEMA_VERSION, kind=table
+    )
+    con.execute(sql, {**(params or {}), "path": str(path)})
+
+
+_DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.int16(): "SMALLINT",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.uint32(): "UINTEGER",
+    pa.float64(): "DOUBLE",
+}
+
+
+def _columns_ddl(schema: pa.Schema, *, raw: bool = False) -> str:
+    """Column definitions for a pyarrow schema. Index timestamps are TIMESTAMP_MS (UTC
+    wall time), written back as timestamp[ms, tz=UTC]; raw ones are TIMESTAMPTZ, as
+    DuckDB reads the parts."""
+    columns = []
+    for f in schema:
+        if pa.types.is_timestamp(f.type):
+            sql_type = "TIMESTAMPTZ" if raw else "TIMESTAMP_MS"
+        else:
+            sql_type = _DUCKDB_TYPES[f.type]
+        columns.append(f'"{f.name}" {sql_type}{"" if f.nullable else " NOT NULL"}')
+    return ", ".join(columns)
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return row
+
+
+def _iso_ms(epoch_ms: int | None) -> str | None:
+    if epoch_ms is None:
+        return None
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+

@@ -1,0 +1,721 @@
+"""The index build, on real raw parts and real DuckDB/Parquet output."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import random
+import threading
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from rawdata import (
+    edge_row,
+    edges_table,
+    fetch,
+    link,
+    page_row,
+    utc,
+    write_crawl,
+    write_part,
+    write_parts,
+)
+
+from index import layout
+from index.build import build_index
+from index.compact import EDGE_ORDER, choose_buckets
+from index.layout import LinkindexError
+from index.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_HOSTS, INDEX_PAGES
+
+T1, T2, T3 = utc("2025-01-01T10:00"), utc("2025-02-01T10:00"), utc("2025-03-01T10:00")
+A, B, C, D = (f"https://www.{x}.example/" for x in "abcd")
+
+
+# ---------------------------------------------------------------------------
+# Reading an index back
+# ---------------------------------------------------------------------------
+
+
+def gen_dir(data: Path, generation: str | None = None) -> Path:
+    return layout.generation_dir(data, generation or layout.current_generation(data))
+
+
+def edge_files(data: Path, generation: str | None = None) -> list[Path]:
+    return sorted((gen_dir(data, generation) / "edges").glob("bucket=*/*.parquet"))
+
+
+def index_edges(data: Path, generation: str | None = None) -> list[dict]:
+    """Every index edge, bucket by bucket, in file order."""
+    return [row for f in edge_files(data, generation) for row in pq.read_table(f).to_pylist()]
+
+
+def table_rows(data: Path, name: str, generation: str | None = None) -> list[dict]:
+    return pq.read_table(gen_dir(data, generation) / f"{name}.parquet").to_pylist()
+
+
+def expected_edge(src: str, dst: str, *, first_seen, last_seen, live: bool, **columns) -> dict:
+    """An index edge row: raw edge defaults (tests/rawdata.py), then `columns`."""
+    row = edge_row(src, dst, **columns)
+    out = {name: row[name] for name in INDEX_EDGES.names if name in row}
+    return {**out, "first_seen": first_seen, "last_seen": last_seen, "live": live}
+
+
+def by_link(rows: list[dict]) -> dict[tuple, dict]:
+    return {(r["src_url"], r["dst_url"], r["kind"], r["anchor"]): r for r in rows}
+
+
+def all_tables(data: Path, generation: str) -> dict[str, pa.Table]:
+    out: dict[str, pa.Table] = {
+        name: pq.read_table(gen_dir(data, generation) / f"{name}.parquet")
+        for name in ("pages", "hosts", "domains")
+    }
+    for f in edge_files(data, generation):
+        out[f.relative_to(gen_dir(data, generation)).as_posix()] = pq.read_table(f)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Edges: dedup, history, live, attributes
+# ---------------------------------------------------------------------------
+
+
+def test_same_link_twice_is_one_edge_with_the_first_occurrence(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [
+        fetch(A, [
+            link(B + "x", anchor="go", position="nav"),
+            link(B + "x", anchor="go", position="content"),
+            link(B + "x", anchor="other"),
+        ], at=T1),
+    ])
+    result = build_index(tmp_path)
+    assert result.built and result.warnings == []
+    assert index_edges(tmp_path) == [
+        expected_edge(A, B + "x", anchor="go", position="nav", ordinal=0,
+                      first_seen=T1, last_seen=T1, live=True),
+        expected_edge(A, B + "x", anchor="other", ordinal=2,
+                      first_seen=T1, last_seen=T1, live=True),
+    ]
+    assert result.manifest["counts"]["raw_edges"] == 3
+    assert result.manifest["counts"]["edges"] == 2
+
+
+def test_same_link_in_two_parts_of_one_crawl_is_one_edge(tmp_path: Path) -> None:
+    page, edges = fetch(A, [B], at=T1)
+    write_parts(tmp_path, "c1", [page], edges)
+    write_part(tmp_path, "c1", "edges", edges)  # e.g. a part written twice
+    build_index(tmp_path)
+    assert index_edges(tmp_path) == [expected_edge(A, B, first_seen=T1, last_seen=T1, live=True)]
+
+
+def test_first_seen_last_seen_and_live_across_two_crawls(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B, C], at=T1)])
+    write_crawl(tmp_path, "c2", [fetch(A, [B, D], at=T2, crawl_id="c2")])
+    build_index(tmp_path)
+    assert by_link(index_edges(tmp_path)) == by_link([
+        # kept: first seen in crawl 1, still there
+        expected_edge(A, B, ordinal=0, first_seen=T1, last_seen=T2, live=True, crawl_id="c2"),
+        # removed in crawl 2: lost, keeps its history
+        expected_edge(A, C, ordinal=1, first_seen=T1, last_seen=T1, live=False),
+        # added in crawl 2
+        expected_edge(A, D, ordinal=1, first_seen=T2, last_seen=T2, live=True, crawl_id="c2"),
+    ])
+
+
+def test_a_5xx_or_network_error_keeps_links_a_404_loses_them(tmp_path: Path) -> None:
+    pages = ["https://www.a.example/5xx", "https://www.a.example/gone", "https://www.a.example/down"]
+    write_crawl(tmp_path, "c1", [fetch(url, [B + str(i)], at=T1) for i, url in enumerate(pages)])
+    write_crawl(tmp_path, "c2", [
+        fetch(pages[0], [], at=T2, crawl_id="c2", status=503),
+        fetch(pages[1], [], at=T2, crawl_id="c2", status=404),
+        fetch(pages[2], [], at=T2, crawl_id="c2", status=None),
+    ])
+    build_index(tmp_path)
+    live = {r["src_url"]: r["live"] for r in index_edges(tmp_path)}
+    assert live == {pages[0]: True, pages[1]: False, pages[2]: True}
+    assert {r["url"]: r["status"] for r in table_rows(tmp_path, "pages")} == {
+        pages[0]: 503, pages[1]: 404, pages[2]: None,
+    }
+
+
+def test_a_link_back_after_a_gap_is_live_with_its_first_seen(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    write_crawl(tmp_path, "c2", [fetch(A, [], at=T2, crawl_id="c2")])
+    write_crawl(tmp_path, "c3", [fetch(A, [B], at=T3, crawl_id="c3")])
+    build_index(tmp_path)
+    assert index_edges(tmp_path) == [
+        expected_edge(A, B, first_seen=T1, last_seen=T3, live=True, crawl_id="c3")
+    ]
+
+
+def test_edges_without_a_page_row_are_not_live(tmp_path: Path) -> None:
+    write_part(tmp_path, "c1", "edges", [edge_row(A, B, fetched_at=T1)])
+    write_part(tmp_path, "c1", "pages", [page_row(C, fetched_at=T1)])
+    build_index(tmp_path)
+    assert index_edges(tmp_path) == [expected_edge(A, B, first_seen=T1, last_seen=T1, live=False)]
+
+
+def test_attributes_come_from_the_latest_occurrence(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [
+        fetch(A, [link(B, anchor="x", position="content", alt="old")], at=T1),
+    ])
+    write_crawl(tmp_path, "c2", [
+        fetch(A, [
+            C,
+            link(B, anchor="x", position="aside", nofollow=True, ugc=True, alt="new"),
+            link(B, anchor="x", position="footer", sponsored=True),  # same link again: later
+        ], at=T2, crawl_id="c2"),
+    ])
+    build_index(tmp_path)
+    got = by_link(index_edges(tmp_path))[(A, B, "a", "x")]
+    assert got == expected_edge(
+        A, B, anchor="x", position="aside", nofollow=True, ugc=True, alt="new", ordinal=1,
+        first_seen=T1, last_seen=T2, live=True,
+    )
+
+
+def test_a_tie_between_crawls_goes_to_the_greater_crawl_id(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [link(B, position="nav")], at=T1)])
+    write_crawl(tmp_path, "c2", [fetch(A, [link(B, position="footer")], at=T1, crawl_id="c2",
+                                       title="from c2")])
+    build_index(tmp_path)
+    assert [r["position"] for r in index_edges(tmp_path)] == ["footer"]
+    pages = table_rows(tmp_path, "pages")
+    assert [(r["crawl_id"], r["title"]) for r in pages] == [("c2", "from c2")]
+
+
+# ---------------------------------------------------------------------------
+# Pages, hosts, domains
+# ---------------------------------------------------------------------------
+
+
+def test_pages_hold_the_latest_fetch_and_its_history(tmp_path: Path) -> None:
+    other = "https://blog.c.example/post"
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1, title="first"), fetch(other, at=T1)])
+    write_crawl(tmp_path, "c2", [
+        fetch(A, at=T2, crawl_id="c2", status=404, title=None),
+        fetch(A, at=T3, crawl_id="c2", status=503, title=None, error="HTTP 503"),
+    ])
+    build_index(tmp_path)
+    expected_a = {
+        **page_row(A, crawl_id="c2", fetched_at=T3, status=503, title=None, error="HTTP 503"),
+        "first_fetched": T1,
+        "n_fetches": 3,
+    }
+    expected_other = {**page_row(other, fetched_at=T1), "first_fetched": T1, "n_fetches": 1}
+    # sorted by (domain, url): a.example before c.example
+    assert table_rows(tmp_path, "pages") == [expected_a, expected_other]
+
+
+def test_hosts_are_every_host_of_edges_and_pages(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [
+        fetch(A, ["https://shop.b.example/", "https://news.bbc.co.uk/x"], at=T1),
+        fetch("https://c.example/", at=T1),
+    ])
+    build_index(tmp_path)
+    assert table_rows(tmp_path, "hosts") == [
+        {"host": "c.example", "domain": "c.example"},
+        {"host": "news.bbc.co.uk", "domain": "bbc.co.uk"},
+        {"host": "shop.b.example", "domain": "b.example"},
+        {"host": "www.a.example", "domain": "a.example"},
+    ]
+
+
+def test_domain_totals_count_live_external_links(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [
+        fetch(A, [B, B + "2", C, A + "internal", link(B, anchor="again", nofollow=True)], at=T1),
+        fetch(C, [B, D], at=T1),
+        fetch(D, [B + "lost"], at=T1),
+        fetch(A + "other", [], at=T1),
+    ])
+    write_crawl(tmp_path, "c2", [fetch(D, [], at=T2, crawl_id="c2")])  # D's link is lost
+    build_index(tmp_path)
+    totals = {
+        r["domain"]: (r["pages_crawled"], r["backlinks"], r["referring_domains"],
+                      r["outlinks"], r["linked_domains"])
+        for r in table_rows(tmp_path, "domains")
+    }
+    assert totals == {
+        # pages, backlinks, referring domains, outlinks, linked domains
+        "a.example": (2, 0, 0, 4, 2),  # nofollow counts as a backlink; internal does not
+        "b.example": (0, 4, 2, 0, 0),
+        "c.example": (1, 1, 1, 2, 2),
+        "d.example": (1, 1, 1, 0, 0),
+    }
+    assert [r["domain"] for r in table_rows(tmp_path, "domains")] == sorted(totals)
+
+
+def reference_ranks(nodes: list[str], arcs: set[tuple[str, str]]) -> dict[str, float]:
+    """Textbook PageRank in floats, scaled as the build promises."""
+    n = len(nodes)
+    out = {x: [d for s, d in sorted(arcs) if s == x] for x in nodes}
+    pr = {x: 1 / n for x in nodes}
+    for _ in range(50):
+        dangling = sum(pr[x] for x in nodes if not out[x])
+        new = {x: 0.15 / n + 0.85 * dangling / n for x in nodes}
+        for s in nodes:
+            for d in out[s]:
+                new[d] += 0.85 * pr[s] / len(out[s])
+        change = sum(abs(new[x] - pr[x]) for x in nodes)
+        pr = new
+        if change < 1e-9:
+            break
+    lo, hi = min(pr.values()), max(pr.values())
+    return {x: round(100 * math.log(pr[x] / lo) / math.log(hi / lo), 1) for x in nodes}
+
+
+def test_domain_ranks_follow_the_followed_live_external_links(tmp_path: Path) -> None:
+    hub, big, small, spam, quiet = (f"https://{x}.example/" for x in
+                                    ("hub", "big", "small", "spam", "quiet"))
+    leaves = [f"https://leaf{i}.example/" for i in range(6)]
+    extra = {0: [big], 1: [big], 2: [small]}
+    fetches = [fetch(leaf, [hub, link(hub + "p", anchor="2"), *extra.get(i, [])], at=T1)
+               for i, leaf in enumerate(leaves)]
+    fetches += [
+        fetch(hub, [hub + "self"], at=T1),  # internal links pass nothing
+        fetch(spam, [link(hub, nofollow=True), link(quiet, nofollow=True)], at=T1),
+        fetch(small, [quiet], at=T1),  # lost below: passes nothing
+    ]
+    write_crawl(tmp_path, "c1", fetches)
+    write_crawl(tmp_path, "c2", [fetch(small, [], at=T2, crawl_id="c2")])
+    build_index(tmp_path)
+    ranks = {r["domain"]: r["domain_rank"] for r in table_rows(tmp_path, "domains")}
+
+    nodes = sorted(ranks)
+    arcs = {(f"leaf{i}.example", "hub.example") for i in range(6)}
+    arcs |= {("leaf0.example", "big.example"), ("leaf1.example", "big.example"),
+             ("leaf2.example", "small.example")}
+    expected = reference_ranks(nodes, arcs)
+    assert len(nodes) == 11
+    for domain in nodes:
+        assert abs(ranks[domain] - expected[domain]) <= 0.1, domain
+    assert ranks["hub.example"] == 100.0
+    assert ranks["hub.example"] > ranks["big.example"] > ranks["small.example"] > 0.0
+    for domain in ("quiet.example", "spam.example", "leaf0.example", "leaf5.example"):
+        assert ranks[domain] == 0.0, domain
+
+
+def test_equal_ranks_are_zero(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [], at=T1), fetch(B, [], at=T1)])
+    build_index(tmp_path)
+    assert [r["domain_rank"] for r in table_rows(tmp_path, "domains")] == [0.0, 0.0]
+
+
+# ---------------------------------------------------------------------------
+# Layout: buckets, order, row groups, schema
+# ---------------------------------------------------------------------------
+
+
+def test_sql_bucket_expression_agrees_with_layout_bucket_of() -> None:
+    rng = random.Random(7)
+    domains = [f"d{rng.randrange(10**9)}.example" for _ in range(500)]
+    domains += ["example.com", "bbc.co.uk", "xn--bcher-kva.example", "127.0.0.1", "localhost"]
+    con = duckdb.connect()
+    for n in (1, 2, 7, 64, 1000):
+        got = con.execute(
+            "SELECT d, (('0x' || substr(md5(d), 1, 8))::UBIGINT % $n)::INTEGER "
+            "FROM unnest($ds) AS t(d)",
+            {"n": n, "ds": domains},
+        ).fetchall()
+        assert dict(got) == {d: layout.bucket_of(d, n) for d in domains}
+
+
+def test_choose_buckets() -> None:
+    assert choose_buckets(0) == 1
+    assert choose_buckets(4_000_000) == 1
+    assert choose_buckets(4_000_001) == 2
+    assert choose_buckets(10_000_000) == 4
+    assert choose_buckets(10**12) == 64
+
+
+def test_edges_are_bucketed_by_target_domain(tmp_path: Path) -> None:
+    targets = [f"https://www.t{i}.example/page" for i in range(40)]
+    write_crawl(tmp_path, "c1", [fetch(A, targets, at=T1), fetch(B, targets[:10], at=T1)])
+    result = build_index(tmp_path, buckets=4)
+    root = gen_dir(tmp_path)
+    assert result.manifest["buckets"] == 4
+    assert sorted(p.name for p in (root / "edges").iterdir()) == [f"bucket={n}" for n in range(4)]
+    seen = 0
+    for n in range(4):
+        (file,) = (root / "edges" / f"bucket={n}").glob("*.parquet")
+        for row in pq.read_table(file).to_pylist():
+            assert layout.bucket_of(row["dst_domain"], 4) == n
+            seen += 1
+    assert seen == 50
+    # As a hive dataset, the bucket column comes from the folder names.
+    con = duckdb.connect()
+    rows = con.execute(
+        "SELECT dst_domain, bucket FROM read_parquet($glob, hive_partitioning = true)",
+        {"glob": str(root / "edges" / "*" / "*.parquet")},
+    ).fetchall()
+    assert all(layout.bucket_of(d, 4) == b for d, b in rows) and len(rows) == 50
+
+
+def test_one_bucket_for_a_small_index_even_with_no_edges(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, at=T1)])
+    result = build_index(tmp_path)
+    assert result.manifest["buckets"] == 1
+    assert [f.relative_to(gen_dir(tmp_path)).as_posix() for f in edge_files(tmp_path)] == [
+        "edges/bucket=0/data_0.parquet"
+    ]
+    assert index_edges(tmp_path) == []
+    assert [r["domain"] for r in table_rows(tmp_path, "domains")] == ["a.example"]
+
+
+def test_files_are_sorted_with_bounded_row_groups_and_the_schema(tmp_path: Path) -> None:
+    rng = random.Random(1)
+    fetches = []
+    for i in range(60):
+        src = f"https://www.s{i % 13}.example/p{i}"
+        dsts = [f"https://www.t{rng.randrange(30)}.example/{rng.randrange(50)}" for _ in range(100)]
+        fetches.append(fetch(src, [link(d, anchor=f"a{j % 3}") for j, d in enumerate(dsts)], at=T1))
+    write_crawl(tmp_path, "c1", fetches)
+    build_index(tmp_path, row_group_size=2048)
+    (file,) = edge_files(tmp_path)
+    meta = pq.read_metadata(file)
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert len(sizes) >= 2 and max(sizes) <= 2048
+    rows = pq.read_table(file).to_pylist()
+    assert len(rows) == sum(sizes) > 4096
+    keys = [tuple(r[c] for c in EDGE_ORDER) for r in rows]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    # Row groups hold disjoint target ranges: a per-target query reads few of them.
+    col = meta.schema.to_arrow_schema().get_field_index("dst_domain")
+    bounds = [(meta.row_group(i).column(col).statistics.min,
+               meta.row_group(i).column(col).statistics.max) for i in range(meta.num_row_groups)]
+    assert all(bounds[i][1] <= bounds[i + 1][0] for i in range(len(bounds) - 1))
+
+    root = gen_dir(tmp_path)
+    for path, schema, kind in (
+        (file, INDEX_EDGES, "index_edges"),
+        (root / "pages.parquet", INDEX_PAGES, "index_pages"),
+        (root / "hosts.parquet", INDEX_HOSTS, "index_hosts"),
+        (root / "domains.parquet", INDEX_DOMAINS, "index_domains"),
+    ):
+        assert pq.read_schema(path).remove_metadata() == schema, path.name
+        kv = pq.read_metadata(path).metadata
+        assert kv[b"linkindex.schema_version"] == b"1" and kv[b"linkindex.kind"] == kind.encode()
+    pages = table_rows(tmp_path, "pages")
+    page_keys = [(p["domain"], p["url"]) for p in pages]
+    assert page_keys == sorted(set(page_keys))
+    hosts = [(h["host"], h["domain"]) for h in table_rows(tmp_path, "hosts")]
+    assert hosts == sorted(set(hosts))
+
+
+# ---------------------------------------------------------------------------
+# Rebuilds, manifest
+# ---------------------------------------------------------------------------
+
+
+def test_nothing_new_keeps_the_live_generation(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    first = build_index(tmp_path)
+    again = build_index(tmp_path)
+    assert not again.built
+    assert (again.generation, again.manifest) == (first.generation, first.manifest)
+    assert layout.generations(tmp_path) == [first.generation]
+
+    write_crawl(tmp_path, "c2", [fetch(A, [C], at=T2, crawl_id="c2")])
+    third = build_index(tmp_path)
+    assert third.built and third.generation > first.generation
+    assert layout.current_generation(tmp_path) == third.generation
+
+
+def test_asking_for_other_buckets_rebuilds(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    first = build_index(tmp_path)
+    assert not build_index(tmp_path, buckets=1).built
+    assert build_index(tmp_path, buckets=2).manifest["buckets"] == 2
+    assert first.manifest["buckets"] == 1
+
+
+def test_a_forced_rebuild_writes_identical_tables(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    for c in ("c1", "c2"):
+        at = T1 if c == "c1" else T2
+        fetches = [
+            fetch(f"https://www.s{i}.example/", [
+                link(f"https://www.t{rng.randrange(20)}.example/{rng.randrange(5)}",
+                     anchor=rng.choice(["", "x", "y"]), nofollow=rng.random() < 0.3)
+                for _ in range(30)
+            ], at=at, crawl_id=c, status=rng.choice([200, 200, 404, 503]))
+            for i in range(20)
+        ]
+        write_crawl(tmp_path, c, fetches)
+    first = build_index(tmp_path, buckets=3)
+    second = build_index(tmp_path, buckets=3, force=True)
+    assert second.built and second.generation != first.generation
+    one, two = all_tables(tmp_path, first.generation), all_tables(tmp_path, second.generation)
+    assert one.keys() == two.keys()
+    for name in one:
+        assert one[name].equals(two[name]), name
+    assert {k: v for k, v in first.manifest.items() if k not in ("generation", "created_at")} == {
+        k: v for k, v in second.manifest.items() if k not in ("generation", "created_at")
+    }
+
+
+def test_manifest(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B, C], at=T1), fetch(B, [A], at=T2)])
+    write_crawl(tmp_path, "c2", [fetch(A, [B], at=T3, crawl_id="c2")])
+    result = build_index(tmp_path)
+    manifest = json.loads((gen_dir(tmp_path) / "manifest.json").read_text())
+    assert manifest == result.manifest
+    assert manifest["schema_version"] == 1
+    assert manifest["generation"] == result.generation == "g000001"
+    assert manifest["created_at"].endswith("+00:00")
+    assert manifest["buckets"] == 1
+    assert manifest["psl"]["policy"] == "icann" and len(manifest["psl"]["sha256"]) == 64
+    assert manifest["crawls"] == [
+        {"crawl_id": "c1", "pages": 2, "edges": 3,
+         "first_fetch": "2025-01-01T10:00:00.000+00:00",
+         "last_fetch": "2025-02-01T10:00:00.000+00:00"},
+        {"crawl_id": "c2", "pages": 1, "edges": 1,
+         "first_fetch": "2025-03-01T10:00:00.000+00:00",
+         "last_fetch": "2025-03-01T10:00:00.000+00:00"},
+    ]
+    assert manifest["counts"] == {
+        "edges": 3, "live_edges": 2, "raw_edges": 4, "pages": 2, "domains": 3, "hosts": 3,
+    }
+    parts = sorted(layout.raw_parts(tmp_path, "pages") + layout.raw_parts(tmp_path, "edges"))
+    assert manifest["inputs"] == [
+        {"path": p.relative_to(tmp_path).as_posix(), "size": p.stat().st_size} for p in parts
+    ]
+    assert manifest["skipped_parts"] == []
+    assert manifest["linkindex_version"]
+
+
+# ---------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------
+
+
+def test_corrupt_parts_are_skipped_and_the_rest_indexed(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    good = write_part(tmp_path, "c2", "edges", [edge_row(C, D, crawl_id="c2", fetched_at=T2)])
+    half = write_part(tmp_path, "c2", "edges", [edge_row(C, A, crawl_id="c2", fetched_at=T2)])
+    half.write_bytes(half.read_bytes()[: half.stat().st_size // 2])
+    stub = layout.raw_dir(tmp_path, "c2", "edges") / "w1-000001.parquet"
+    stub.write_bytes(b"PAR1")  # what a killed writer leaves
+    garbage = layout.raw_dir(tmp_path, "c2", "pages") / "w1-000001.parquet"
+    garbage.parent.mkdir(parents=True)
+    garbage.write_bytes(random.Random(0).randbytes(5000))
+
+    result = build_index(tmp_path)
+    skipped = {p.relative_to(tmp_path).as_posix() for p in (half, stub, garbage)}
+    assert {s["path"] for s in result.manifest["skipped_parts"]} == skipped
+    assert len(result.warnings) == 3
+    for path in skipped:
+        assert any(path in w for w in result.warnings)
+    assert by_link(index_edges(tmp_path)) == by_link([
+        expected_edge(A, B, first_seen=T1, last_seen=T1, live=True),
+        expected_edge(C, D, crawl_id="c2", first_seen=T2, last_seen=T2, live=False),
+    ])
+    assert good.exists() and stub.exists()  # nothing is deleted from raw
+    # The skipped parts are inputs too: nothing new next time.
+    assert not build_index(tmp_path).built
+
+
+def test_a_part_duckdb_cannot_read_is_dropped_and_the_build_retried(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    bad = write_part(tmp_path, "c2", "edges", [
+        edge_row(C, f"https://www.t{i}.example/", crawl_id="c2", fetched_at=T2, ordinal=i)
+        for i in range(200)
+    ])
+    # A good footer over a broken data page: wipe the first zstd frame's magic number.
+    raw = bytearray(bad.read_bytes())
+    frame = raw.index(b"\x28\xb5\x2f\xfd", 4)
+    raw[frame : frame + 4] = b"\0\0\0\0"
+    bad.write_bytes(bytes(raw))
+    pq.read_metadata(bad)  # the cheap check passes
+
+    result = build_index(tmp_path)
+    rel = bad.relative_to(tmp_path).as_posix()
+    assert [s["path"] for s in result.manifest["skipped_parts"]] == [rel]
+    assert len(result.warnings) == 1 and rel in result.warnings[0]
+    assert index_edges(tmp_path) == [expected_edge(A, B, first_seen=T1, last_seen=T1, live=True)]
+
+
+def test_a_part_failing_without_naming_itself_is_found_by_probing(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    bad = write_part(tmp_path, "c2", "edges", [edge_row(C, D, crawl_id="c2", fetched_at=T2)])
+    # Garbage over the first page header: DuckDB's error then names no file.
+    first_page = pq.read_metadata(bad).row_group(0).column(0).data_page_offset
+    raw = bytearray(bad.read_bytes())
+    raw[first_page : first_page + 16] = b"\xff" * 16
+    bad.write_bytes(bytes(raw))
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error) as info:
+        con.execute("SELECT count(*) FROM read_parquet($p) GROUP BY crawl_id", {"p": str(bad)})
+    assert str(bad) not in str(info.value)
+
+    result = build_index(tmp_path)
+    assert [s["path"] for s in result.manifest["skipped_parts"]] == [
+        bad.relative_to(tmp_path).as_posix()
+    ]
+    assert index_edges(tmp_path) == [expected_edge(A, B, first_seen=T1, last_seen=T1, live=True)]
+
+
+def test_a_part_with_missing_columns_is_skipped(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    odd = layout.raw_dir(tmp_path, "c1", "edges") / "w9-000001.parquet"
+    layout.write_table(odd, pa.table({"src_url": [A]}), "edges")
+    result = build_index(tmp_path)
+    assert result.manifest["skipped_parts"] == [
+        {"path": odd.relative_to(tmp_path).as_posix(), "reason": "column crawl_id is missing"}
+    ]
+    assert len(index_edges(tmp_path)) == 1
+
+
+def test_a_part_of_the_wrong_kind_is_skipped(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    stray = write_part(tmp_path, "c1", "pages", [page_row(C)])
+    moved = layout.raw_dir(tmp_path, "c1", "edges") / "w0-000099.parquet"
+    stray.rename(moved)
+    result = build_index(tmp_path)
+    rel = moved.relative_to(tmp_path).as_posix()
+    assert result.manifest["skipped_parts"] == [
+        {"path": rel, "reason": "a 'pages' part among edges parts"}
+    ]
+
+
+def test_parts_with_other_column_orders_and_extra_columns_are_read_by_name(tmp_path: Path) -> None:
+    page, edges = fetch(A, [B], at=T1)
+    write_parts(tmp_path, "c1", [page], edges)
+    # A part with its columns in reverse order and one column more (a later writer).
+    table = edges_table([edge_row(C, D, fetched_at=T2, anchor="d")])
+    table = table.select(list(reversed(table.column_names))).append_column(
+        "extra", pa.array(["x"])
+    )
+    other = layout.raw_dir(tmp_path, "c1", "edges") / "w1-000001.parquet"
+    layout.write_table(other, table, "edges")
+    result = build_index(tmp_path)
+    assert result.warnings == []
+    assert by_link(index_edges(tmp_path)) == by_link([
+        expected_edge(A, B, first_seen=T1, last_seen=T1, live=True),
+        expected_edge(C, D, anchor="d", first_seen=T2, last_seen=T2, live=False),
+    ])
+
+
+def test_a_newer_schema_version_stops_the_build(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    first = build_index(tmp_path)
+    newer = write_part(tmp_path, "c2", "pages", [page_row(C, crawl_id="c2")])
+    table = pq.read_table(newer)
+    table = table.replace_schema_metadata({**table.schema.metadata,
+                                           b"linkindex.schema_version": b"2"})
+    pq.write_table(table, newer)
+    with pytest.raises(LinkindexError, match="schema version 2") as info:
+        build_index(tmp_path)
+    assert str(newer) in str(info.value) and "\n" not in str(info.value)
+    assert layout.current_generation(tmp_path) == first.generation
+    assert layout.generations(tmp_path) == [first.generation]
+    assert not any(p.name.startswith(".tmp-") for p in layout.index_root(tmp_path).iterdir())
+
+
+def test_no_crawl_data_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(LinkindexError, match="no crawl data in .*: run linkindex crawl first"):
+        build_index(tmp_path)
+    with pytest.raises(LinkindexError, match="does not exist"):
+        build_index(tmp_path / "missing")
+
+
+def test_only_corrupt_parts_is_an_error(tmp_path: Path) -> None:
+    stub = layout.raw_dir(tmp_path, "c1", "edges") / "w0-000001.parquet"
+    stub.parent.mkdir(parents=True)
+    stub.write_bytes(b"PAR1")
+    with pytest.raises(LinkindexError, match="no readable crawl data"):
+        build_index(tmp_path)
+    assert layout.current_generation(tmp_path) is None
+
+
+# ---------------------------------------------------------------------------
+# Generations, readers, lock
+# ---------------------------------------------------------------------------
+
+
+def test_a_reader_keeps_reading_its_generation_during_and_after_builds(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B, C], at=T1)])
+    old = build_index(tmp_path).generation
+    old_glob = str(gen_dir(tmp_path, old) / "edges" / "*" / "*.parquet")
+    con = duckdb.connect()
+    con.read_parquet(old_glob).create_view("old_edges")
+    dataset = ds.dataset(gen_dir(tmp_path, old) / "edges", format="parquet", partitioning="hive")
+
+    def snapshot() -> list[tuple]:
+        return con.execute("SELECT src_url, dst_url, live FROM old_edges ORDER BY ALL").fetchall()
+
+    before = snapshot()
+    assert before == [(A, B, True), (A, C, True)]
+    more = [fetch(f"https://www.x{i}.example/", [A, B], at=T2, crawl_id="c2") for i in range(50)]
+    write_crawl(tmp_path, "c2", [fetch(A, [D], at=T2, crawl_id="c2"), *more])
+
+    errors: list[BaseException] = []
+    results = []
+
+    def run() -> None:
+        try:
+            results.append(build_index(tmp_path, keep=1))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    builder = threading.Thread(target=run)
+    builder.start()
+    reads = 0
+    while builder.is_alive() or reads == 0:
+        assert snapshot() == before
+        live = layout.current_generation(tmp_path)
+        assert (gen_dir(tmp_path, live) / "manifest.json").exists()  # never half a generation
+        reads += 1
+    builder.join()
+    assert not errors and results[0].built
+    assert snapshot() == before
+    assert dataset.to_table().num_rows == 2
+    assert layout.generations(tmp_path) == [old, results[0].generation]  # the old live one kept
+
+
+def test_old_generations_are_pruned_beyond_keep(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    built = [build_index(tmp_path, force=True, keep=2).generation for _ in range(4)]
+    assert layout.generations(tmp_path) == built[-2:]
+    build_index(tmp_path, force=True, keep=1)
+    # keep=1, but the generation live when the build started is never deleted
+    assert layout.generations(tmp_path) == ["g000004", "g000005"]
+    assert not any(p.name.startswith(".tmp-") for p in layout.index_root(tmp_path).iterdir())
+
+
+def test_a_second_build_at_once_is_refused(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    root = layout.index_root(tmp_path)
+    root.mkdir()
+    with open(root / ".build.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(LinkindexError, match="another build is running"):
+            build_index(tmp_path)
+    assert build_index(tmp_path).built
+
+
+def test_leftovers_of_a_killed_build_are_removed(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    root = layout.index_root(tmp_path)
+    (root / ".tmp-g000001" / "edges").mkdir(parents=True)
+    (root / ".tmp-g000001" / "edges" / "junk.parquet").write_bytes(b"PAR1")
+    (root / ".tmp-duckdb").mkdir()
+    (root / f".tmp-{os.getpid()}-CURRENT").write_text("g000001\n")
+    result = build_index(tmp_path)
+    assert result.generation == "g000001"
+    assert sorted(p.name for p in root.iterdir()) == [".build.lock", "CURRENT", "g000001"]
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    with pytest.raises(LinkindexError, match="keep"):
+        build_index(tmp_path, keep=0)
+    with pytest.raises(LinkindexError, match="buckets"):
+        build_index(tmp_path, buckets=0)
+    with pytest.raises(LinkindexError, match="bad build setting"):
+        build_index(tmp_path, memory_limit="lots")
