@@ -298,3 +298,14 @@ def _long_text(url: str) -> Page:
     d = start_doc(url, LONG_TITLE[:512], title_html=LONG_TITLE.replace(" ", " \n "))
     d.a("/p/1", p_url(1), LONG_ANCHOR.replace(" ", "\n  "), LONG_ANCHOR[:256])
     return end_doc(d)
+
+
+FORMULA_ANCHORS = ('=HYPERLINK("http://evil.example/","click")', "+1+1", "-2+3", "@SUM(A1:A9)")
+
+
+@case("/case/formulas", "anchors a spreadsheet would run as formulas (CSV injection)")
+def _formulas(url: str) -> Page:
+    return simple_page(url, "Case: formula anchors", [
+        (f"http://formula.example/{i}", f"http://formula.example/{i}", anchor)
+        for i, anchor in enumerate(FORMULA_ANCHORS)
+    ])

@@ -250,3 +250,13 @@ def test_testweb_serves_the_synthetic_web(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_export_neutralises_formulas(crawled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "anchors.csv"
+    linkindex("export", "anchors", "formula.example", "--data", crawled, "-o", out)
+    with out.open(newline="", encoding="utf-8") as fh:
+        anchors = sorted(row["anchor"] for row in csv.DictReader(fh))
+    assert anchors == sorted(
+        ["'=HYPERLINK(\"http://evil.example/\",\"click\")", "'+1+1", "'-2+3", "'@SUM(A1:A9)"]
+    )
