@@ -9,6 +9,15 @@ from __future__ import annotations
 import ipaddress
 
 
+def is_ip_literal(host: str) -> bool:
+    """True for an IPv4 or IPv6 address (brackets allowed), False for a name."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def is_public_ip(value: str) -> bool:
     """True for a globally routable IP address literal."""
     address = ipaddress.ip_address(value.strip("[]"))
@@ -24,7 +33,4 @@ def refused_host(host: str) -> bool:
     """
     if host == "localhost" or host.endswith(".localhost"):
         return True
-    try:
-        return not is_public_ip(host)
-    except ValueError:
-        return False  # a name, not an IP literal
+    return is_ip_literal(host) and not is_public_ip(host)

@@ -8,11 +8,12 @@ Policy: ICANN section only (private suffixes such as blogspot.com are not split)
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from functools import cache, lru_cache
 from importlib import metadata, resources
 
 import tldextract
+
+from crawler.addresses import is_ip_literal
 
 PSL_POLICY = "icann"
 
@@ -24,14 +25,6 @@ def _extractor() -> tldextract.TLDExtract:
     )
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
 @lru_cache(maxsize=1 << 16)
 def registrable_domain(host: str) -> str:
     """The registrable domain of a normalised host (see crawler.urls.normalize_host).
@@ -39,7 +32,7 @@ def registrable_domain(host: str) -> str:
     An IP address or a single-label host is its own domain. A host under a suffix the
     list does not know gets the PSL's implicit "*" rule: the last label is the suffix.
     """
-    if not host or _is_ip(host) or "." not in host:
+    if not host or is_ip_literal(host) or "." not in host:
         return host
     result = _extractor()(host)
     domain = result.top_domain_under_public_suffix

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
-from crawler.addresses import is_public_ip
+from crawler.addresses import is_ip_literal, is_public_ip
 
 
 class PublicOnlyResolver(CachingThreadedResolver):
@@ -25,17 +24,9 @@ class PublicOnlyResolver(CachingThreadedResolver):
 
     def getHostByName(self, name: str, timeout: Any = ()) -> Any:  # noqa: N802 (Twisted API)
         d = super().getHostByName(name, timeout)
-        if not PublicOnlyResolver.allow_private and not _is_ip_literal(name):
+        if not PublicOnlyResolver.allow_private and not is_ip_literal(name):
             d.addCallback(_refuse_private, name)
         return d
-
-
-def _is_ip_literal(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _refuse_private(address: str, name: str) -> str:

@@ -104,13 +104,10 @@ def _remove_dot_segments(path: str) -> str:
 
 
 def _safe(part: str) -> str:
-    if _SAFE_RE.match(part):
-        return part if "%" not in part or not _BAD_PERCENT_RE.search(part) else _fix_pct(part)
-    return _fix_pct(quote(part, safe=_SAFE_CHARS, encoding="utf-8", errors="surrogatepass"))
-
-
-def _fix_pct(part: str) -> str:
-    return _BAD_PERCENT_RE.sub("%25", part)
+    """Percent-encode what may not stand in a URL; a stray '%' becomes %25."""
+    if not _SAFE_RE.match(part):
+        part = quote(part, safe=_SAFE_CHARS, encoding="utf-8", errors="surrogatepass")
+    return _BAD_PERCENT_RE.sub("%25", part) if "%" in part else part
 
 
 def normalize_url(url: str) -> str | None:
