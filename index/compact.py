@@ -19,15 +19,16 @@ import duckdb
 import pyarrow as pa
 
 from index.inputs import PartInfo
+from index.layout import parquet_metadata
 from index.ranks import compute_domain_ranks
 from index.schema import (
+    DUCKDB_TYPES,
     INDEX_DOMAINS,
     INDEX_EDGES,
     INDEX_HOSTS,
     INDEX_PAGES,
     PAGES,
     RAW_TABLES,
-    SCHEMA_VERSION,
 )
 
 ROW_GROUP_SIZE = 100_000
@@ -211,7 +212,7 @@ COPY_SQL = """
 COPY ({query}) TO $path (
     FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {row_group_size:d},
     TIMESTAMP_IS_ADJUSTED_TO_UTC true,
-    KV_METADATA {{'linkindex.schema_version': '{version:d}', 'linkindex.kind': '{kind}'}}
+    KV_METADATA {{{metadata}}}
 )
 """
 
@@ -330,21 +331,13 @@ def _copy(
     )
     query = f"SELECT {columns} FROM {table} {f'WHERE {where}' if where else ''} ORDER BY {order}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    sql = COPY_SQL.format(
-        query=query, row_group_size=row_group_size, version=SCHEMA_VERSION, kind=table
+    # The same tags as every Parquet file we write (layout.parquet_metadata); the
+    # values are our own constants, never user input.
+    metadata = ", ".join(
+        f"'{key.decode()}': '{value.decode()}'" for key, value in parquet_metadata(table).items()
     )
+    sql = COPY_SQL.format(query=query, row_group_size=row_group_size, metadata=metadata)
     con.execute(sql, {**(params or {}), "path": str(path)})
-
-
-_DUCKDB_TYPES = {
-    pa.string(): "VARCHAR",
-    pa.bool_(): "BOOLEAN",
-    pa.int16(): "SMALLINT",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    pa.uint32(): "UINTEGER",
-    pa.float64(): "DOUBLE",
-}
 
 
 def _columns_ddl(schema: pa.Schema, *, raw: bool = False) -> str:
@@ -356,7 +349,7 @@ def _columns_ddl(schema: pa.Schema, *, raw: bool = False) -> str:
         if pa.types.is_timestamp(f.type):
             sql_type = "TIMESTAMPTZ" if raw else "TIMESTAMP_MS"
         else:
-            sql_type = _DUCKDB_TYPES[f.type]
+            sql_type = DUCKDB_TYPES[f.type]
         columns.append(f'"{f.name}" {sql_type}{"" if f.nullable else " NOT NULL"}')
     return ", ".join(columns)
 

@@ -26,6 +26,18 @@ URL_MAX_CHARS = 4096
 
 _TS = pa.timestamp("ms", tz="UTC")
 
+# DuckDB column types of the Arrow types these schemas use, for SQL that must state
+# them (timestamps are decided by each caller: raw parts read as TIMESTAMPTZ).
+DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.int16(): "SMALLINT",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.uint32(): "UINTEGER",
+    pa.float64(): "DOUBLE",
+}
+
 PAGES = pa.schema(
     [
         pa.field("crawl_id", pa.string(), nullable=False),

@@ -23,6 +23,14 @@ def _data_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _query_args(parser: argparse.ArgumentParser) -> None:
+    """A named query, its arguments, DATA, and the scope and filters (query, export)."""
+    parser.add_argument("name")
+    parser.add_argument("args", nargs="*", metavar="ARG")
+    _data_arg(parser)
+    _filter_args(parser)
+
+
 def _filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scope", choices=SCOPES, default="domain",
                         help="how the target matches: domain (default, with subdomains), "
@@ -69,17 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--buckets", type=int, help="target-domain buckets (default: by size)")
 
     p = sub.add_parser("query", help="answer a backlink question (see `linkindex queries`)")
-    p.add_argument("name")
-    p.add_argument("args", nargs="*", metavar="ARG")
-    _data_arg(p)
-    _filter_args(p)
+    _query_args(p)
     p.add_argument("--format", choices=FORMATS, default="table")
 
     p = sub.add_parser("export", help="write a query's full answer to a CSV file")
-    p.add_argument("name")
-    p.add_argument("args", nargs="*", metavar="ARG")
-    _data_arg(p)
-    _filter_args(p)
+    _query_args(p)
     p.add_argument("-o", "--output", type=Path, required=True, help="FILE.csv")
     p.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM (for Excel)")
 

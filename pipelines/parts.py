@@ -66,7 +66,6 @@ class PartWriter:
         self.max_seconds = max_seconds
         self.clock = clock
         self.seq = 0
-        self.parts_written = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -109,10 +108,15 @@ class PartWriter:
         )
 
     def _next_name(self) -> str:
+        # Both folders: a killed run with the same worker id may have left an edges
+        # part without its pages part, and that one must not be overwritten either.
         while True:
             name = f"{self.worker}-{self.seq:06d}.parquet"
             self.seq += 1
-            if not (raw_dir(self.data, self.crawl_id, "pages") / name).exists():
+            if not any(
+                (raw_dir(self.data, self.crawl_id, table) / name).exists()
+                for table in ("pages", "edges")
+            ):
                 return name
 
     def flush(self) -> list[str]:
@@ -131,6 +135,5 @@ class PartWriter:
             raw_dir(self.data, self.crawl_id, "pages") / name, _table(PAGES, self.pages), "pages"
         )
         urls = list(self.pages["url"])
-        self.parts_written += 1
         self._reset()
         return urls

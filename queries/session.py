@@ -6,13 +6,14 @@ Python package (``init_sql`` / ``write_init_file`` → ``DATA/linkindex.sql``).
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from index import layout
-from index.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_HOSTS, INDEX_PAGES
+from index.schema import DUCKDB_TYPES, INDEX_DOMAINS, INDEX_EDGES, INDEX_HOSTS, INDEX_PAGES
 
 SQL_DIR = Path(__file__).resolve().parent
 
@@ -51,9 +52,16 @@ def init_sql(data: Path) -> str:
         f"CREATE OR REPLACE TEMP MACRO index_buckets() AS {buckets};",
         "",
     ]
-    for path in macro_files():
-        parts += [f"-- ---- queries/{path.name} ----", path.read_text().strip(), ""]
-    return "\n".join(parts)
+    return "\n".join(parts) + _macros_sql()
+
+
+@cache
+def _macros_sql() -> str:
+    """Every macro file's text, read once per process (each query opens a session)."""
+    return "\n".join(
+        f"-- ---- queries/{path.name} ----\n{path.read_text().strip()}\n"
+        for path in macro_files()
+    )
 
 
 def connect(data: Path) -> duckdb.DuckDBPyConnection:
@@ -97,15 +105,7 @@ def _view_sql(name: str, files: list[Path], schema: pa.Schema, glob: Path | None
 def _duckdb_type(arrow_type: pa.DataType) -> str:
     if pa.types.is_timestamp(arrow_type):
         return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
-    names = {
-        pa.string(): "VARCHAR",
-        pa.bool_(): "BOOLEAN",
-        pa.int16(): "SMALLINT",
-        pa.int32(): "INTEGER",
-        pa.int64(): "BIGINT",
-        pa.float64(): "DOUBLE",
-    }
-    return names[arrow_type]
+    return DUCKDB_TYPES[arrow_type]
 
 
 def _sql_string(text: str) -> str:

@@ -109,6 +109,18 @@ def test_never_overwrites_an_existing_part(tmp_path: Path) -> None:
     assert len(raw_parts(tmp_path, "edges")) == 2
 
 
+def test_never_overwrites_an_orphan_edges_part(tmp_path: Path) -> None:
+    """A run killed between its edges and pages renames leaves edges alone: keep them."""
+    orphan = tmp_path / "raw" / "c1" / "edges" / "same-000000.parquet"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"edges of a killed run")
+    writer = PartWriter(tmp_path, "c1", "same")
+    writer.add(page("http://a.example/", datetime.now(UTC)), LINKS)
+    writer.flush()
+    assert orphan.read_bytes() == b"edges of a killed run"
+    assert [p.name for p in raw_parts(tmp_path, "pages")] == ["same-000001.parquet"]
+
+
 WRITER_LOOP = """
 import sys
 from datetime import UTC, datetime

@@ -104,3 +104,21 @@ def test_seeds() -> None:
         parse_seeds(["ftp://x/"])
     with pytest.raises(LinkindexError, match="bad seed URL"):
         parse_seeds(["http://exa mple.com/"])
+
+
+def test_seeds_file_is_read_once(tmp_path) -> None:
+    """The runner validates before Scrapy starts and the spider again: one read of the file."""
+    from scrapy.settings import Settings
+
+    from crawler.spiders.links import prepare_settings
+
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("# seeds\nexample.com\nhttps://example.org/\n")
+    settings = Settings({"LINKINDEX_SEEDS": ["http://example.net/"],
+                         "LINKINDEX_SEEDS_FILE": str(seeds), "LINKINDEX_SCOPE": "any"})
+    prepare_settings(settings)
+    seeds.unlink()
+    prepare_settings(settings)
+    assert settings.getlist("LINKINDEX_SEEDS") == [
+        "http://example.net/", "http://example.com/", "https://example.org/",
+    ]

@@ -76,7 +76,10 @@ def prepare_settings(settings: BaseSettings) -> None:
     seeds = parse_seeds(seeds)
     if not seeds:
         raise LinkindexError("no seed URLs: give at least one URL or a seeds file")
+    # The file's URLs are now in LINKINDEX_SEEDS: a second call (the runner validates
+    # before Scrapy starts, the spider again) must not read the file again.
     settings.set("LINKINDEX_SEEDS", seeds, priority="cmdline")
+    settings.set("LINKINDEX_SEEDS_FILE", None, priority="cmdline")
     crawl_id = settings.get("LINKINDEX_CRAWL_ID") or default_crawl_id()
     settings.set("LINKINDEX_CRAWL_ID", check_crawl_id(crawl_id), priority="cmdline")
     if settings.get("LINKINDEX_SCOPE") not in SCOPES:
