@@ -17,20 +17,14 @@ from typing import Any
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from crawler.domains import registrable_domain
-from crawler.extractor import (
-    Extraction,
-    extract_html,
-    extract_redirect,
-    is_html,
-    media_type,
-    page_url,
-)
+from crawler.extractor import Extraction, page_url
 from crawler.items import PageLinks
+from crawler.pages import fetched_page, page_row
 from crawler.seeds import parse_seeds, read_seeds_file
 from crawler.urls import url_host
 from index.layout import LinkindexError, check_crawl_id
@@ -157,60 +151,27 @@ class LinksSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
-    def page_row(self, url: str, depth: int) -> dict[str, Any]:
-        host = url_host(url)
-        return {
-            "crawl_id": self.crawl_id,
-            "fetched_at": datetime.now(UTC),
-            "url": url,
-            "host": host,
-            "domain": registrable_domain(host),
-            "depth": depth,
-        }
-
     def parse(self, response: Response) -> Iterator[PageLinks | scrapy.Request]:
         depth = response.meta.get("depth", 0)
-        url = page_url(response.url)
-        page = self.page_row(url, depth)
-        content_type = _header(response, b"Content-Type")
-        page.update(
+        fetched = fetched_page(
+            self.crawl_id,
+            page_url(response.url),
+            depth=depth,
+            fetched_at=datetime.now(UTC),
             status=response.status,
-            content_type=media_type(content_type),
-            content_length=len(response.body),
+            body=response.body,
+            content_type=_header(response, b"Content-Type"),
+            location=_header(response, b"Location"),
+            x_robots_tag=_header(response, b"X-Robots-Tag"),
             ip=str(response.ip_address) if response.ip_address else None,
-        )
-        follow: list[str] = []
-        extraction = Extraction()
-        if 300 <= response.status < 400 and b"Location" in response.headers:
-            target, extraction = extract_redirect(url, _header(response, b"Location") or "")
-            page["redirect_to"] = target
-            follow = [target] if target else []
-        elif 200 <= response.status < 300 and is_html(content_type):
-            text = (
-                response.text
-                if isinstance(response, TextResponse)
-                else response.body.decode("utf-8", "replace")
-            )
-            extraction = extract_html(url, text, _header(response, b"X-Robots-Tag"))
-            if not extraction.meta_nofollow:
-                follow = extraction.links["dst_url"]
-        page.update(
-            title=extraction.title,
-            lang=extraction.lang,
-            canonical=extraction.canonical,
-            meta_noindex=extraction.meta_noindex,
-            meta_nofollow=extraction.meta_nofollow,
-            n_links=extraction.n_links,
-            n_external_links=extraction.n_external_links,
-            n_skipped_links=extraction.n_skipped_links,
         )
         stats = self.crawler.stats
         stats.inc_value("linkindex/pages")
-        stats.inc_value("linkindex/edges", extraction.n_links)
+        stats.inc_value("linkindex/edges", len(fetched.links["dst_url"]))
         if response.status >= 400:
             stats.inc_value("linkindex/errors")
-        yield PageLinks(page=page, links=extraction.links)
-        yield from self.follow(follow, depth + 1)
+        yield PageLinks(page=fetched.page, links=fetched.links)
+        yield from self.follow(fetched.follow, depth + 1)
 
     def on_error(self, failure: Failure) -> Iterator[PageLinks]:
         request = failure.request  # type: ignore[attr-defined]
@@ -219,7 +180,9 @@ class LinksSpider(scrapy.Spider):
             self.scheduled -= 1
             self.per_domain[registrable_domain(url_host(request.url))] -= 1
             return
-        page = self.page_row(page_url(request.url), request.meta.get("depth", 0))
+        page = page_row(
+            self.crawl_id, page_url(request.url), request.meta.get("depth", 0), datetime.now(UTC)
+        )
         message = failure.getErrorMessage() or failure.type.__name__
         page["error"] = f"{failure.type.__name__}: {message}"[:300]
         self.crawler.stats.inc_value("linkindex/errors")
