@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from clitools import crawl_args, linkindex
+from redisserver import RedisServer
 
 from synthweb import SyntheticWeb, WebServer
 
@@ -40,3 +41,10 @@ def crawled(web_server: WebServer, seeds_file: Path,
     linkindex("crawl", "--seeds-file", seeds_file, *crawl_args(web_server.proxy_url, data, "c1"))
     linkindex("build", "--data", data)
     return data
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real Redis on a free loopback port; tests keep apart by job name."""
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server

@@ -1,0 +1,206 @@
+"""Crawl jobs in Redis: submit, status, pause, resume, stop, purge.
+
+A job is the unit many workers share: its config, its frontier and its counters, all
+under `linkindex:{JOB}:`. Its name is also the crawl id of the raw parts its workers
+write. Finished means nothing queued and nothing leased.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import redis
+
+from crawler.domains import registrable_domain
+from crawler.frontier import defaults
+from crawler.frontier.fingerprint import SeenFilter
+from crawler.frontier.frontier import Frontier, Link
+from crawler.frontier.keys import JobKeys
+from crawler.seeds import parse_seeds
+from crawler.urls import url_host
+from index.layout import LinkindexError
+
+STATES = ("running", "paused", "stopped")
+
+
+@dataclass
+class JobSpec:
+    name: str
+    seeds: list[str]
+    scope: str = "seed-domains"  # or "any"
+    max_depth: int | None = None
+    max_pages: int | None = None
+    max_pages_per_domain: int | None = None
+    delay: float = defaults.DELAY_SECONDS
+    margin: float = defaults.MARGIN_SECONDS
+    max_attempts: int = defaults.MAX_ATTEMPTS
+    robots: bool = True
+    seen_mode: str = defaults.SEEN_MODE
+    expected_urls: int = defaults.EXPECTED_URLS
+    bloom_error_rate: float = defaults.BLOOM_ERROR_RATE
+
+
+def _ms(seconds: float) -> str:
+    return str(round(seconds * 1000))
+
+
+def submit(server: redis.Redis, spec: JobSpec) -> int:
+    """Create the job and queue its seeds; returns the number of seeds queued."""
+    keys = JobKeys(spec.name)
+    seeds = parse_seeds(spec.seeds)
+    if not seeds:
+        raise LinkindexError("no seed URLs: give at least one URL or a seeds file")
+    if spec.scope not in ("seed-domains", "any"):
+        raise LinkindexError("scope must be one of seed-domains, any")
+    for name in ("max_depth", "max_pages", "max_pages_per_domain"):
+        if (getattr(spec, name) or 0) < 0:
+            raise LinkindexError(f"--{name.replace('_', '-')} must not be negative")
+    if spec.delay < 0 or spec.max_attempts < 1:
+        raise LinkindexError("--delay must be ≥ 0 and max attempts ≥ 1")
+    try:
+        seen = SeenFilter.sized(spec.seen_mode, spec.expected_urls, spec.bloom_error_rate)
+    except ValueError as exc:
+        raise LinkindexError(str(exc)) from None
+    domains = sorted({registrable_domain(url_host(url)) for url in seeds})
+    config = {
+        "state": "running",
+        "created_ms": str(int(time.time() * 1000)),
+        "scope": spec.scope,
+        "scope_domains": json.dumps(domains if spec.scope == "seed-domains" else None),
+        "delay_ms": _ms(spec.delay),
+        "margin_ms": _ms(spec.margin),
+        "max_attempts": str(spec.max_attempts),
+        "robots": "1" if spec.robots else "0",
+        "seeds": str(len(seeds)),
+        **seen.as_config(),
+    }
+    limits = {"max_depth": spec.max_depth, "max_pages": spec.max_pages,
+              "max_per_domain": spec.max_pages_per_domain}
+    config.update({k: str(v) for k, v in limits.items() if v is not None})
+    # HSETNX on state first: two submits of one name cannot both create it.
+    if not server.hsetnx(keys.config, "state", "running"):
+        raise LinkindexError(f"job {spec.name!r} exists: `linkindex job purge {spec.name}` "
+                             "first, or pick another name")
+    server.hset(keys.config, mapping=config)
+    if seen.mode == "bloom":  # allocate the whole bitmap now, not piecemeal mid-crawl
+        server.setbit(keys.bloom, seen.bloom_bits - 1, 0)
+    server.zadd(defaults.JOBS_KEY, {spec.name: int(config["created_ms"])})
+    frontier = Frontier(server, spec.name)
+    links = [Link(url, registrable_domain(url_host(url))) for url in seeds]
+    return frontier.add(links, 0)
+
+
+def _require(server: redis.Redis, name: str) -> JobKeys:
+    keys = JobKeys(name)
+    if not server.exists(keys.config):
+        raise LinkindexError(f"no job {name!r} in this Redis")
+    return keys
+
+
+def set_state(server: redis.Redis, name: str, state: str) -> None:
+    """pause → 'paused', resume → 'running', stop → 'stopped'."""
+    assert state in STATES
+    server.hset(_require(server, name).config, "state", state)
+
+
+def purge(server: redis.Redis, name: str) -> int:
+    """Delete every key of this job (and no other's); returns the number deleted."""
+    keys = _require(server, name)
+    deleted = 0
+    batch: list[str] = []
+    for key in server.scan_iter(match=keys.pattern, count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            deleted += server.unlink(*batch)
+            batch = []
+    if batch:
+        deleted += server.unlink(*batch)
+    server.zrem(defaults.JOBS_KEY, name)
+    return deleted
+
+
+def job_names(server: redis.Redis) -> list[str]:
+    """Every submitted job, oldest first."""
+    return list(server.zrange(defaults.JOBS_KEY, 0, -1))
+
+
+@dataclass
+class WorkerStatus:
+    name: str
+    seconds_since_beat: float
+    pages: int
+    pages_per_second: float
+
+
+@dataclass
+class JobStatus:
+    name: str
+    state: str
+    queued: int
+    leased: int
+    done: int
+    failed: int
+    ignored: int
+    pages_limit: int | None
+    workers: list[WorkerStatus] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.queued == 0 and self.leased == 0
+
+    @property
+    def pages_per_second(self) -> float:
+        return sum(w.pages_per_second for w in self.workers)
+
+    @property
+    def progress(self) -> float:
+        """Share of the requests known so far that are settled (0..1)."""
+        total = self.queued + self.leased + self.done + self.failed + self.ignored
+        return 1.0 if total == 0 else (self.done + self.failed + self.ignored) / total
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """At the workers' current rate, until what is known now is done."""
+        if self.finished:
+            return 0.0
+        rate = self.pages_per_second
+        return (self.queued + self.leased) / rate if rate > 0 else None
+
+    def to_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out.update(finished=self.finished, pages_per_second=round(self.pages_per_second, 2),
+                   progress=round(self.progress, 4), eta_seconds=self.eta_seconds)
+        return out
+
+
+def status(server: redis.Redis, name: str) -> JobStatus:
+    keys = _require(server, name)
+    frontier = Frontier(server, name)
+    counts = frontier.counts()
+    config = frontier.config()
+    seconds, micros = server.time()  # heartbeats carry Redis's clock
+    now_ms = seconds * 1000 + micros // 1000
+    beats = dict(server.zrange(keys.workers, 0, -1, withscores=True))
+    workers = []
+    for worker, payload in sorted(server.hgetall(keys.wstats).items()):
+        info = json.loads(payload)
+        workers.append(WorkerStatus(
+            worker,
+            max(0.0, (now_ms - beats.get(worker, now_ms)) / 1000),
+            int(info.get("pages", 0)),
+            float(info.get("rate", 0.0)),
+        ))
+    limit = config.get("max_pages")
+    return JobStatus(
+        name=name,
+        state=config.get("state", "?"),
+        queued=counts["queued"],
+        leased=counts["leased"],
+        done=counts["done"],
+        failed=counts["failed"],
+        ignored=counts["ignored"],
+        pages_limit=int(limit) if limit else None,
+        workers=workers,
+    )

@@ -1,0 +1,52 @@
+"""Requests in the shared frontier: small JSON documents, never pickle.
+
+    {"u": URL, "d": depth, "q": queue (the registrable domain)}
+    + "a": lapsed leases so far, when any; "r": 1 for a robots.txt request
+
+Everything else a request needs (callback, errback, headers) is the same for every
+request of the `links` spider, so it is rebuilt by the worker, not stored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class FrontierRequest:
+    url: str
+    depth: int
+    domain: str
+    attempts: int = 0
+    robots: bool = False
+
+    def to_json(self) -> str:
+        doc: dict[str, object] = {"u": self.url, "d": self.depth, "q": self.domain}
+        if self.attempts:
+            doc["a"] = self.attempts
+        if self.robots:
+            doc["r"] = 1
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> FrontierRequest:
+        doc = json.loads(text)
+        return cls(
+            url=doc["u"],
+            depth=int(doc.get("d", 0)),
+            domain=doc["q"],
+            attempts=int(doc.get("a", 0)),
+            robots=bool(doc.get("r")),
+        )
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port], the unit robots.txt applies to."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def robots_request(url: str, domain: str) -> FrontierRequest:
+    return FrontierRequest(f"{origin(url)}/robots.txt", 0, domain, robots=True)

@@ -1,0 +1,73 @@
+-- Enqueue the new links of one page in one round trip.
+-- For each link: skip it if the seen filter has it; stop at the job's page limits;
+-- otherwise mark it seen and push it on its domain's queue. The first link of a host
+-- never seen before also queues that host's robots.txt, at the front: it decides what
+-- may be fetched, and it is fetched once per job, not once per worker.
+-- ARGV: P, mode ('exact'|'bloom'), n_hosts, then n_hosts × (host, robots_request or ''),
+--       then per link (host_index, domain, seen_a, seen_b, request).
+--   exact: seen_a = bucket, seen_b = member (an integer: the set stays an intset)
+--   bloom: seen_a = comma-separated bit positions, seen_b = ''
+-- Returns the number of pages queued, or -1 when the job does not exist.
+if not redis.call('HGET', JOB, 'state') then return -1 end
+local mode = ARGV[2]
+local max_pages = number(JOB, 'max_pages')
+local max_per_domain = number(JOB, 'max_per_domain')
+local enqueued = number(STATS, 'enqueued') or 0
+local now = now_ms()
+
+local hosts = {}
+local i = 4
+for h = 1, tonumber(ARGV[3]) do
+  hosts[h] = {ARGV[i], ARGV[i + 1], false}
+  i = i + 2
+end
+
+local function seen(a, b)
+  if mode == 'bloom' then
+    for pos in string.gmatch(a, '[^,]+') do
+      if redis.call('GETBIT', P .. 'bloom', pos) == 0 then return false end
+    end
+    return true
+  end
+  return redis.call('SISMEMBER', P .. 'seen:' .. a, b) == 1
+end
+
+local function mark(a, b)
+  if mode == 'bloom' then
+    for pos in string.gmatch(a, '[^,]+') do redis.call('SETBIT', P .. 'bloom', pos, 1) end
+  else
+    redis.call('SADD', P .. 'seen:' .. a, b)
+  end
+end
+
+local pages, robots = 0, 0
+while i <= #ARGV do
+  local host, domain, a, b, req = hosts[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2],
+    ARGV[i + 3], ARGV[i + 4]
+  i = i + 5
+  if not seen(a, b) then
+    if max_pages and enqueued >= max_pages then break end
+    if not max_per_domain or (number(P .. 'pd', domain) or 0) < max_per_domain then
+      mark(a, b)
+      local queue = P .. 'q:' .. domain
+      redis.call('RPUSH', queue, req)
+      if not host[3] then
+        host[3] = true
+        if host[2] ~= '' and redis.call('SADD', P .. 'hosts', host[1]) == 1 then
+          redis.call('LPUSH', queue, host[2])
+          robots = robots + 1
+        end
+      end
+      redis.call('ZADD', P .. 'ready', 'NX', now, domain)
+      redis.call('HINCRBY', P .. 'pd', domain, 1)
+      enqueued = enqueued + 1
+      pages = pages + 1
+    end
+  end
+end
+if pages > 0 then
+  redis.call('HINCRBY', STATS, 'queued', pages + robots)
+  redis.call('HINCRBY', STATS, 'robots', robots)
+  redis.call('HSET', STATS, 'enqueued', enqueued)
+end
+return pages

@@ -1,0 +1,194 @@
+"""The shared frontier's scripts against a real Redis: seen filter, politeness, leases,
+limits, job states, purge. One job name per test keeps tests apart."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from redisserver import RedisServer
+
+from crawler.frontier import jobs
+from crawler.frontier.fingerprint import SeenFilter
+from crawler.frontier.frontier import Frontier, Link
+from crawler.frontier.jobs import JobSpec
+from index.layout import LinkindexError
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def server(redis_server: RedisServer):
+    return redis_server.client().__class__.from_url(redis_server.url, decode_responses=True)
+
+
+def new_job(server, seeds, **spec) -> Frontier:
+    name = f"t{next(_names)}"
+    jobs.submit(server, JobSpec(name, seeds, **spec))
+    return Frontier(server, name)
+
+
+def links(*urls: str) -> list[Link]:
+    return [Link(u, u.split("/")[2].removeprefix("www.")) for u in urls]
+
+
+def drain(frontier: Frontier, worker: str = "w1", n: int = 100) -> list[str]:
+    return [r.url for r in frontier.pop(worker, n).requests]
+
+
+def test_submit_queues_each_seed_once_after_its_robots_txt(server) -> None:
+    f = new_job(server, ["http://a.example/", "http://a.example/", "http://b.example/x"],
+                delay=0)
+    assert f.counts()["queued"] == 4  # 2 pages + 2 robots.txt
+    popped = drain(f, n=2)  # robots.txt comes first in each domain
+    assert popped == ["http://a.example/robots.txt", "http://b.example/robots.txt"]
+    assert drain(f) == ["http://a.example/", "http://b.example/x"]
+    assert drain(f) == []
+    with pytest.raises(LinkindexError, match="exists"):
+        jobs.submit(server, JobSpec(f.job, ["http://a.example/"]))
+
+
+def test_add_checks_and_sets_the_seen_filter_in_one_call(server) -> None:
+    f = new_job(server, ["http://a.example/"], delay=0, robots=False)
+    assert f.add(links("http://a.example/1", "http://a.example/2", "http://a.example/1"), 1) == 2
+    assert f.add(links("http://a.example/2", "http://a.example/3", "http://a.example/"), 1) == 1
+    assert f.counts()["queued"] == 4
+    # exact mode: fingerprints held as integers in small sets (intsets, 8 bytes each)
+    seen_keys = list(server.scan_iter(match=f.keys.prefix + "seen:*"))
+    assert len(seen_keys) == 4
+    assert {server.object("encoding", k) for k in seen_keys} == {"intset"}
+
+
+def test_bloom_mode_filters_too(server) -> None:
+    f = new_job(server, ["http://a.example/"], delay=0, robots=False, seen_mode="bloom",
+                expected_urls=1000)
+    assert f.seen_filter.mode == "bloom"
+    assert f.add(links(*[f"http://a.example/{i}" for i in range(300)]), 1) == 300
+    assert f.add(links(*[f"http://a.example/{i}" for i in range(300)]), 1) == 0
+    assert server.strlen(f.keys.bloom) == (f.seen_filter.bloom_bits + 7) // 8
+
+
+def test_seen_filter_sizes() -> None:
+    bloom = SeenFilter.sized("bloom", 1_000_000, 0.001)
+    assert bloom.bloom_hashes == 10
+    assert bloom.bloom_bits / 8 / 1_000_000 == pytest.approx(1.797, abs=0.01)
+    assert bloom.false_positive_rate(1_000_000) == pytest.approx(0.001, rel=0.05)
+    assert SeenFilter.sized("exact", 10_000_000, 0).bucket_bits == 16
+    assert SeenFilter.sized("exact", 1000, 0).bucket_bits == 4
+    with pytest.raises(ValueError):
+        SeenFilter.sized("fuzzy", 10, 0.1)
+
+
+def test_a_domain_is_popped_once_per_delay_across_workers(server) -> None:
+    f = new_job(server, ["http://a.example/", "http://b.example/"], delay=60, robots=False)
+    f.add(links("http://a.example/1", "http://a.example/2", "http://b.example/1"), 1)
+    first = f.pop("w1", 10)
+    assert sorted(r.url for r in first.requests) == ["http://a.example/", "http://b.example/"]
+    later = f.pop("w2", 10)  # another worker, at once: both domains wait their delay
+    assert later.requests == [] and later.state == "running"
+    assert 59_000 < later.wait_ms <= 60_100
+    ready = dict(server.zrange(f.keys.ready, 0, -1, withscores=True))
+    assert set(ready) == {"a.example", "b.example"}
+
+
+def test_crawl_delay_from_robots_lengthens_a_domains_delay(server) -> None:
+    f = new_job(server, ["http://a.example/"], delay=0, margin=0, robots=False)
+    f.add(links("http://a.example/1"), 1)
+    f.store_robots("http://a.example", "User-agent: *\nCrawl-delay: 5\n", "a.example", 5000)
+    assert drain(f) == ["http://a.example/"]
+    nothing = f.pop("w1", 10)
+    assert nothing.requests == [] and 4000 < nothing.wait_ms <= 5000
+    assert f.robots("http://a.example") == "User-agent: *\nCrawl-delay: 5\n"
+
+
+def test_ack_settles_a_lease_and_the_job_finishes(server) -> None:
+    f = new_job(server, ["http://a.example/"], delay=0, robots=False)
+    assert not f.finished()
+    [url] = drain(f)
+    assert f.counts() | {"enqueued": 0} == {"queued": 0, "leased": 1, "done": 0, "failed": 0,
+                                           "ignored": 0, "enqueued": 0, "robots": 0}
+    assert not f.finished()
+    assert f.ack("w2", [(url, "done")]) == 0  # not w2's lease
+    assert f.ack("w1", [(url, "done")]) == 1
+    assert f.ack("w1", [(url, "done")]) == 0  # once only
+    assert f.counts()["done"] == 1 and f.finished()
+
+
+def test_failed_and_ignored_outcomes(server) -> None:
+    f = new_job(server, ["http://a.example/", "http://b.example/"], delay=0, robots=False,
+                max_pages=2)
+    a, b = drain(f)
+    f.ack("w1", [(a, "failed: timeout"), (b, "ignored")])
+    assert server.hgetall(f.keys.failed) == {a: "failed: timeout"}
+    counts = f.counts()
+    assert (counts["failed"], counts["ignored"], counts["enqueued"]) == (1, 1, 1)
+    # the ignored page gave its slot back to the page limit
+    assert f.add(links("http://a.example/1", "http://a.example/2"), 1) == 1
+
+
+def test_page_limits(server) -> None:
+    f = new_job(server, ["http://a.example/"], delay=0, robots=False, max_pages=3,
+                max_pages_per_domain=2)
+    assert f.add(links("http://a.example/1", "http://a.example/2", "http://b.example/1",
+                       "http://b.example/2", "http://c.example/"), 1) == 2
+    assert sorted(server.lrange(f.keys.queue("b.example"), 0, -1)) == [
+        '{"u":"http://b.example/1","d":1,"q":"b.example"}']
+    assert f.counts()["enqueued"] == 3
+
+
+def test_release_hands_leases_back_to_the_front(server) -> None:
+    f = new_job(server, ["http://a.example/"], delay=0, robots=False)
+    f.add(links("http://a.example/1"), 1)
+    assert drain(f, n=1) == ["http://a.example/"]
+    assert f.release("w1") == 1
+    assert server.zscore(f.keys.workers, "w1") is None  # the worker left
+    assert drain(f, "w2") == ["http://a.example/", "http://a.example/1"]  # back in front
+
+
+def test_a_dead_workers_leases_return_and_fail_after_max_attempts(server) -> None:
+    f = new_job(server, ["http://a.example/"], delay=0, robots=False, max_attempts=2)
+    assert drain(f, "dead") == ["http://a.example/"]
+    assert f.beat("alive", {"pages": 0}, lease_seconds=60) == 0  # "dead" beat just now
+    assert f.beat("alive", {"pages": 0}, lease_seconds=0) == 1  # …silent "too long"
+    requeued = f.pop("dead2", 1).requests
+    assert [(r.url, r.attempts) for r in requeued] == [("http://a.example/", 1)]
+    f.beat("alive", {"pages": 0}, lease_seconds=0)  # second lapse: attempts == max
+    assert server.hgetall(f.keys.failed) == {"http://a.example/": "lease lapsed 2 times"}
+    assert f.counts()["failed"] == 1 and f.finished()
+
+
+def test_pause_resume_stop(server) -> None:
+    f = new_job(server, ["http://a.example/"], delay=0, robots=False)
+    jobs.set_state(server, f.job, "paused")
+    popped = f.pop("w1", 5)
+    assert (popped.state, popped.requests) == ("paused", [])
+    jobs.set_state(server, f.job, "running")
+    assert drain(f) == ["http://a.example/"]
+    jobs.set_state(server, f.job, "stopped")
+    assert f.pop("w1", 5).state == "stopped"
+    with pytest.raises(LinkindexError, match="no job"):
+        jobs.set_state(server, "nosuchjob", "paused")
+
+
+def test_purge_removes_only_that_jobs_keys(server) -> None:
+    keep = new_job(server, ["http://a.example/"], delay=0)
+    gone = new_job(server, ["http://a.example/"], delay=0)
+    drain(gone)
+    before = set(server.scan_iter(match=keep.keys.pattern))
+    assert jobs.purge(server, gone.job) >= 5
+    assert list(server.scan_iter(match=gone.keys.pattern)) == []
+    assert set(server.scan_iter(match=keep.keys.pattern)) == before
+    assert gone.job not in jobs.job_names(server) and keep.job in jobs.job_names(server)
+    assert all(k.startswith(f"linkindex:{{{keep.job}}}:") for k in before)
+
+
+def test_status_counts_and_progress(server) -> None:
+    f = new_job(server, ["http://a.example/", "http://b.example/"], delay=0, robots=False)
+    [a, _] = drain(f)
+    f.ack("w1", [(a, "done")])
+    f.beat("w1", {"pages": 1, "rate": 2.5}, lease_seconds=60)
+    s = jobs.status(server, f.job)
+    assert (s.state, s.queued, s.leased, s.done, s.finished) == ("running", 0, 1, 1, False)
+    assert s.progress == 0.5 and s.pages_per_second == 2.5 and s.eta_seconds == 0.4
+    assert [w.name for w in s.workers] == ["w1"]
+    assert s.to_dict()["finished"] is False
