@@ -70,3 +70,9 @@ LINKINDEX_PART_MAX_EDGES = 250_000
 LINKINDEX_PART_MAX_SECONDS = 60.0
 # Live progress line on stderr: "auto" = only when stderr is a terminal.
 LINKINDEX_PROGRESS = "auto"
+# Archive every parsed response (request + response records) to DATA/warc/<crawl_id>/,
+# one WARC per raw part, pages.warc_file/warc_offset pointing at it (`--warc`).
+LINKINDEX_WARC = False
+# Each WARC record is its own gzip member at this zlib level (0 = plain .warc files).
+# Low by default: level 9 (warcio's) costs ~2 ms per 43 KB page; see bench/RESULTS.md.
+LINKINDEX_WARC_GZIP_LEVEL = 1

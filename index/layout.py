@@ -2,6 +2,7 @@
 
     DATA/raw/<crawl_id>/pages/<worker>-<seq>.parquet      append-only, from pipelines
     DATA/raw/<crawl_id>/edges/<worker>-<seq>.parquet
+    DATA/warc/<crawl_id>/<worker>-<seq>.warc.gz           a crawl's evidence (--warc), one per part
     DATA/index/<generation>/edges/bucket=<n>/<file>.parquet   n = layout.bucket_of(dst_domain)
     DATA/index/<generation>/pages.parquet
     DATA/index/<generation>/domains.parquet
@@ -53,15 +54,23 @@ def raw_dir(data: Path, crawl_id: str, table: str) -> Path:
     return data / "raw" / crawl_id / table
 
 
+def warc_dir(data: Path, crawl_id: str) -> Path:
+    return data / "warc" / crawl_id
+
+
 def raw_parts(data: Path, table: str) -> list[Path]:
-    """All whole raw parts of one table across crawls (temporary files excluded), sorted."""
+    """All whole raw parts of one table across crawls (temporary files excluded), sorted.
+
+    Names starting with "." are never parts: temporary files, and the staging folders
+    of `linkindex reextract` (DATA/raw/.tmp-…/), which pathlib's glob would match.
+    """
     root = data / "raw"
     if not root.is_dir():
         return []
     return sorted(
         p
         for p in root.glob(f"*/{table}/*.parquet")
-        if not p.name.startswith(TMP_PREFIX)
+        if not p.name.startswith(".") and not p.parent.parent.name.startswith(".")
     )
 
 

@@ -15,7 +15,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,14 @@ def default_worker_id() -> str:
     return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-def _epoch_ms(value: datetime | int) -> int:
-    return value if isinstance(value, int) else int(value.timestamp() * 1000)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(value: datetime | int) -> int:
+    """Milliseconds since the epoch, floored in integer arithmetic (a float product can
+    land 1 ms low, and a WARC-Date read back must give the stored value exactly)."""
+    return value if isinstance(value, int) else (value - _EPOCH) // _MS
 
 
 def _table(schema: pa.Schema, columns: dict[str, list[Any]]) -> pa.Table:
@@ -58,6 +64,7 @@ class PartWriter:
         max_edges: int = 250_000,
         max_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        taken: Callable[[str], bool] | None = None,
     ) -> None:
         self.data = data
         self.crawl_id = crawl_id
@@ -65,13 +72,25 @@ class PartWriter:
         self.max_edges = max_edges
         self.max_seconds = max_seconds
         self.clock = clock
+        # Names also in use elsewhere (a WARC file named after its part), never reused.
+        self.taken = taken
         self.seq = 0
+        self._name: str | None = None
         self._reset()
 
     def _reset(self) -> None:
         self.pages: dict[str, list[Any]] = {name: [] for name in PAGES.names}
         self.edges: dict[str, list[Any]] = {name: [] for name in EDGES.names}
         self.started = self.clock()
+        self._name = None
+
+    @property
+    def part_name(self) -> str:
+        """The file name the buffered rows will be written under, reserved on first use,
+        so a companion file (the part's WARC) can be named after it before the flush."""
+        if self._name is None:
+            self._name = self._next_name()
+        return self._name
 
     @property
     def pending_pages(self) -> int:
@@ -83,7 +102,7 @@ class PartWriter:
 
     def add(self, page: dict[str, Any], links: dict[str, list[Any]]) -> None:
         """Buffer one fetched page (a PAGES row) and its link columns (EDGE_LINK_COLUMNS)."""
-        page = {**page, "fetched_at": _epoch_ms(page["fetched_at"])}
+        page = {**page, "fetched_at": epoch_ms(page["fetched_at"])}
         for name, values in self.pages.items():
             values.append(page.get(name))
         n = len(links["dst_url"])
@@ -116,7 +135,7 @@ class PartWriter:
             if not any(
                 (raw_dir(self.data, self.crawl_id, table) / name).exists()
                 for table in ("pages", "edges")
-            ):
+            ) and not (self.taken is not None and self.taken(name)):
                 return name
 
     def flush(self) -> list[str]:
@@ -124,7 +143,7 @@ class PartWriter:
         if not self.pending_pages:
             self.started = self.clock()
             return []
-        name = self._next_name()
+        name = self.part_name
         if self.pending_edges:
             write_table(
                 raw_dir(self.data, self.crawl_id, "edges") / name,

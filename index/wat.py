@@ -1,0 +1,175 @@
+"""Common Crawl WAT records (JSON metadata of a WARC response) → schema v1 rows.
+
+A WAT record keeps what Common Crawl's extractor (webarchive-commons) saw in a page:
+`Envelope` → `WARC-Header-Metadata` (URI, date, IP), `Payload-Metadata` →
+`HTTP-Response-Metadata` (status, headers) → `HTML-Metadata` → `Head` (`Title`,
+`Base`, `Metas`, `Link`) and `Links` (`path` such as `A@/href`, `url` as written in the
+page, `text`, `rel`, `alt`). The rules of docs/extraction.md are mirrored where the
+WAT carries the facts; docs/archives.md lists what it cannot carry:
+
+- `A@/href` → kind `a`; kind `img` when its text is empty and the entry just before it
+  is an `IMG@/src` (the WAT lists an image when its tag opens and a link when it
+  closes, so an image inside a link comes right before it): anchor and alt are the
+  image's alt. `AREA@/href` → `area`. The first `Head.Link` with rel `canonical` →
+  `canonical` (ordinal 0). Other paths (`IMG@/src` alone, `SCRIPT`, `FORM`, …) are not
+  links in schema v1.
+- URLs are resolved against `Head.Base` (itself against the page URL) with
+  crawler.urls; what it rejects is counted in `n_skipped_links`.
+- `position` is null (the WAT keeps no document structure); `lang` is null.
+- text and URLs are HTML-unescaped (the WAT keeps them as written in the page).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from crawler.domains import registrable_domain
+from crawler.extractor import (
+    Extraction,
+    collapse,
+    extract_redirect,
+    is_html,
+    media_type,
+    page_url,
+    robots_tokens,
+)
+from crawler.pages import FetchedPage, page_row
+from crawler.urls import absolutize, url_host
+from index.schema import TITLE_MAX_CHARS
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return html.unescape(value) if "&" in value else value
+
+
+def _header(headers: dict[str, Any], name: str) -> str | None:
+    name = name.lower()
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _rel(entry: dict[str, Any]) -> frozenset[str]:
+    rel = entry.get("rel")
+    return frozenset(rel.lower().split()) if isinstance(rel, str) else frozenset()
+
+
+def _alt(entry: dict[str, Any]) -> str | None:
+    alt = _text(entry.get("alt"))
+    return None if alt is None else collapse(alt)
+
+
+def wat_extraction(url: str, meta: dict[str, Any], x_robots_tag: str | None) -> Extraction:
+    """HTML-Metadata of a page fetched from `url` → page facts and link columns."""
+    result = Extraction()
+    src_domain = registrable_domain(url_host(url))
+    head = meta.get("Head") if isinstance(meta.get("Head"), dict) else {}
+    title = _text(head.get("Title"))
+    result.title = None if title is None else collapse(title, TITLE_MAX_CHARS)
+
+    noindex, nofollow = robots_tokens(x_robots_tag)
+    for item in _list(head.get("Metas")):
+        if str(item.get("name", "")).strip().lower() == "robots":
+            m_noindex, m_nofollow = robots_tokens(_text(item.get("content")))
+            noindex, nofollow = noindex or m_noindex, nofollow or m_nofollow
+    result.meta_noindex, result.meta_nofollow = noindex, nofollow
+
+    base = url
+    base_href = _text(head.get("Base"))
+    if base_href is not None:
+        base = absolutize(base_href, url) or url
+
+    for link in _list(head.get("Link")):
+        if "canonical" in _rel(link):
+            canonical = absolutize(_text(link.get("url")) or "", base)
+            if canonical is None:
+                result.n_skipped_links += 1
+            else:
+                result.canonical = canonical
+                result.add(src_domain, canonical, kind="canonical")
+            break
+
+    previous: dict[str, Any] = {}
+    for entry in _list(meta.get("Links")):
+        path = entry.get("path")
+        if path in ("A@/href", "AREA@/href"):
+            dst = absolutize(_text(entry.get("url")) or "", base)
+            if dst is None:
+                result.n_skipped_links += 1
+            elif path == "AREA@/href":
+                alt = _alt(entry)
+                result.add(src_domain, dst, anchor=alt or "", kind="area", alt=alt,
+                           rel=_rel(entry))
+            else:
+                anchor = collapse(_text(entry.get("text")))
+                if not anchor and previous.get("path") == "IMG@/src":
+                    alt = _alt(previous)
+                    result.add(src_domain, dst, anchor=alt or "", kind="img", alt=alt,
+                               rel=_rel(entry))
+                else:
+                    result.add(src_domain, dst, anchor=anchor, rel=_rel(entry))
+        previous = entry
+    return result
+
+
+def wat_page(envelope: dict[str, Any], crawl_id: str,
+             when: Callable[[str | None], datetime]) -> FetchedPage | None:
+    """One WAT JSON record → rows; None unless it describes an HTTP response.
+
+    Raises ValueError, KeyError or TypeError for a record of the wrong shape.
+    """
+    env = envelope["Envelope"]
+    warc = env["WARC-Header-Metadata"]
+    if warc.get("WARC-Type") != "response":
+        return None
+    uri = warc.get("WARC-Target-URI") or ""
+    payload = env.get("Payload-Metadata") or {}
+    http = payload.get("HTTP-Response-Metadata")
+    if not uri.lower().startswith(("http://", "https://")) or not isinstance(http, dict):
+        return None
+    status = int(http["Response-Message"]["Status"])
+    headers = http.get("Headers") if isinstance(http.get("Headers"), dict) else {}
+    content_type = _header(headers, "Content-Type")
+    url = page_url(uri)
+    page = page_row(crawl_id, url, None, when(warc.get("WARC-Date")))
+    length = http.get("Entity-Length")
+    container = envelope.get("Container") if isinstance(envelope.get("Container"), dict) else {}
+    offset = container.get("Offset")
+    page.update(
+        status=status,
+        content_type=media_type(content_type),
+        content_length=int(length) if length is not None else None,
+        ip=warc.get("WARC-IP-Address"),
+        # the evidence: the WARC this WAT was made from (Common Crawl's file name)
+        warc_file=container.get("Filename"),
+        warc_offset=int(offset) if offset is not None else None,
+    )
+    extraction = Extraction()
+    location = _header(headers, "Location")
+    meta = http.get("HTML-Metadata")
+    if 300 <= status < 400 and location is not None:
+        target, extraction = extract_redirect(url, location)
+        page["redirect_to"] = target
+    elif 200 <= status < 300 and is_html(content_type) and isinstance(meta, dict):
+        extraction = wat_extraction(url, meta, _header(headers, "X-Robots-Tag"))
+    page.update(
+        title=extraction.title,
+        lang=extraction.lang,
+        canonical=extraction.canonical,
+        meta_noindex=extraction.meta_noindex,
+        meta_nofollow=extraction.meta_nofollow,
+        n_links=extraction.n_links,
+        n_external_links=extraction.n_external_links,
+        n_skipped_links=extraction.n_skipped_links,
+    )
+    return FetchedPage(page, extraction.links)

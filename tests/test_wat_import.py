@@ -1,0 +1,103 @@
+"""import-warc on Common Crawl WAT records: their Links mapped to schema v1."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcdata import rows, wat, wat_envelope, write_warc
+
+from index.imports import import_archives
+
+A = "http://a.example"
+EDGES = "ordinal, kind, dst_url, anchor, alt, nofollow, ugc, sponsored, position, external"
+HTML = {
+    "Head": {
+        "Title": "  Caf&eacute;\n menu ",
+        "Base": "/dir/",
+        "Metas": [{"name": "description", "content": "x"},
+                  {"name": "ROBOTS", "content": "noindex"}],
+        "Link": [
+            {"path": "LINK@/href", "rel": "stylesheet", "url": "/s.css"},
+            {"path": "LINK@/href", "rel": "Canonical", "url": "/canon"},
+            {"path": "LINK@/href", "rel": "canonical", "url": "/second"},
+        ],
+        "Scripts": [{"path": "SCRIPT@/src", "url": "/app.js"}],
+    },
+    "Links": [
+        {"path": "A@/href", "url": "page?a=1&amp;b=2", "text": "Tom &amp;\u00a0Jerry"},
+        {"path": "IMG@/src", "url": "/logo.png", "alt": "Our  logo"},
+        {"path": "A@/href", "url": "http://b.example/", "rel": "nofollow UGC"},
+        {"path": "IMG@/src", "url": "/banner.png"},
+        {"path": "A@/href", "url": "/with-text", "text": "Text after an image"},
+        {"path": "A@/href", "url": "javascript:void(0)", "text": "JS"},
+        {"path": "A@/href", "url": "#top", "text": "Top"},
+        {"path": "AREA@/href", "url": "http://c.example/map", "rel": "sponsored"},
+        {"path": "FORM@/action", "url": "/search"},
+        {"path": "IFRAME@/src", "url": "http://ads.example/"},
+        {"path": "IMG@/src", "url": "/pixel.gif"},
+        {"path": "A@/href", "url": "//b.example/proto", "text": "  "},
+    ],
+}
+
+
+def test_wat_links_map_to_schema_v1(tmp_path: Path) -> None:
+    path = tmp_path / "CC-MAIN-x.warc.wat.gz"
+    write_warc(path, [wat(f"{A}/start", wat_envelope(f"{A}/start", html=HTML))])
+    summary = import_archives(tmp_path / "data", "cc", [path], progress=False)
+    assert (summary.counts.pages, summary.counts.edges, summary.counts.skipped) == (1, 6, 0)
+    assert rows(tmp_path / "data", "cc", "pages") == [(
+        "cc", datetime(2025, 3, 4, 5, 6, 7, 89000, tzinfo=UTC), f"{A}/start", "a.example",
+        "a.example", 200, "text/html", 1234, "Café menu", None, None, None, f"{A}/canon",
+        True, False, 6, 3, "192.0.2.7", 2, None, "CC-MAIN-x.warc.gz", 4242,
+    )]
+    assert rows(tmp_path / "data", "cc", "edges", EDGES, "ordinal") == [
+        (0, "canonical", f"{A}/canon", "", None, False, False, False, None, False),
+        (1, "a", f"{A}/dir/page?a=1&b=2", "Tom & Jerry", None, False, False, False, None, False),
+        (2, "img", "http://b.example/", "Our logo", "Our logo", True, True, False, None, True),
+        (3, "a", f"{A}/with-text", "Text after an image", None, False, False, False, None, False),
+        (4, "area", "http://c.example/map", "", None, False, False, True, None, True),
+        (5, "img", "http://b.example/proto", "", None, False, False, False, None, True),
+    ]
+
+
+def test_wat_redirects_errors_and_other_records(tmp_path: Path) -> None:
+    links = {"Links": [{"path": "A@/href", "url": "/x", "text": "X"}]}
+    records = [
+        wat(f"{A}/moved", wat_envelope(f"{A}/moved", status=301,
+                                       headers={"location": "/new", "Content-Type": "text/html"},
+                                       html=links)),
+        wat(f"{A}/missing", wat_envelope(f"{A}/missing", status=404, html=links)),
+        wat(f"{A}/file.pdf", wat_envelope(f"{A}/file.pdf",
+                                          headers={"Content-Type": "application/pdf"})),
+        wat(f"{A}/robots", wat_envelope(f"{A}/robots", html=links,
+                                        headers={"Content-Type": "text/html; charset=utf-8",
+                                                 "X-Robots-Tag": "none"})),
+        # metadata of a request, of a warcinfo: not pages
+        wat(f"{A}/moved", wat_envelope(f"{A}/moved", warc_type="request")),
+        wat("", {"Envelope": {"WARC-Header-Metadata": {"WARC-Type": "warcinfo"}}}),
+        # no Container: no evidence pointer
+        wat(f"{A}/bare", {**wat_envelope(f"{A}/bare", html=links, ip=None), "Container": {}}),
+    ]
+    path = tmp_path / "x.wat.gz"
+    write_warc(path, records)
+    counts = import_archives(tmp_path / "data", "cc", [path], progress=False).counts
+    assert (counts.records, counts.pages, counts.skipped) == (7, 5, 0)
+    assert rows(tmp_path / "data", "cc", "pages",
+                "url, status, content_type, redirect_to, meta_noindex, meta_nofollow, n_links, "
+                "ip, warc_file, warc_offset") == [
+        (f"{A}/bare", 200, "text/html", None, False, False, 1, None, None, None),
+        (f"{A}/file.pdf", 200, "application/pdf", None, False, False, 0, "192.0.2.7",
+         "CC-MAIN-x.warc.gz", 4242),
+        (f"{A}/missing", 404, "text/html", None, False, False, 0, "192.0.2.7",
+         "CC-MAIN-x.warc.gz", 4242),
+        (f"{A}/moved", 301, "text/html", f"{A}/new", False, False, 1, "192.0.2.7",
+         "CC-MAIN-x.warc.gz", 4242),
+        (f"{A}/robots", 200, "text/html", None, True, True, 1, "192.0.2.7",
+         "CC-MAIN-x.warc.gz", 4242),
+    ]
+    assert rows(tmp_path / "data", "cc", "edges", "src_url, kind, dst_url, position") == [
+        (f"{A}/bare", "a", f"{A}/x", None),
+        (f"{A}/moved", "redirect", f"{A}/new", None),
+        (f"{A}/robots", "a", f"{A}/x", None),
+    ]
