@@ -14,3 +14,9 @@ class PageLinks(scrapy.Item):
     page = scrapy.Field()
     # One list per column of index.schema.EDGE_LINK_COLUMNS, all of equal length.
     links = scrapy.Field()
+    # Only when the crawl archives (LINKINDEX_WARC): the crawler.evidence.Evidence the
+    # pipeline writes to WARC. Never written to Parquet.
+    evidence = scrapy.Field()
+    # Cluster mode only: the URL of the request's lease, acknowledged once the page's
+    # rows are in a renamed Parquet part. Never written to Parquet.
+    lease = scrapy.Field()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from index.layout import LinkindexError
+from linkindex import cluster
 
 SCOPES = ("domain", "host", "prefix", "exact")
 FORMATS = ("table", "csv", "json")
@@ -47,6 +48,38 @@ def _filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="at most N rows")
 
 
+def _limit_args(parser: argparse.ArgumentParser) -> None:
+    """What a crawl may fetch (crawl, job submit)."""
+    parser.add_argument("--max-depth", type=int)
+    parser.add_argument("--max-pages", type=int)
+    parser.add_argument("--max-pages-per-domain", type=int)
+    parser.add_argument("--scope", choices=("seed-domains", "any"), default="seed-domains")
+
+
+def _fetch_args(parser: argparse.ArgumentParser) -> None:
+    """How this process fetches (crawl, worker)."""
+    parser.add_argument("--proxy", help="forward HTTP proxy for every request, http://HOST:PORT")
+    parser.add_argument("--allow-private", action="store_true",
+                        help="allow private and loopback addresses (refused by default)")
+    parser.add_argument("--warc", action="store_true",
+                        help="archive every response to WARC files under DATA/warc/<crawl_id>/")
+    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="any Scrapy or LINKINDEX_* setting")
+    parser.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log")
+
+
+def _fetch_overrides(args: argparse.Namespace) -> dict[str, object]:
+    overrides: dict[str, object] = {
+        "LINKINDEX_PROXY": args.proxy,
+        "LINKINDEX_ALLOW_PRIVATE": args.allow_private,
+        "LOG_LEVEL": "INFO" if args.verbose else "WARNING",
+    }
+    if args.warc:
+        overrides["LINKINDEX_WARC"] = True
+    overrides.update(_settings(args.set))
+    return overrides
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linkindex",
@@ -59,22 +92,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds-file", help="file with one seed URL per line")
     _data_arg(p)
     p.add_argument("--crawl-id", help="name of this crawl (default: UTC start time)")
-    p.add_argument("--max-depth", type=int)
-    p.add_argument("--max-pages", type=int)
-    p.add_argument("--max-pages-per-domain", type=int)
-    p.add_argument("--scope", choices=("seed-domains", "any"), default="seed-domains")
-    p.add_argument("--proxy", help="forward HTTP proxy for every request, http://HOST:PORT")
-    p.add_argument("--allow-private", action="store_true",
-                   help="allow private and loopback addresses (refused by default)")
-    p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="any Scrapy or LINKINDEX_* setting")
-    p.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log")
+    _limit_args(p)
+    _fetch_args(p)
+
+    cluster.add_parsers(sub, _data_arg, _limit_args, _fetch_args)
 
     p = sub.add_parser("build", help="build a new index generation from all raw crawls")
     _data_arg(p)
     p.add_argument("--force", action="store_true", help="rebuild even if nothing is new")
     p.add_argument("--keep", type=int, default=3, help="generations to keep (default 3)")
     p.add_argument("--buckets", type=int, help="target-domain buckets (default: by size)")
+
+    p = sub.add_parser("import-warc", help="import WARC/WAT files (e.g. Common Crawl) as a crawl")
+    p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB",
+                   help="WARC or WAT files, gzipped or not (a quoted glob is expanded here)")
+    p.add_argument("--crawl-id", required=True, help="the crawl these archives become")
+    p.add_argument("--jobs", type=int, default=1, help="files read in parallel (default 1)")
+    _data_arg(p)
+
+    p = sub.add_parser("reextract",
+                       help="rebuild a crawl's raw parts from its own WARCs (crawled with --warc)")
+    p.add_argument("--crawl-id", required=True, help="the crawl to rebuild")
+    p.add_argument("--jobs", type=int, default=1, help="files read in parallel (default 1)")
+    _data_arg(p)
 
     p = sub.add_parser("query", help="answer a backlink question (see `linkindex queries`)")
     _query_args(p)
@@ -99,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the demo's DATA and CSVs (default ./linkindex-demo)")
     p.add_argument("--sites", type=int, default=50)
     p.add_argument("--pages", type=int, default=20, help="pages per site")
+    p.add_argument("--workers", type=int, default=0,
+                   help="crawl in cluster mode: a private Redis and N worker processes")
 
     p = sub.add_parser("testweb", help="serve the synthetic web as a loopback HTTP proxy")
     p.add_argument("--port", type=int, default=8080)
@@ -131,17 +173,53 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         "LINKINDEX_MAX_DEPTH": args.max_depth,
         "LINKINDEX_MAX_PAGES": args.max_pages,
         "LINKINDEX_MAX_PAGES_PER_DOMAIN": args.max_pages_per_domain,
-        "LINKINDEX_PROXY": args.proxy,
-        "LINKINDEX_ALLOW_PRIVATE": args.allow_private,
-        "LOG_LEVEL": "INFO" if args.verbose else "WARNING",
+        **_fetch_overrides(args),
     }
-    overrides.update(_settings(args.set))
     summary = run_crawl(overrides)
     print(
         f"crawl {summary.crawl_id}: {summary.pages:,} pages, {summary.edges:,} links, "
         f"{summary.errors:,} errors in {summary.seconds:.1f}s "
         f"({summary.pages_per_second:,.0f} pages/s) → {summary.data / 'raw' / summary.crawl_id}"
     )
+    return 0
+
+
+def _archive_counts(counts) -> str:  # counts: index.archive.Counts
+    text = (f"{counts.records:,} records, {counts.pages:,} pages, {counts.edges:,} links, "
+            f"{counts.skipped:,} skipped")
+    return text + (f", {counts.revisits:,} revisits not imported" if counts.revisits else "")
+
+
+def cmd_import_warc(args: argparse.Namespace) -> int:
+    from index.imports import expand_inputs, import_archives
+
+    files = expand_inputs(args.paths)
+    summary = import_archives(args.data, args.crawl_id, files, jobs=args.jobs)
+    print(
+        f"import {summary.crawl_id}: {summary.files:,} files, {_archive_counts(summary.counts)} "
+        f"in {summary.seconds:.1f}s ({summary.records_per_second:,.0f} records/s) "
+        f"→ {args.data / 'raw' / summary.crawl_id}"
+    )
+    if summary.first_damage:
+        print(f"linkindex: warning: skipped damaged records, first: {summary.first_damage}",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    from index.reextract import reextract
+
+    result = reextract(args.data, args.crawl_id, jobs=args.jobs)
+    summary = result.imported
+    print(
+        f"reextract {summary.crawl_id}: {summary.files:,} WARC files, "
+        f"{_archive_counts(summary.counts)}; kept {result.kept_pages:,} pages and "
+        f"{result.kept_edges:,} links with no WARC record as they were "
+        f"in {summary.seconds:.1f}s → {args.data / 'raw' / summary.crawl_id}"
+    )
+    if summary.first_damage:
+        print(f"linkindex: warning: skipped damaged records, first: {summary.first_damage}",
+              file=sys.stderr)
     return 0
 
 
@@ -229,7 +307,9 @@ def cmd_queries(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from linkindex.demo import run_demo
 
-    run_demo(args.out, sites=args.sites, pages=args.pages)
+    if args.workers < 0:
+        raise LinkindexError("--workers must not be negative")
+    run_demo(args.out, sites=args.sites, pages=args.pages, workers=args.workers)
     return 0
 
 
@@ -252,12 +332,16 @@ def cmd_testweb(args: argparse.Namespace) -> int:
 COMMANDS = {
     "crawl": cmd_crawl,
     "build": cmd_build,
+    "import-warc": cmd_import_warc,
+    "reextract": cmd_reextract,
     "query": cmd_query,
     "export": cmd_export,
     "sql": cmd_sql,
     "queries": cmd_queries,
     "demo": cmd_demo,
     "testweb": cmd_testweb,
+    "job": cluster.cmd_job,
+    "worker": lambda args: cluster.cmd_worker(args, _fetch_overrides(args)),
 }
 
 

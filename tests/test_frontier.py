@@ -6,13 +6,13 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from redisserver import RedisServer
 
 from crawler.frontier import jobs
 from crawler.frontier.fingerprint import SeenFilter
 from crawler.frontier.frontier import Frontier, Link
 from crawler.frontier.jobs import JobSpec
 from index.layout import LinkindexError
+from linkindex.localredis import RedisServer
 
 _names = itertools.count()
 
@@ -189,6 +189,7 @@ def test_status_counts_and_progress(server) -> None:
     f.beat("w1", {"pages": 1, "rate": 2.5}, lease_seconds=60)
     s = jobs.status(server, f.job)
     assert (s.state, s.queued, s.leased, s.done, s.finished) == ("running", 0, 1, 1, False)
+    assert s.robots == 0
     assert s.progress == 0.5 and s.pages_per_second == 2.5 and s.eta_seconds == 0.4
     assert [w.name for w in s.workers] == ["w1"]
     assert s.to_dict()["finished"] is False

@@ -84,13 +84,15 @@ class SeenFilter:
 
     def encode(self, url: str) -> tuple[str, str]:
         """(seen_a, seen_b) as the add script expects them for this mode."""
+        return self.encode_fingerprint(fingerprint(url))
+
+    def encode_fingerprint(self, fp: bytes) -> tuple[str, str]:
+        value = int.from_bytes(fp, "big")
         if self.mode == "exact":
-            value = int.from_bytes(fingerprint(url), "big")
             rest = 64 - self.bucket_bits
             return format(value >> rest, "x"), str(value & ((1 << rest) - 1))
-        digest = blake2b(url.encode("utf-8", "surrogateescape"), digest_size=16).digest()
-        h1 = int.from_bytes(digest[:8], "big")
-        h2 = int.from_bytes(digest[8:], "big") | 1
+        # double hashing (Kirsch–Mitzenmacher) from the two 32-bit halves
+        h1, h2 = value >> 32, (value & 0xFFFFFFFF) | 1
         m = self.bloom_bits
         return ",".join(str((h1 + i * h2) % m) for i in range(self.bloom_hashes)), ""
 

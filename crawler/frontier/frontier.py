@@ -43,6 +43,8 @@ class Link:
 
 class Frontier:
     def __init__(self, server: redis.Redis, job: str) -> None:
+        if not server.get_connection_kwargs().get("decode_responses"):
+            raise ValueError("the frontier needs a Redis client with decode_responses=True")
         self.server = server
         self.keys = JobKeys(job)
         self._scripts = {
@@ -103,9 +105,10 @@ class Frontier:
             return 0
         return int(self._run("ack", worker, *[x for pair in outcomes for x in pair]))
 
-    def release(self, worker: str, urls: Sequence[str] = ()) -> int:
-        """Hand leases back; with no URLs, all of them (the worker is leaving)."""
-        return int(self._run("release", worker, *urls))
+    def release(self, worker: str, requests: Sequence[tuple[str, str]] = ()) -> int:
+        """Hand leases back: (url, replacement request JSON or ''); none given: all of
+        them (the worker is leaving)."""
+        return int(self._run("release", worker, *[x for pair in requests for x in pair]))
 
     def beat(self, worker: str, stats: dict[str, object], lease_seconds: float) -> int:
         payload = json.dumps(stats, separators=(",", ":"))

@@ -143,6 +143,7 @@ class JobStatus:
     done: int
     failed: int
     ignored: int
+    robots: int  # robots.txt requests (one per site), counted in queued/leased/done
     pages_limit: int | None
     workers: list[WorkerStatus] = field(default_factory=list)
 
@@ -201,6 +202,7 @@ def status(server: redis.Redis, name: str) -> JobStatus:
         done=counts["done"],
         failed=counts["failed"],
         ignored=counts["ignored"],
+        robots=counts["robots"],
         pages_limit=int(limit) if limit else None,
         workers=workers,
     )

@@ -1,7 +1,7 @@
 """Requests in the shared frontier: small JSON documents, never pickle.
 
     {"u": URL, "d": depth, "q": queue (the registrable domain)}
-    + "a": lapsed leases so far, when any; "r": 1 for a robots.txt request
+    + "a": lapsed leases so far, "t": retries so far, when any; "r": 1 for robots.txt
 
 Everything else a request needs (callback, errback, headers) is the same for every
 request of the `links` spider, so it is rebuilt by the worker, not stored.
@@ -21,6 +21,7 @@ class FrontierRequest:
     domain: str
     attempts: int = 0
     robots: bool = False
+    retries: int = 0  # Scrapy's retry_times: a retry waits in the queue for its slot
 
     def to_json(self) -> str:
         doc: dict[str, object] = {"u": self.url, "d": self.depth, "q": self.domain}
@@ -28,6 +29,8 @@ class FrontierRequest:
             doc["a"] = self.attempts
         if self.robots:
             doc["r"] = 1
+        if self.retries:
+            doc["t"] = self.retries
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
@@ -39,6 +42,7 @@ class FrontierRequest:
             domain=doc["q"],
             attempts=int(doc.get("a", 0)),
             robots=bool(doc.get("r")),
+            retries=int(doc.get("t", 0)),
         )
 
 

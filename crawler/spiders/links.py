@@ -22,7 +22,10 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from crawler.domains import registrable_domain
+from crawler.evidence import evidence_of
 from crawler.extractor import Extraction, page_url
+from crawler.frontier.client import WorkerFrontier
+from crawler.frontier.spider import SharedFrontierSpider
 from crawler.items import PageLinks
 from crawler.pages import fetched_page, page_row
 from crawler.seeds import parse_seeds, read_seeds_file
@@ -68,7 +71,8 @@ def prepare_settings(settings: BaseSettings) -> None:
     if settings.get("LINKINDEX_SEEDS_FILE"):
         seeds += read_seeds_file(settings["LINKINDEX_SEEDS_FILE"])
     seeds = parse_seeds(seeds)
-    if not seeds:
+    # A cluster worker (LINKINDEX_JOB) takes its seeds and limits from the job in Redis.
+    if not seeds and not settings.get("LINKINDEX_JOB"):
         raise LinkindexError("no seed URLs: give at least one URL or a seeds file")
     # The file's URLs are now in LINKINDEX_SEEDS: a second call (the runner validates
     # before Scrapy starts, the spider again) must not read the file again.
@@ -80,9 +84,11 @@ def prepare_settings(settings: BaseSettings) -> None:
         raise LinkindexError(f"scope must be one of {', '.join(SCOPES)}")
     for name in ("LINKINDEX_MAX_DEPTH", "LINKINDEX_MAX_PAGES", "LINKINDEX_MAX_PAGES_PER_DOMAIN"):
         _optional_int(settings, name)
+    if (_optional_int(settings, "LINKINDEX_WARC_GZIP_LEVEL") or 0) > 9:
+        raise LinkindexError("LINKINDEX_WARC_GZIP_LEVEL must be 0 (plain .warc) to 9")
 
 
-class LinksSpider(scrapy.Spider):
+class LinksSpider(SharedFrontierSpider, scrapy.Spider):
     name = "links"
 
     @classmethod
@@ -112,8 +118,16 @@ class LinksSpider(scrapy.Spider):
         self.seen: set[int] = set()
         self.scheduled = 0
         self.per_domain: Counter[str] = Counter()
+        self.archive = settings.getbool("LINKINDEX_WARC")  # attach evidence for the WARC
+        # Cluster mode: the frontier is shared through Redis (crawler.frontier).
+        self.shared: WorkerFrontier | None = (
+            WorkerFrontier.of(self.crawler) if settings.get("LINKINDEX_JOB") else None
+        )
+        self.job_state: str | None = None  # set when the job is stopped or purged
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.shared is not None:
+            return  # seeds were queued by `linkindex job submit`
         for url in self.seeds:
             request = self.request_for(url, 0)
             if request is not None:
@@ -146,6 +160,9 @@ class LinksSpider(scrapy.Spider):
         )
 
     def follow(self, urls: Iterable[str], depth: int) -> Iterator[scrapy.Request]:
+        if self.shared is not None:  # one round trip for all of a page's links
+            self.shared.add(list(urls), depth)
+            return
         for url in urls:
             request = self.request_for(url, depth)
             if request is not None:
@@ -170,11 +187,19 @@ class LinksSpider(scrapy.Spider):
         stats.inc_value("linkindex/edges", len(fetched.links["dst_url"]))
         if response.status >= 400:
             stats.inc_value("linkindex/errors")
-        yield PageLinks(page=fetched.page, links=fetched.links)
+        item = PageLinks(page=fetched.page, links=fetched.links)
+        if "lease" in response.meta:
+            item["lease"] = response.meta["lease"]
+        if self.archive:
+            item["evidence"] = evidence_of(response)
+        yield item
         yield from self.follow(fetched.follow, depth + 1)
 
     def on_error(self, failure: Failure) -> Iterator[PageLinks]:
         request = failure.request  # type: ignore[attr-defined]
+        if failure.check(IgnoreRequest) and self.shared is not None:
+            self.shared.ack([(request.meta["lease"], "ignored")])
+            return
         if failure.check(IgnoreRequest):  # robots.txt or the private-address guard
             # Not fetched: give the slot back, so limits count pages actually fetched.
             self.scheduled -= 1
@@ -187,7 +212,10 @@ class LinksSpider(scrapy.Spider):
         page["error"] = f"{failure.type.__name__}: {message}"[:300]
         self.crawler.stats.inc_value("linkindex/errors")
         self.crawler.stats.inc_value("linkindex/pages")
-        yield PageLinks(page=page, links=Extraction().links)
+        item = PageLinks(page=page, links=Extraction().links)
+        if "lease" in request.meta:
+            item["lease"] = request.meta["lease"]
+        yield item
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -1,0 +1,158 @@
+"""One worker's side of the shared frontier: its name, its outbox, its backoff.
+
+Scheduler, spider, pipeline and robots middleware of one crawler share one
+`WorkerFrontier` (`WorkerFrontier.of(crawler)`). When Redis is unreachable, calls do
+not fail the crawl: new links and acknowledgements wait in an outbox and are sent,
+links first, when Redis is back — a page's links reach the frontier before its lease
+is acknowledged, so a worker dying in between loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from crawler.domains import registrable_domain
+from crawler.frontier import defaults
+from crawler.frontier.connection import OUTAGE_ERRORS, Backoff, connect, safe_url
+from crawler.frontier.frontier import Frontier, Link, Popped
+from crawler.frontier.requests import FrontierRequest
+from crawler.urls import url_host
+from index.layout import LinkindexError
+
+logger = logging.getLogger(__name__)
+
+
+class WorkerFrontier:
+    def __init__(self, redis_url: str, job: str, worker: str, settings: Any) -> None:
+        self.url = redis_url
+        self.frontier = Frontier(connect(redis_url), job)
+        self.worker = worker
+        config = self.frontier.settings
+        if not config:
+            raise LinkindexError(f"no job {job!r} in Redis at {safe_url(redis_url)}")
+        domains = json.loads(config.get("scope_domains") or "null")
+        self.scope: set[str] | None = set(domains) if domains is not None else None
+        self.max_depth = int(config["max_depth"]) if config.get("max_depth") else None
+        self.lease_seconds = settings.getfloat("LINKINDEX_LEASE_SECONDS",
+                                               defaults.LEASE_SECONDS)
+        self.backoff = Backoff()
+        self.outbox_links: deque[tuple[list[Link], int]] = deque()
+        self.outbox_acks: list[tuple[str, str]] = []
+        self.outbox_retries: list[FrontierRequest] = []
+        self.pages = 0  # pages this worker has stored (for heartbeats)
+        self._rate_mark = (time.monotonic(), 0)
+        self.rate = 0.0
+        self.on_new_work: Callable[[], None] | None = None  # the scheduler's wake-up
+
+    @classmethod
+    def of(cls, crawler: Any) -> WorkerFrontier:
+        client = getattr(crawler, "_linkindex_frontier", None)
+        if client is None:
+            settings = crawler.settings
+            client = cls(settings["LINKINDEX_REDIS_URL"], settings["LINKINDEX_JOB"],
+                         settings["LINKINDEX_WORKER_ID"], settings)
+            crawler._linkindex_frontier = client
+        return client
+
+    # --- calls that survive outages ---------------------------------------------
+    def _call(self, name: str, *args: Any) -> Any:
+        """Run a Frontier method; None (and back off) when Redis is unreachable."""
+        if not self.backoff.ready():
+            return None
+        try:
+            result = getattr(self.frontier, name)(*args)
+        except OUTAGE_ERRORS as exc:
+            if not self.backoff.down:
+                logger.warning("Redis at %s unreachable (%s): retrying with backoff",
+                               safe_url(self.url), exc)
+            self.backoff.failed()
+            return None
+        if self.backoff.down:
+            logger.warning("Redis at %s is back", safe_url(self.url))
+        self.backoff.succeeded()
+        return result
+
+    def flush_outbox(self) -> bool:
+        """Send what waited for Redis: links first, then acks. True when all is sent."""
+        while self.outbox_links:
+            links, depth = self.outbox_links[0]
+            queued = self._call("add", links, depth)
+            if queued is None:
+                return False
+            self.outbox_links.popleft()
+            if queued > 0 and self.on_new_work is not None:
+                self.on_new_work()
+        if self.outbox_acks:
+            if self._call("ack", self.worker, self.outbox_acks) is None:
+                return False
+            self.outbox_acks = []
+        if self.outbox_retries:
+            back = [(r.url, r.to_json()) for r in self.outbox_retries]
+            if self._call("release", self.worker, back) is None:
+                return False
+            self.outbox_retries = []
+        return True
+
+    def add(self, urls: list[str], depth: int) -> None:
+        """Queue a page's links: the ones in scope and within the depth limit."""
+        if self.max_depth is not None and depth > self.max_depth:
+            return
+        links = []
+        for url in urls:
+            domain = registrable_domain(url_host(url))
+            if self.scope is None or domain in self.scope:
+                links.append(Link(url, domain))
+        if not links:
+            return
+        self.outbox_links.append((links, depth))
+        self.flush_outbox()
+
+    def ack(self, outcomes: list[tuple[str, str]]) -> None:
+        self.outbox_acks.extend(outcomes)
+        self.flush_outbox()
+
+    def pop(self, n: int) -> Popped | None:
+        if not self.flush_outbox():
+            return None
+        return self._call("pop", self.worker, n)
+
+    def finished(self) -> bool | None:
+        """None when unknown (Redis unreachable)."""
+        return self._call("finished")
+
+    def beat(self) -> int | None:
+        now = time.monotonic()
+        then, pages = self._rate_mark
+        if now - then >= 1.0:
+            self.rate = (self.pages - pages) / (now - then)
+            self._rate_mark = (now, self.pages)
+        stats = {"pages": self.pages, "rate": round(self.rate, 2)}
+        reclaimed = self._call("beat", self.worker, stats, self.lease_seconds)
+        self.flush_outbox()
+        return reclaimed
+
+    def retry(self, request: FrontierRequest) -> None:
+        """Back to the front of its domain's queue, to be fetched in a polite slot."""
+        if self._call("release", self.worker, [(request.url, request.to_json())]) is None:
+            self.outbox_retries.append(request)
+
+    def robots(self, site: str) -> str | None:
+        """The site's stored robots.txt ('' = allow all); None if not stored or unknown."""
+        return self._call("robots", site)
+
+    def store_robots(self, site: str, body: str, domain: str, delay_ms: int) -> None:
+        self._call("store_robots", site, body, domain, delay_ms)
+
+    def release_all(self) -> None:
+        """Leaving: send the outbox, then hand every lease still held back at once."""
+        self.backoff.succeeded()  # one last try each, whatever the backoff says
+        self.flush_outbox()
+        self.backoff.succeeded()
+        if self._call("release", self.worker) is None:
+            logger.warning("could not hand leases back (Redis unreachable): they return "
+                           "to the queue when this worker's heartbeat lapses")

@@ -1,0 +1,143 @@
+"""Run a worker: serve one job (or every unfinished job in turn) until it is finished.
+
+A worker joins at any time and leaves at any time. Ctrl-C or SIGTERM: Scrapy stops
+gracefully, the pipeline writes the buffered rows and acknowledges them, and the
+scheduler hands every other lease back at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+from scrapy.utils.reactor import install_reactor
+from twisted.internet.error import ReactorNotRunning
+from twisted.python.failure import Failure
+
+from crawler import settings as project_settings
+from crawler.frontier.connection import connect, redis_url
+from crawler.frontier.jobs import job_names
+from crawler.frontier.keys import JobKeys
+from crawler.runner import check_proxy, crawl_settings
+from crawler.spiders.links import LinksSpider
+from index.layout import LinkindexError
+from pipelines.parts import default_worker_id
+
+# What makes a `links` crawl a cluster worker.
+CLUSTER_SETTINGS: dict[str, Any] = {
+    "SCHEDULER": "crawler.frontier.scheduler.Scheduler",
+    "SCHEDULER_QUEUE_CLASS": "crawler.frontier.queue.DomainQueue",
+    "DUPEFILTER_CLASS": "crawler.frontier.dupefilter.SeenDupeFilter",
+    "REQUEST_FINGERPRINTER_CLASS": "crawler.frontier.fingerprint.UrlFingerprinter",
+    "SCHEDULER_PERSIST": True,
+    # The frontier spaces each domain's fetches across all workers: no local delay.
+    "DOWNLOAD_DELAY": 0,
+    "DOWNLOADER_MIDDLEWARES": {
+        **project_settings.DOWNLOADER_MIDDLEWARES,
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "crawler.frontier.robots.SharedRobotsTxtMiddleware": 100,
+    },
+}
+
+
+@dataclass
+class JobRun:
+    job: str
+    pages: int
+    finish_reason: str
+
+
+@dataclass
+class WorkerSummary:
+    runs: list[JobRun] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return sum(run.pages for run in self.runs)
+
+
+def _job_settings(base: dict[str, Any], url: str, job: str) -> Settings:
+    return crawl_settings({**base, **CLUSTER_SETTINGS, "LINKINDEX_REDIS_URL": url,
+                           "LINKINDEX_JOB": job, "LINKINDEX_CRAWL_ID": job})
+
+
+def next_job(server: Any) -> str | None:
+    """The oldest job that is running and not finished."""
+    for name in job_names(server):
+        keys = JobKeys(name)
+        state = server.hget(keys.config, "state")
+        queued, leased = server.hmget(keys.stats, ["queued", "leased"])
+        if state == "running" and (int(queued or 0) or int(leased or 0)):
+            return name
+    return None
+
+
+def run_worker(url: str | None, data: Path, job: str | None = None, *, stay: bool = False,
+               overrides: dict[str, Any] | None = None, poll_seconds: float = 5.0
+               ) -> WorkerSummary:
+    url = redis_url(url)
+    server = connect(url)  # one clear line now if Redis is unreachable
+    if job is not None and not server.exists(JobKeys(job).config):
+        raise LinkindexError(f"no job {job!r} in this Redis: `linkindex job submit` it first")
+    base = {"LINKINDEX_WORKER_ID": default_worker_id(), **(overrides or {}),
+            "LINKINDEX_DATA": str(data)}
+    # The process's settings (reactor, logging) name no job: Scrapy copies them into
+    # each crawler's, and a job name here would override the crawler's own.
+    settings = Settings()
+    settings.setmodule(project_settings, priority="project")
+    settings.update({**base, **CLUSTER_SETTINGS, "LINKINDEX_REDIS_URL": url}, priority="cmdline")
+    if job is not None:
+        _job_settings(base, url, job)  # validate now: one clear line, before any crawl
+    check_proxy(settings.get("LINKINDEX_PROXY"))
+    process = CrawlerProcess(settings)
+    if settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
+        logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
+    summary = WorkerSummary()
+    # Crawlers are made one per job, later: install the reactor they expect now.
+    install_reactor(settings["TWISTED_REACTOR"], settings["ASYNCIO_EVENT_LOOP"])
+    from twisted.internet import reactor
+
+    def start_next() -> None:
+        name = job or next_job(server)
+        if name is None:
+            if stay:
+                reactor.callLater(poll_seconds, start_next)
+            else:
+                stop()
+            return
+        crawler = Crawler(LinksSpider, _job_settings(base, url, name))
+        done = process.crawl(crawler)
+        done.addBoth(lambda result: finished(name, crawler, result))
+
+    def finished(name: str, crawler: Crawler, result: Any) -> None:
+        if isinstance(result, Failure):  # the crawl could not start: say why, stop
+            errors.append(result.value)
+            stop()
+            return
+        stats = crawler.stats.get_stats()
+        reason = stats.get("finish_reason", "unknown")
+        summary.runs.append(JobRun(name, stats.get("linkindex/pages_stored", 0), reason))
+        if job is not None or reason == "shutdown":
+            stop()
+        else:
+            start_next()
+
+    def stop() -> None:
+        try:
+            reactor.stop()
+        except ReactorNotRunning:  # Scrapy's signal handler is stopping it already
+            pass
+
+    errors: list[BaseException] = []
+    reactor.callWhenRunning(start_next)
+    process.start(stop_after_crawl=False)
+    if errors:
+        error = errors[0]
+        if isinstance(error, LinkindexError):
+            raise error
+        raise LinkindexError(f"the crawl failed to start: {type(error).__name__}: {error}")
+    return summary

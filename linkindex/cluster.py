@@ -1,0 +1,125 @@
+"""`linkindex job …` and `linkindex worker`: argument parsing and wiring for cluster mode."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from index.layout import LinkindexError
+
+JOB_ACTIONS = {"pause": "paused", "resume": "running", "stop": "stopped"}
+
+
+def _redis_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redis", metavar="URL",
+                        help="redis://[:PASSWORD@]HOST:PORT/DB or rediss:// for TLS "
+                             "(default: $LINKINDEX_REDIS_URL)")
+
+
+def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> None:
+    p = sub.add_parser("job", help="cluster mode: submit and control crawl jobs in Redis")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s = actions.add_parser("submit", help="create a job and queue its seeds")
+    s.add_argument("name", help="job name (also the crawl id of its raw parts)")
+    s.add_argument("seeds", nargs="*", metavar="SEED", help="seed URL")
+    s.add_argument("--seeds-file", help="file with one seed URL per line")
+    _redis_arg(s)
+    limit_args(s)
+    s.add_argument("--delay", type=float, default=1.0,
+                   help="seconds between two fetches from one domain, across all workers "
+                        "(default 1; a longer robots.txt Crawl-delay wins)")
+    s.add_argument("--seen", choices=("exact", "bloom"), default="exact",
+                   help="seen-URL filter: exact 8-byte fingerprints (default) or a Bloom "
+                        "filter (~1.8 bytes/URL at 0.1%% false positives)")
+    s.add_argument("--expected-urls", type=int, default=10_000_000,
+                   help="sizes the seen filter (default 10M)")
+    s.add_argument("--max-attempts", type=int, default=3,
+                   help="leases lapsing this often mark a request failed (default 3)")
+    for action, help_text in (("status", "queued, leased, done, failed, workers, ETA"),
+                              ("pause", "workers stop fetching, stay up"),
+                              ("resume", "workers go on"),
+                              ("stop", "workers finish what they fetch and exit"),
+                              ("purge", "delete every key of the job (and no other's)")):
+        a = actions.add_parser(action, help=help_text)
+        a.add_argument("name")
+        _redis_arg(a)
+        if action == "status":
+            a.add_argument("--json", action="store_true", help="machine-readable")
+    a = actions.add_parser("list", help="every job in this Redis")
+    _redis_arg(a)
+
+    p = sub.add_parser("worker", help="cluster mode: crawl jobs from Redis into DATA")
+    _redis_arg(p)
+    data_arg(p)
+    p.add_argument("--job", help="serve this job and exit when it is finished "
+                                 "(default: every unfinished job in turn)")
+    p.add_argument("--stay", action="store_true",
+                   help="without --job: keep waiting for new jobs (for a Deployment)")
+    p.add_argument("--concurrency", type=int, help="requests in flight (default 32)")
+    fetch_args(p)
+
+
+def _server(args: argparse.Namespace) -> Any:
+    from crawler.frontier.connection import connect
+
+    return connect(args.redis)
+
+
+def cmd_job(args: argparse.Namespace) -> int:
+    from crawler.frontier import jobs
+    from crawler.seeds import read_seeds_file
+
+    server = _server(args)
+    if args.action == "submit":
+        seeds = list(args.seeds) + (read_seeds_file(args.seeds_file) if args.seeds_file else [])
+        spec = jobs.JobSpec(
+            args.name, seeds, scope=args.scope, max_depth=args.max_depth,
+            max_pages=args.max_pages, max_pages_per_domain=args.max_pages_per_domain,
+            delay=args.delay, max_attempts=args.max_attempts, seen_mode=args.seen,
+            expected_urls=args.expected_urls)
+        queued = jobs.submit(server, spec)
+        print(f"job {args.name}: {queued:,} seeds queued; start workers with "
+              f"`linkindex worker --job {args.name} --data DATA`")
+    elif args.action == "status":
+        status = jobs.status(server, args.name)
+        if args.json:
+            print(json.dumps(status.to_dict(), indent=2))
+        else:
+            from linkindex.render import show_job_status
+
+            show_job_status(status)
+    elif args.action == "list":
+        for name in jobs.job_names(server):
+            print(f"{name}\t{server.hget(jobs.JobKeys(name).config, 'state')}")
+    elif args.action == "purge":
+        deleted = jobs.purge(server, args.name)
+        print(f"job {args.name}: purged ({deleted:,} keys)")
+    else:
+        jobs.set_state(server, args.name, JOB_ACTIONS[args.action])
+        print(f"job {args.name}: {JOB_ACTIONS[args.action]}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    from crawler.frontier.worker import run_worker
+
+    if "://" in str(args.data) or str(args.data).startswith("s3:"):
+        raise LinkindexError(f"DATA must be a folder (a shared volume for many workers), "
+                             f"not {args.data}: object stores are not supported yet")
+    if args.stay and args.job:
+        raise LinkindexError("--stay is for workers without --job")
+    if args.concurrency is not None:
+        if args.concurrency < 1:
+            raise LinkindexError("--concurrency must be at least 1")
+        overrides["CONCURRENT_REQUESTS"] = args.concurrency
+    summary = run_worker(args.redis, Path(args.data), args.job, stay=args.stay,
+                         overrides=overrides)
+    for run in summary.runs:
+        print(f"job {run.job}: {run.pages:,} pages stored by this worker ({run.finish_reason})")
+    if not summary.runs:
+        print("no unfinished job to serve", file=sys.stderr if os.isatty(2) else sys.stdout)
+    return 0

@@ -1,0 +1,67 @@
+"""Cluster-mode helpers for tests: workers as real subprocesses, job status, waiting."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+from clitools import FAST, REPO, linkindex
+
+# Short leases and heartbeats, so a killed worker's leases return within seconds.
+QUICK_LEASES = ["-s", "LINKINDEX_LEASE_SECONDS=2", "-s", "LINKINDEX_HEARTBEAT_SECONDS=0.5"]
+
+
+def start_worker(redis_url: str, data: Path, job: str, proxy_url: str,
+                 *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LINKINDEX_DEBUG": ""}
+    cmd = [sys.executable, "-m", "linkindex", "worker", "--redis", redis_url, "--data",
+           str(data), "--job", job, "--proxy", proxy_url, "--allow-private", *FAST,
+           *QUICK_LEASES, *extra]
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+
+
+def finish(worker: subprocess.Popen[str], timeout: float = 180) -> str:
+    out, err = worker.communicate(timeout=timeout)
+    assert worker.returncode == 0, f"worker exited {worker.returncode}\n{out}\n{err}"
+    assert "Traceback" not in err, err
+    return out
+
+
+def stop_gracefully(worker: subprocess.Popen[str]) -> str:
+    worker.send_signal(signal.SIGTERM)
+    return finish(worker, timeout=60)
+
+
+def job_status(redis_url: str, job: str) -> dict:
+    proc = linkindex("job", "status", job, "--redis", redis_url, "--json")
+    return json.loads(proc.stdout)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 120, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.2)
+
+
+def submit(redis_url: str, job: str, seeds_file: Path, *extra: str) -> None:
+    linkindex("job", "submit", job, "--redis", redis_url, "--seeds-file", seeds_file, *extra)
+
+
+def raw_rows(data: Path, crawl_id: str, table: str, columns: str) -> list[tuple]:
+    return duckdb.sql(
+        f"SELECT {columns} FROM read_parquet('{data}/raw/{crawl_id}/{table}/*.parquet')"
+    ).fetchall()
+
+
+def fetched_urls(data: Path, crawl_id: str) -> set[str]:
+    return {url for (url,) in raw_rows(data, crawl_id, "pages", "url")}

@@ -1,0 +1,41 @@
+"""`linkindex worker --warc`: cluster workers archive like a local crawl does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clitools import linkindex
+from clustertools import finish, start_worker, submit
+from warcdata import rows
+from warcio.archiveiterator import ArchiveIterator
+
+from linkindex.localredis import RedisServer
+from synthweb import WebServer
+
+
+def test_workers_with_warc_archive_every_page(redis_server: RedisServer, web_server: WebServer,
+                                              seeds_file: Path, crawled: Path,
+                                              tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    submit(redis_server.url, "wcl", seeds_file, "--delay", "0")
+    workers = [start_worker(redis_server.url, data, "wcl", web_server.proxy_url, "--warc")
+               for _ in range(2)]
+    for worker in workers:
+        finish(worker)
+    parts = sorted(p.name for p in (data / "raw" / "wcl" / "pages").iterdir())
+    warcs = sorted(p.name for p in (data / "warc" / "wcl").iterdir())
+    assert [name.replace(".warc.gz", ".parquet") for name in warcs] == parts
+    for url, file, offset in rows(data, "wcl", "pages", "url, warc_file, warc_offset"):
+        with open(data / file, "rb") as fh:
+            fh.seek(offset)
+            record = next(iter(ArchiveIterator(fh)))
+            assert record.rec_type == "response"
+            assert record.rec_headers.get_header("WARC-Target-URI")[:7] == url[:7]
+    # the archives give back the job's rows, which are the local crawl's
+    linkindex("import-warc", f"{data}/warc/wcl/*.warc.gz", "--crawl-id", "back",
+              "--data", data)
+    everything = "* EXCLUDE (crawl_id)"
+    assert rows(data, "back", "pages", everything) == rows(data, "wcl", "pages", everything)
+    assert rows(data, "back", "edges", everything) == rows(data, "wcl", "edges", everything)
+    content = "* EXCLUDE (crawl_id, fetched_at)"
+    assert rows(data, "back", "edges", content) == rows(crawled, "c1", "edges", content)
