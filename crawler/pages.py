@@ -41,6 +41,20 @@ def _auto_detect(body: bytes) -> str | None:
     return resolve_encoding(match.encoding) if match else None
 
 
+def extraction_columns(extraction: Extraction) -> dict[str, Any]:
+    """The PAGES columns an extraction fills (crawl, WARC and WAT import alike)."""
+    return {
+        "title": extraction.title,
+        "lang": extraction.lang,
+        "canonical": extraction.canonical,
+        "meta_noindex": extraction.meta_noindex,
+        "meta_nofollow": extraction.meta_nofollow,
+        "n_links": extraction.n_links,
+        "n_external_links": extraction.n_external_links,
+        "n_skipped_links": extraction.n_skipped_links,
+    }
+
+
 def decode_html(body: bytes, content_type: str | None) -> str:
     """HTML bytes → text: HTTP charset, then BOM, then <meta charset>, then detection."""
     _, text = html_to_unicode(
@@ -93,14 +107,5 @@ def fetched_page(
         extraction = extract_html(url, decode_html(body, content_type), x_robots_tag)
         if not extraction.meta_nofollow:
             follow = extraction.links["dst_url"]
-    page.update(
-        title=extraction.title,
-        lang=extraction.lang,
-        canonical=extraction.canonical,
-        meta_noindex=extraction.meta_noindex,
-        meta_nofollow=extraction.meta_nofollow,
-        n_links=extraction.n_links,
-        n_external_links=extraction.n_external_links,
-        n_skipped_links=extraction.n_skipped_links,
-    )
+    page.update(extraction_columns(extraction))
     return FetchedPage(page, extraction.links, follow)

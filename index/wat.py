@@ -36,7 +36,7 @@ from crawler.extractor import (
     page_url,
     robots_tokens,
 )
-from crawler.pages import FetchedPage, page_row
+from crawler.pages import FetchedPage, extraction_columns, page_row
 from crawler.urls import absolutize, url_host
 from index.schema import TITLE_MAX_CHARS
 
@@ -162,14 +162,5 @@ def wat_page(envelope: dict[str, Any], crawl_id: str,
         page["redirect_to"] = target
     elif 200 <= status < 300 and is_html(content_type) and isinstance(meta, dict):
         extraction = wat_extraction(url, meta, _header(headers, "X-Robots-Tag"))
-    page.update(
-        title=extraction.title,
-        lang=extraction.lang,
-        canonical=extraction.canonical,
-        meta_noindex=extraction.meta_noindex,
-        meta_nofollow=extraction.meta_nofollow,
-        n_links=extraction.n_links,
-        n_external_links=extraction.n_external_links,
-        n_skipped_links=extraction.n_skipped_links,
-    )
+    page.update(extraction_columns(extraction))
     return FetchedPage(page, extraction.links)

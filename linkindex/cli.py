@@ -190,6 +190,12 @@ def _archive_counts(counts) -> str:  # counts: index.archive.Counts
     return text + (f", {counts.revisits:,} revisits not imported" if counts.revisits else "")
 
 
+def _warn_damage(summary) -> None:  # summary: index.imports.ImportSummary
+    if summary.first_damage:
+        print(f"linkindex: warning: skipped damaged records, first: {summary.first_damage}",
+              file=sys.stderr)
+
+
 def cmd_import_warc(args: argparse.Namespace) -> int:
     from index.imports import expand_inputs, import_archives
 
@@ -200,9 +206,7 @@ def cmd_import_warc(args: argparse.Namespace) -> int:
         f"in {summary.seconds:.1f}s ({summary.records_per_second:,.0f} records/s) "
         f"→ {args.data / 'raw' / summary.crawl_id}"
     )
-    if summary.first_damage:
-        print(f"linkindex: warning: skipped damaged records, first: {summary.first_damage}",
-              file=sys.stderr)
+    _warn_damage(summary)
     return 0
 
 
@@ -217,9 +221,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         f"{result.kept_edges:,} links with no WARC record as they were "
         f"in {summary.seconds:.1f}s → {args.data / 'raw' / summary.crawl_id}"
     )
-    if summary.first_damage:
-        print(f"linkindex: warning: skipped damaged records, first: {summary.first_damage}",
-              file=sys.stderr)
+    _warn_damage(summary)
     return 0
 
 
