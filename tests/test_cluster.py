@@ -60,8 +60,8 @@ def test_three_workers_crawl_exactly_what_one_local_crawl_does(
     edges = raw_rows(data, "c1", "edges", ", ".join(EDGE_COLUMNS))
     assert Counter(edges) == Counter(tuple(e.row()[c] for c in EDGE_COLUMNS)
                                      for e in truth.edges)
-    # every worker did a share, and the job is finished with nothing lost or failed
-    assert len({p.name.rsplit("-", 1)[0] for p in (data / "raw/c1/pages").iterdir()}) == 3
+    # the job is finished with nothing lost or failed (how the pages were shared out
+    # depends on when each worker got going: not asserted)
     status = job_status(redis_server.url, "c1")
     assert status["finished"] and status["failed"] == 0 and status["leased"] == 0
     assert status["done"] == len(truth.pages) + status["robots"]  # robots.txt: one per site

@@ -4,6 +4,7 @@ limits, job states, purge. One job name per test keeps tests apart."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
@@ -131,8 +132,8 @@ def test_page_limits(server) -> None:
                 max_pages_per_domain=2)
     assert f.add(links("http://a.example/1", "http://a.example/2", "http://b.example/1",
                        "http://b.example/2", "http://c.example/"), 1) == 2
-    assert sorted(server.lrange(f.keys.queue("b.example"), 0, -1)) == [
-        '{"u":"http://b.example/1","d":1,"q":"b.example"}']
+    assert [json.loads(r) for r in server.lrange(f.keys.queue("b.example"), 0, -1)] == [
+        {"u": "http://b.example/1", "d": 1, "q": "b.example"}]
     assert f.counts()["enqueued"] == 3
 
 

@@ -48,6 +48,12 @@ class WorkerFrontier:
         self._rate_mark = (time.monotonic(), 0)
         self.rate = 0.0
         self.on_new_work: Callable[[], None] | None = None  # the scheduler's wake-up
+        # Links this worker has already sent: most links of a page (menus, footers) were
+        # on the page before, and a local set skips them without a round trip's worth of
+        # arguments (measured: Frontier.add was a third of a worker's time). Redis stays
+        # the authority; this is only a cache, cleared when it grows large.
+        self.sent: set[int] = set()
+        self.sent_max = settings.getint("LINKINDEX_SENT_CACHE", defaults.SENT_CACHE)
 
     @classmethod
     def of(cls, crawler: Any) -> WorkerFrontier:
@@ -102,8 +108,15 @@ class WorkerFrontier:
         """Queue a page's links: the ones in scope and within the depth limit."""
         if self.max_depth is not None and depth > self.max_depth:
             return
+        if len(self.sent) >= self.sent_max:
+            self.sent.clear()
         links = []
+        sent = self.sent
         for url in urls:
+            key = hash(url)
+            if key in sent:
+                continue
+            sent.add(key)
             domain = registrable_domain(url_host(url))
             if self.scope is None or domain in self.scope:
                 links.append(Link(url, domain))

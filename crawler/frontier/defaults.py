@@ -17,6 +17,7 @@ MAX_ATTEMPTS = 3  # leases lapsing this often make a request failed, not retried
 LEASE_SECONDS = 30.0  # a worker silent this long is dead; its leases return
 HEARTBEAT_SECONDS = 2.0
 BATCH = 16  # at most this many requests leased per round trip
+SENT_CACHE = 2_000_000  # links a worker remembers having sent (a cache; ~150 MB at most)
 # Redis outage: retry after this many seconds, doubling up to the cap.
 BACKOFF_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 15.0

@@ -89,11 +89,10 @@ class Frontier:
                 robots_json = robots_request(link.url, link.domain).to_json() if robots else ""
                 host_args += [site, robots_json]
             a, b = seen.encode(link.url)
-            request = FrontierRequest(link.url, depth, link.domain)
-            link_args += [index, link.domain, a, b, request.to_json()]
+            link_args += [index, link.domain, a, b, link.url]
         if not link_args:
             return 0
-        return int(self._run("add", seen.mode, len(hosts), *host_args, *link_args))
+        return int(self._run("add", seen.mode, depth, len(hosts), *host_args, *link_args))
 
     def pop(self, worker: str, n: int) -> Popped:
         state, wait_ms, *found = self._run("pop", worker, n)

@@ -3,21 +3,21 @@
 -- otherwise mark it seen and push it on its domain's queue. The first link of a host
 -- never seen before also queues that host's robots.txt, at the front: it decides what
 -- may be fetched, and it is fetched once per job, not once per worker.
--- ARGV: P, mode ('exact'|'bloom'), n_hosts, then n_hosts × (host, robots_request or ''),
---       then per link (host_index, domain, seen_a, seen_b, request).
+-- ARGV: P, mode ('exact'|'bloom'), depth, n_hosts, then n_hosts × (host, robots_request
+--       or ''), then per link (host_index, domain, seen_a, seen_b, url).
 --   exact: seen_a = bucket, seen_b = member (an integer: the set stays an intset)
 --   bloom: seen_a = comma-separated bit positions, seen_b = ''
 -- Returns the number of pages queued, or -1 when the job does not exist.
 if not redis.call('HGET', JOB, 'state') then return -1 end
-local mode = ARGV[2]
+local mode, depth = ARGV[2], tonumber(ARGV[3])
 local max_pages = number(JOB, 'max_pages')
 local max_per_domain = number(JOB, 'max_per_domain')
 local enqueued = number(STATS, 'enqueued') or 0
 local now = now_ms()
 
 local hosts = {}
-local i = 4
-for h = 1, tonumber(ARGV[3]) do
+local i = 5
+for h = 1, tonumber(ARGV[4]) do
   hosts[h] = {ARGV[i], ARGV[i + 1], false}
   i = i + 2
 end
@@ -42,7 +42,7 @@ end
 
 local pages, robots = 0, 0
 while i <= #ARGV do
-  local host, domain, a, b, req = hosts[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2],
+  local host, domain, a, b, url = hosts[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2],
     ARGV[i + 3], ARGV[i + 4]
   i = i + 5
   if not seen(a, b) then
@@ -50,7 +50,9 @@ while i <= #ARGV do
     if not max_per_domain or (number(P .. 'pd', domain) or 0) < max_per_domain then
       mark(a, b)
       local queue = P .. 'q:' .. domain
-      redis.call('RPUSH', queue, req)
+      -- the request document (crawler/frontier/requests.py), built here: a link already
+      -- seen never costs the worker a JSON encoding
+      redis.call('RPUSH', queue, cjson.encode({u = url, d = depth, q = domain}))
       if not host[3] then
         host[3] = true
         if host[2] ~= '' and redis.call('SADD', P .. 'hosts', host[1]) == 1 then
