@@ -16,6 +16,9 @@ MARGIN_SECONDS = 0.1
 MAX_ATTEMPTS = 3  # leases lapsing this often make a request failed, not retried
 LEASE_SECONDS = 30.0  # a worker silent this long is dead; its leases return
 HEARTBEAT_SECONDS = 2.0
+# With nothing queued, a worker asks again this often (a pop is one cheap round trip);
+# at 1 s, two workers crawled no faster than one (bench/cluster.py).
+IDLE_POLL_SECONDS = 0.05
 BATCH = 16  # at most this many requests leased per round trip
 SENT_CACHE = 2_000_000  # links a worker remembers having sent (a cache; ~150 MB at most)
 # Redis outage: retry after this many seconds, doubling up to the cap.

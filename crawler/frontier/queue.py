@@ -13,6 +13,7 @@ import scrapy
 from scrapy_redis.queue import Base
 
 from crawler.frontier.client import WorkerFrontier
+from crawler.frontier.frontier import Popped
 from crawler.frontier.requests import FrontierRequest
 
 logger = logging.getLogger(__name__)
@@ -30,16 +31,14 @@ class DomainQueue(Base):
         """A request from outside the spider's link batches: queued via the same script."""
         self.client.add([request.url], int(request.meta.get("depth", 0)))
 
-    def pop_many(self, n: int) -> tuple[list[scrapy.Request], int | None]:
-        """Up to n leased requests, and ms to wait when none (None: unknown or stopping)."""
+    def pop_many(self, n: int) -> tuple[list[scrapy.Request], Popped | None]:
+        """Up to n leased requests, and what the pop said (None: Redis unreachable)."""
         popped = self.client.pop(n)
         if popped is None:
             return [], None
         if popped.state in ("stopped", "gone"):
             self.spider.job_state = popped.state
-            return [], None
-        # paused: wait_ms is -1, so an idle worker writes its buffered rows meanwhile
-        return [self.request(r) for r in popped.requests], popped.wait_ms
+        return [self.request(r) for r in popped.requests], popped
 
     def pop(self, timeout: int = 0) -> scrapy.Request | None:
         requests, _ = self.pop_many(1)

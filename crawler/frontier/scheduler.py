@@ -48,6 +48,8 @@ class Scheduler(RedisScheduler):
         self.batch = settings.getint("LINKINDEX_FRONTIER_BATCH", defaults.BATCH)
         self.heartbeat_seconds = settings.getfloat("LINKINDEX_HEARTBEAT_SECONDS",
                                                    defaults.HEARTBEAT_SECONDS)
+        self.idle_poll = settings.getfloat("LINKINDEX_IDLE_POLL_SECONDS",
+                                           defaults.IDLE_POLL_SECONDS)
         self.local: deque[scrapy.Request] = deque()  # leased, not yet sent
         self.next_poll = 0.0
         self._finished_checked = (0.0, False)
@@ -100,17 +102,24 @@ class Scheduler(RedisScheduler):
         n = min(self.batch, self._free_slots())
         if n <= 0:
             return None
-        requests, wait_ms = self.queue.pop_many(n)
+        requests, popped = self.queue.pop_many(n)
         if requests:
             self.stats.inc_value("scheduler/dequeued/redis", len(requests))
             self.local.extend(requests[1:])
             return requests[0]
-        if wait_ms == -1 and not self.crawler.engine.downloader.active:
+        nothing_ready = popped is not None and popped.wait_ms == -1  # or paused
+        if nothing_ready and not self.crawler.engine.downloader.active:
             # Nothing queued anywhere and nothing in flight here: the buffered rows
             # (and their leases) are all this worker holds up; write them now.
             self.crawler.signals.send_catch_log(FRONTIER_EMPTY)
-        # Poll again when the next domain is ready, at least every second.
-        wait = 1.0 if wait_ms is None or wait_ms < 0 else min(1.0, wait_ms / 1000)
+        if popped is None or popped.state != "running":
+            wait = 1.0  # Redis unreachable (backing off), paused or stopping
+        elif popped.wait_ms < 0:
+            # Nothing queued this instant; another worker's next page may queue links
+            # at any moment (this worker's own adds wake it at once).
+            wait = self.idle_poll
+        else:  # the next domain is ready then
+            wait = min(1.0, popped.wait_ms / 1000)
         self.next_poll = now + wait
         self._wake(wait)
         return None
