@@ -31,6 +31,21 @@ _BAD_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # WHATWG URL parsing removes ASCII tab and newlines anywhere and strips C0 + space at ends.
 _STRIP_INNER = str.maketrans("", "", "\t\n\r")
 _HOST_OK_RE = re.compile(r"[a-z0-9\-_.]+\Z")
+# A URL already in canonical form (the common case): lower-case scheme and ASCII host,
+# no port, a path and an optional non-empty query of safe characters with valid
+# %-escapes, no fragment. normalize_url returns such a URL unchanged (once it has no
+# dot segment, checked apart), so it skips the split and the rebuild.
+_PCHARS = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})"
+_CANONICAL_RE = re.compile(
+    r"https?://[a-z0-9\-_]+(?:\.[a-z0-9\-_]+)*/" + _PCHARS + r"*(?:\?(?:" + _PCHARS + r"|\?)+)?"
+)
+# A relative href that is only path segments: none empty, none starting with '.',
+# no ':', ';', '?', '#', '\\' or whitespace. Against a base whose directory has no
+# empty segment, urljoin gives exactly base directory + href.
+_PLAIN_RELATIVE_RE = re.compile(
+    r"[A-Za-z0-9\-_~!$&'()*+,=@%][A-Za-z0-9\-._~!$&'()*+,=@%]*"
+    r"(?:/[A-Za-z0-9\-_~!$&'()*+,=@%][A-Za-z0-9\-._~!$&'()*+,=@%]*)*/?"
+)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -112,6 +127,12 @@ def _safe(part: str) -> str:
 
 def normalize_url(url: str) -> str | None:
     """The canonical form of an absolute http(s) URL, or None if it is not one."""
+    if _CANONICAL_RE.fullmatch(url) and "/." not in url and len(url) <= URL_MAX_CHARS:
+        return url
+    return _normalize(url)
+
+
+def _normalize(url: str) -> str | None:
     url = url.strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r").translate(
         _STRIP_INNER
     )
@@ -149,6 +170,10 @@ def absolutize(href: str, base: str) -> str | None:
     if href[0] == "/" and "\\" not in href:
         slash = base.find("/", base.index("//") + 2)
         return normalize_url((base[:slash] if slash >= 0 else base) + href)
+    if href[0] == "." or _PLAIN_RELATIVE_RE.fullmatch(href):
+        plain = _plain_relative(href, base)
+        if plain is not None:
+            return normalize_url(plain)
     scheme = _SCHEME_RE.match(href)
     if scheme is not None and scheme.group(1).lower() not in ("http", "https"):
         return None
@@ -156,6 +181,47 @@ def absolutize(href: str, base: str) -> str | None:
         return normalize_url(urljoin(base, href.replace("\\", "/")))
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=1 << 12)
+def _plain_base_dir(base: str) -> str | None:
+    """scheme://host/dir/ of a normalised base URL whose path has no empty segment
+    (urljoin drops those, so such a base takes the general path), else None."""
+    match = _URL_RE.match(base)
+    if match is None:
+        return None
+    scheme, netloc, path, _ = match.groups()
+    directory = path[: path.rfind("/") + 1]
+    if not directory.startswith("/") or "//" in directory:
+        return None
+    return f"{scheme}://{netloc}{directory}"
+
+
+def _plain_relative(href: str, base: str) -> str | None:
+    """urljoin(base, href) without urljoin, for an href of plain path segments after any
+    leading "./" and "../" (each "../" climbs one directory, never above the root);
+    None when the general path is needed."""
+    ups = 0
+    rest = href
+    while rest[:1] == ".":
+        if rest.startswith("./"):
+            rest = rest[2:]
+        elif rest.startswith("../"):
+            rest = rest[3:]
+            ups += 1
+        else:
+            return None
+    if rest and not _PLAIN_RELATIVE_RE.fullmatch(rest):
+        return None
+    base_dir = _plain_base_dir(base)
+    if base_dir is None:
+        return None
+    if ups:
+        start = base_dir.index("/", base_dir.index("//") + 2)  # the root "/" of the path
+        segments = base_dir[start + 1 : -1].split("/") if len(base_dir) > start + 1 else []
+        del segments[max(len(segments) - ups, 0) :]
+        base_dir = base_dir[: start + 1] + "".join(f"{seg}/" for seg in segments)
+    return base_dir + rest
 
 
 def url_host(url: str) -> str:

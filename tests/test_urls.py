@@ -122,3 +122,51 @@ def test_seeds_file_is_read_once(tmp_path) -> None:
     assert settings.getlist("LINKINDEX_SEEDS") == [
         "http://example.net/", "http://example.com/", "https://example.org/",
     ]
+
+
+def _absolutize_general(href: str, base: str) -> str | None:
+    """absolutize as it was before its fast paths: urljoin for every relative href."""
+    from urllib.parse import urljoin
+
+    from crawler.urls import _SCHEME_RE, _normalize
+
+    href = href.strip(" \t\n\r\x0c")
+    if not href or href[0] == "#":
+        return None
+    if href[:8].lower().startswith(("http://", "https://")):
+        return _normalize(href)
+    if href.startswith("//"):
+        return _normalize(base[: base.index(":") + 1] + href)
+    if href[0] == "/" and "\\" not in href:
+        slash = base.find("/", base.index("//") + 2)
+        return _normalize((base[:slash] if slash >= 0 else base) + href)
+    scheme = _SCHEME_RE.match(href)
+    if scheme is not None and scheme.group(1).lower() not in ("http", "https"):
+        return None
+    try:
+        return _normalize(urljoin(base, href.replace("\\", "/")))
+    except ValueError:
+        return None
+
+
+def test_fast_paths_agree_with_the_general_path() -> None:
+    """normalize_url's canonical fast path and absolutize's plain-relative shortcut give
+    exactly what the general code gives, on random near-canonical input."""
+    import random
+
+    from crawler.urls import _normalize
+
+    rng = random.Random(4)
+    chars = "ab/.-_~%2Fz?=&;:@!$'()*+, #\\é"
+    hosts = ["example.com", "a-b.c_d", "x..y", "a.b.", "Example.COM", "h:80", "u@h"]
+    for _ in range(20_000):
+        url = (rng.choice(["http://", "https://", "HTTP://"]) + rng.choice(hosts)
+               + "".join(rng.choice(chars) for _ in range(rng.randint(0, 14))))
+        assert normalize_url(url) == _normalize(url), url
+    parts = ["./", "../", "a", "b/", "c.html", ".", "..", "/", "x/", ".h", "%2e", "", "?q", ";p"]
+    bases = ["http://h.com/", "http://h.com/a/b", "https://h.com/a;p/b;q?x=/y",
+             "http://h.com/a//b/c", "http://h.com/.x/y", "http://h.com/a/b/c/d"]
+    for _ in range(20_000):
+        href = "".join(rng.choice(parts) for _ in range(rng.randint(1, 5)))
+        base = rng.choice(bases)
+        assert absolutize(href, base) == _absolutize_general(href, base), (href, base)
