@@ -32,6 +32,10 @@ from index.schema import (
 )
 
 ROW_GROUP_SIZE = 100_000
+# pages, hosts and domains are looked up by key (a target's rank, its crawled pages, the
+# ranks of its referring domains): small row groups let DuckDB read only the groups
+# whose min/max can hold the keys, instead of 100k rows per lookup (bench/RESULTS.md).
+LOOKUP_ROW_GROUP_SIZE = 4096
 EDGES_PER_BUCKET = 4_000_000  # automatic bucket count: smallest power of two >= edges / this
 MAX_AUTO_BUCKETS = 64
 EDGES_DIR = "edges"
@@ -97,8 +101,9 @@ GROUP BY url
 # their page row's crawl_id and fetched_at). Times are aggregated as epoch ms and
 # turned back into plain UTC timestamps: cheaper than casting each TIMESTAMPTZ
 # through the time zone machinery. dst_hash: the first 32 bits of
-# md5(dst_domain) as in layout.bucket_of, so bucket = dst_hash % N; not computed
-# ($hashed false) when the index cannot need more than one bucket.
+# md5(dst_domain) as in layout.bucket_of, so bucket = dst_hash % N, computed once per
+# target domain and joined (md5 per edge cost twice as much CPU: bench/RESULTS.md); not
+# computed ($hashed false) when the index cannot need more than one bucket.
 INDEX_EDGES_SQL = """
 INSERT INTO index_edges BY NAME
 WITH occurrence AS (
@@ -126,12 +131,16 @@ edge AS (
            bool_or(on_latest_fetch) AS live
     FROM occurrence
     GROUP BY src_url, dst_url, kind, anchor
+),
+domain_hash AS (
+    SELECT dst_domain, ('0x' || substr(md5(dst_domain), 1, 8))::UBIGINT AS dst_hash
+    FROM (SELECT DISTINCT dst_domain FROM raw_edges WHERE $hashed)
 )
 SELECT src_url, dst_url, kind, anchor, first_seen, last_seen, live,
        unnest(latest),
-       CASE WHEN $hashed THEN ('0x' || substr(md5(latest.dst_domain), 1, 8))::UBIGINT
-            ELSE 0 END AS dst_hash
+       coalesce(h.dst_hash, 0) AS dst_hash
 FROM edge
+LEFT JOIN domain_hash AS h ON h.dst_domain = edge.latest.dst_domain
 """
 
 # The latest row of each URL (ties: greater crawl id, packed with the time into one
@@ -289,7 +298,7 @@ def write_tables(
     for table, (file, schema, order_by) in TABLES.items():
         _copy(
             con, f"index_{table}", schema, out / file, order=order_by,
-            row_group_size=row_group_size,
+            row_group_size=min(row_group_size, LOOKUP_ROW_GROUP_SIZE),
         )
 
     crawls = [

@@ -29,7 +29,14 @@ from crawler.domains import registrable_domain
 from crawler.urls import normalize_host, normalize_url, url_host
 from index import layout
 from index.schema import KINDS, POSITIONS
-from queries.session import connect, first_line, init_sql, macro_files, write_init_file
+from queries.session import (
+    connect,
+    first_line,
+    init_sql,
+    macro_files,
+    shared_cursor,
+    write_init_file,
+)
 
 __all__ = [
     "QUERIES",
@@ -130,7 +137,7 @@ def run_query(
     if limit is not None:
         sql += " LIMIT $limit"
         params["limit"] = limit
-    con = connect(data)
+    con = shared_cursor(data)  # the session is opened once per process (queries.session)
     try:
         table = _fetch(con, sql, params)
         if name == "link_gap":  # a mistyped competitor would silently shrink the gap
