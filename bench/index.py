@@ -1,0 +1,248 @@
+"""Index build and query speed at scale, against the same queries on an unsorted copy.
+
+    python -m bench.index                       # 10M edges (bench.edgegen), temp folder
+    python -m bench.index --full                # 100M edges
+    python -m bench.index --data DIR --reuse    # keep / reuse the generated raw parts
+    python -m bench.index --smoke               # 5k edges: checks it runs
+
+Measures, through the public API (`index.build.build_index`, `queries.run_query`):
+- build throughput: raw edges per second of wall time, and index bytes per edge;
+- p50/p95 latency of overview, referring_domains, anchors and backlinks (first 100
+  rows) for a hot, a median and a rare target domain (by backlinks), and of link_gap
+  for a median domain against 5 well-linked competitors;
+- the same queries on the naive baseline: the same index rows in one unsorted file
+  (no bucket, no sort), so no file or row group can be skipped.
+Each query call opens its own session, as `linkindex query` does; the OS cache is warm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from bench.common import (
+    cpu_seconds,
+    header,
+    median,
+    percentile,
+    table,
+    target_line,
+    write_json,
+)
+from bench.edgegen import generate
+from index import layout
+from index.build import build_index
+from queries import run_query, run_sql
+
+QUERIES = ("overview", "referring_domains", "anchors", "backlinks")
+CLASSES = ("hot", "median", "rare")
+COMPETITORS = 5
+
+
+def dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def unsorted_copy(data: Path, naive: Path) -> None:
+    """The live generation with its edges in one file in random order (manifest: 1 bucket)."""
+    generation = layout.current_generation(data)
+    assert generation is not None
+    src = layout.generation_dir(data, generation)
+    dst = layout.generation_dir(naive, generation)
+    shutil.rmtree(naive, ignore_errors=True)
+    (dst / "edges" / "bucket=0").mkdir(parents=True)
+    for name in ("pages.parquet", "domains.parquet", "hosts.parquet"):
+        shutil.copy(src / name, dst / name)
+    manifest = json.loads((src / layout.MANIFEST).read_text())
+    manifest["buckets"] = 1
+    (dst / layout.MANIFEST).write_text(json.dumps(manifest))
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (bucket) FROM read_parquet('{src}/edges/*/*.parquet', "
+            "hive_partitioning = true) ORDER BY hash(src_url, dst_url, anchor)) "
+            f"TO '{dst}/edges/bucket=0/data_0.parquet' "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
+        )
+    finally:
+        con.close()
+    layout.switch_current(naive, generation)
+
+
+def pick_targets(data: Path) -> dict[str, Any]:
+    """Hot (most backlinks), median and rare (fewest, >= 1) target domains, plus the
+    link_gap set: a median domain against 5 domains around the 99th percentile."""
+    rows = run_sql(data, "SELECT domain, backlinks FROM domains WHERE backlinks > 0 "
+                         "ORDER BY backlinks, domain").to_pylist()
+    n = len(rows)
+    top = [row["domain"] for row in rows[max(0, int(n * 0.99) - COMPETITORS):][:COMPETITORS]]
+    return {
+        "targets": {"hot": rows[-1]["domain"], "median": rows[n // 2]["domain"],
+                    "rare": rows[0]["domain"]},
+        "backlinks": {"hot": rows[-1]["backlinks"], "median": rows[n // 2]["backlinks"],
+                      "rare": rows[0]["backlinks"]},
+        "gap_me": rows[n // 2 + 1]["domain"],
+        "gap_competitors": top,
+    }
+
+
+def time_query(data: Path, name: str, args: list[str], repeat: int) -> list[float]:
+    limit = 100 if name == "backlinks" else None
+    run_query(data, name, args, limit=limit)  # warm-up: file metadata into the OS cache
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run_query(data, name, args, limit=limit)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def latencies(data: Path, picked: dict[str, Any], repeat: int) -> dict[str, dict[str, float]]:
+    """{"overview/hot": {"p50": ms, "p95": ms}, ..., "link_gap": {...}}"""
+    out = {}
+    for cls in CLASSES:
+        for name in QUERIES:
+            times = time_query(data, name, [picked["targets"][cls]], repeat)
+            out[f"{name}/{cls}"] = _ms(times)
+    gap = [picked["gap_me"], *picked["gap_competitors"]]
+    out["link_gap"] = _ms(time_query(data, "link_gap", gap, repeat))
+    return out
+
+
+def _ms(times: list[float]) -> dict[str, float]:
+    return {"p50": round(median(times) * 1000, 1), "p95": round(percentile(times, 95) * 1000, 1)}
+
+
+def run(data: Path, rows: int, *, reuse: bool, repeat: int, naive_repeat: int,
+        threads: int | None, memory_limit: str | None) -> dict[str, Any]:
+    results: dict[str, Any] = {"rows": rows}
+    raw_edges = layout.raw_parts(data, "edges")
+    if not (reuse and raw_edges):
+        shutil.rmtree(data / "raw", ignore_errors=True)
+        start = time.perf_counter()
+        results["generated"] = generate(data, rows)
+        results["generate_s"] = round(time.perf_counter() - start, 1)
+    start, cpu = time.perf_counter(), cpu_seconds()
+    built = build_index(data, force=True, keep=1, threads=threads, memory_limit=memory_limit)
+    build_s, build_cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    counts = built.manifest["counts"]
+    gen_dir = layout.generation_dir(data, built.generation)
+    edges_bytes = dir_bytes(gen_dir / "edges")
+    results.update(
+        raw_edges=counts["raw_edges"],
+        index_edges=counts["edges"],
+        buckets=built.manifest["buckets"],
+        build_s=round(build_s, 2),
+        build_cpu_s=round(build_cpu, 2),
+        build_edges_per_s=round(counts["raw_edges"] / build_s),
+        build_edges_per_cpu_s=round(counts["raw_edges"] / build_cpu),
+        raw_bytes_per_edge=round(dir_bytes(data / "raw") / counts["raw_edges"], 2),
+        edge_files_bytes_per_edge=round(edges_bytes / counts["edges"], 2),
+        index_bytes_per_edge=round(dir_bytes(gen_dir) / counts["edges"], 2),
+    )
+    picked = pick_targets(data)
+    results["picked"] = picked
+    results["sorted"] = latencies(data, picked, repeat)
+    naive = data / "naive"
+    unsorted_copy(data, naive)
+    results["naive"] = latencies(naive, picked, naive_repeat)
+    shutil.rmtree(naive, ignore_errors=True)
+    return results
+
+
+def report(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
+    picked = results["picked"]
+    lines = [
+        header("index"),
+        f"{results['raw_edges']:,} raw edges → {results['index_edges']:,} index edges in "
+        f"{results['buckets']} buckets; build {results['build_s']} s wall, "
+        f"{results['build_cpu_s']} s CPU",
+        "",
+        table(["measure", "value"], [
+            ["build: raw edges/s (wall)", results["build_edges_per_s"]],
+            ["build: raw edges per CPU-second", results["build_edges_per_cpu_s"]],
+            ["index bytes/edge (whole generation)", results["index_bytes_per_edge"]],
+            ["edge files bytes/edge", results["edge_files_bytes_per_edge"]],
+            ["raw parts bytes/edge", results["raw_bytes_per_edge"]],
+        ]),
+        "",
+        "targets: " + ", ".join(f"{c} {picked['targets'][c]} ({picked['backlinks'][c]:,} "
+                                f"backlinks)" for c in CLASSES),
+        f"link_gap: me {picked['gap_me']} vs {', '.join(picked['gap_competitors'])}",
+        "",
+    ]
+    rows = []
+    for key, sorted_ms in results["sorted"].items():
+        naive_ms = results["naive"][key]
+        row = [key, sorted_ms["p50"], sorted_ms["p95"], naive_ms["p50"], naive_ms["p95"],
+               naive_ms["p50"] / sorted_ms["p50"] if sorted_ms["p50"] else float("nan")]
+        if baseline is not None:
+            ref = baseline["sorted"].get(key, {}).get("p50")
+            row.append(sorted_ms["p50"] / ref if ref else float("nan"))
+        rows.append(row)
+    headers = ["query/target", "p50 ms", "p95 ms", "naive p50", "naive p95", "speed-up"]
+    if baseline is not None:
+        headers.append(f"p50 ÷ {baseline['raw_edges'] // 1_000_000}M p50")
+    lines += [table(headers, rows), ""]
+    lines.append(target_line("build raw edges/s", results["build_edges_per_s"], 2_000_000))
+    lines.append(target_line("index bytes/edge", results["index_bytes_per_edge"], 16,
+                             higher_is_better=False))
+    worst_median = max(results["sorted"][f"{q}/median"]["p50"] for q in QUERIES)
+    lines.append(target_line("median target p50 ms (worst query)", worst_median, 50,
+                             higher_is_better=False))
+    lines.append(target_line("link_gap p50 ms", results["sorted"]["link_gap"]["p50"], 300,
+                             higher_is_better=False))
+    if baseline is not None:
+        worst = max(results["sorted"][f"{q}/median"]["p50"]
+                    / baseline["sorted"][f"{q}/median"]["p50"] for q in QUERIES)
+        lines.append(target_line("median target latency ratio vs baseline run (worst)",
+                                 worst, 1.5, higher_is_better=False))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.index", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="edges to generate")
+    parser.add_argument("--full", action="store_true", help="100M edges")
+    parser.add_argument("--smoke", action="store_true", help="5k edges, few repetitions")
+    parser.add_argument("--data", type=Path, help="folder for the data (default: a temp one)")
+    parser.add_argument("--reuse", action="store_true", help="reuse raw parts in --data")
+    parser.add_argument("--repeat", type=int, default=20, help="timed calls per query")
+    parser.add_argument("--naive-repeat", type=int, default=5)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--memory-limit")
+    parser.add_argument("--baseline", type=Path,
+                        help="JSON of an earlier (smaller) run: prints latency ratios")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.full:
+        args.rows = 100_000_000
+    if args.smoke:
+        args.rows, args.repeat, args.naive_repeat = 5_000, 2, 1
+    baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    tmp = None if args.data else Path(tempfile.mkdtemp(prefix="bench-index-"))
+    data = args.data or tmp
+    assert data is not None
+    data.mkdir(parents=True, exist_ok=True)
+    try:
+        results = run(data, args.rows, reuse=args.reuse, repeat=args.repeat,
+                      naive_repeat=args.naive_repeat, threads=args.threads,
+                      memory_limit=args.memory_limit)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(report(results, baseline), flush=True)
+    write_json(args.json, {"bench": "index", **results})
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The benchmarks keep working: each runs at a tiny size and produces its numbers.
+
+Only the presence and sanity of the numbers is checked, never a timing: speed is
+measured by `python -m bench.<name>` and recorded in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import common
+
+
+def test_common_helpers() -> None:
+    assert common.percentile([5, 1, 4, 2, 3], 50) == 3
+    assert common.percentile([1, 2, 3, 4, 100], 95) == 100
+    assert common.median([3, 1, 2]) == 2
+    assert "met" in common.target_line("x", 2.0, 1.0)
+    assert "MISSED" in common.target_line("x", 2.0, 1.0, higher_is_better=False)
+    text = common.table(["name", "value"], [["a", 1.5], ["b", 12345]])
+    assert "| a" in text and "12,345" in text
+    facts = common.machine()
+    assert facts["cores"] >= 1 and facts["duckdb"] and facts["python"]
+
+
+def test_extract_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import extract
+
+    results = extract.main(["--smoke"])
+    assert results["pages"] == 10
+    for engine in extract.ENGINES:
+        assert results["mb_per_s"][engine] > 0
+        assert results["links_per_page"][engine] > 0
+    assert results["ratio_vs_scrapy"] > 0 and results["ratio_vs_lexbor"] > 0
+    out = capsys.readouterr().out
+    assert "linkindex ÷ bare lexbor" in out and "linkindex ÷ scrapy LinkExtractor" in out
+
+
+def test_index_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import index
+
+    results = index.main(["--smoke"])
+    assert results["raw_edges"] > 0 and results["index_edges"] > 0
+    assert results["build_edges_per_s"] > 0 and results["index_bytes_per_edge"] > 0
+    picked = results["picked"]
+    assert set(picked["targets"]) == set(index.CLASSES)
+    assert len(picked["gap_competitors"]) == index.COMPETITORS
+    expected = {f"{q}/{c}" for q in index.QUERIES for c in index.CLASSES} | {"link_gap"}
+    for side in ("sorted", "naive"):
+        assert set(results[side]) == expected
+        assert all(v["p50"] > 0 and v["p95"] >= v["p50"] for v in results[side].values())
+    assert "build raw edges/s" in capsys.readouterr().out
+
+
+def test_crawl_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import crawl
+
+    results = crawl.main(["--smoke"])
+    assert results is not None and results["expected_pages"] > 50
+    for engine in crawl.ENGINES:
+        run = results["runs"][engine][0]
+        assert run["responses"] > 50 and results["pages_per_s"][engine] > 0
+    assert results["runs"]["linkindex"][0]["edges"] > 0  # links stored as raw parts
+    assert results["runs"]["scrapy-crawlspider"][0]["items"] > 0  # one item per link
+    assert results["runs"]["scrapy-noparse"][0]["items"] == 0
+    assert "linkindex ÷ no-parse ceiling" in capsys.readouterr().out
