@@ -66,19 +66,23 @@ def _macros_sql() -> str:
     )
 
 
-def connect(data: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB session over the live generation (results in UTC)."""
-    sql = init_sql(data)
+def _open(data: Path, statements: list[str]) -> duckdb.DuckDBPyConnection:
+    """A new in-memory database running `statements`; one clear line if they fail."""
     con = duckdb.connect(":memory:")
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(sql)
+        for statement in statements:
+            con.execute(statement)
     except duckdb.Error as exc:
         con.close()
         raise layout.LinkindexError(
             f"cannot open the index in {data}: {first_line(exc)}"
         ) from None
     return con
+
+
+def connect(data: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session over the live generation (results in UTC)."""
+    return _open(data, ["SET TimeZone = 'UTC'", init_sql(data)])
 
 
 # Process-wide sessions for run_query, by (index folder, generation, manifest identity).
@@ -113,17 +117,9 @@ def shared_cursor(data: Path) -> duckdb.DuckDBPyConnection:
         db = _shared.get(key)
         if db is None:
             sql = init_sql(data).replace("CREATE OR REPLACE TEMP ", "CREATE OR REPLACE ")
-            db = duckdb.connect(":memory:")
-            try:
-                db.execute("SET GLOBAL TimeZone = 'UTC'")
-                # Index files never change once written: their footers may be cached.
-                db.execute("SET GLOBAL parquet_metadata_cache = true")
-                db.execute(sql)
-            except duckdb.Error as exc:
-                db.close()
-                raise layout.LinkindexError(
-                    f"cannot open the index in {data}: {first_line(exc)}"
-                ) from None
+            # Index files never change once written: their footers may be cached.
+            db = _open(data, ["SET GLOBAL TimeZone = 'UTC'",
+                              "SET GLOBAL parquet_metadata_cache = true", sql])
             _shared[key] = db
             while len(_shared) > _SHARED_MAX:
                 _shared.popitem(last=False)[1].close()  # open cursors keep their database

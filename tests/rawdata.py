@@ -180,3 +180,24 @@ def write_crawl(data: Path, crawl_id: str, fetches: list[tuple[dict, list[dict]]
     pages = [page for page, _ in fetches]
     edges = [e for _, page_edges in fetches for e in page_edges]
     write_parts(data, crawl_id, pages, edges)
+
+
+def kill_writer_after_parts(script: str, data: Path, parts: int = 3) -> None:
+    """Run `script` (Python, DATA as argv[1]) and kill -9 it once `parts` pages parts exist."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(data)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while len(layout.raw_parts(data, "pages")) < parts:
+            assert proc.poll() is None, "writer died"
+            assert time.monotonic() < deadline, "writer made no parts"
+            time.sleep(0.01)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()

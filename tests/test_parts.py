@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from rawdata import kill_writer_after_parts
 
 from index.layout import raw_parts
 from index.schema import EDGES, PAGES
@@ -147,17 +143,7 @@ def test_killed_writer_leaves_only_whole_files(tmp_path: Path) -> None:
         + "\n"
         + WRITER_LOOP
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while len(raw_parts(tmp_path, "pages")) < 3:
-            assert proc.poll() is None, "writer died"
-            assert time.monotonic() < deadline, "writer made no parts"
-            time.sleep(0.01)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    kill_writer_after_parts(script, tmp_path)
     parts = raw_parts(tmp_path, "pages") + raw_parts(tmp_path, "edges")
     for part in parts:
         assert pq.read_table(part).num_rows > 0, part

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from clitools import assert_one_line_error, linkindex
+from rawdata import kill_writer_after_parts
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.evidence import Evidence
@@ -190,18 +186,8 @@ while True:
 
 
 def test_killed_writer_leaves_no_partial_warc(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, "-c", WRITER_LOOP, str(tmp_path)], env=env)
+    kill_writer_after_parts(WRITER_LOOP, tmp_path)
     folder = tmp_path / "warc" / "c1"
-    try:
-        deadline = time.monotonic() + 60
-        while len(raw_parts(tmp_path, "pages")) < 3:
-            assert proc.poll() is None, "writer died"
-            assert time.monotonic() < deadline, "writer made no parts"
-            time.sleep(0.01)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
     warcs = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     assert len(warcs) >= 3
     for path in warcs:  # every WARC under its final name is whole
