@@ -12,10 +12,12 @@ filter, JSON requests, and job control. One module per extension point:
     fingerprint  8-byte URL fingerprints; exact-set and Bloom seen filters
     requests     requests as small JSON documents (never pickle)
     frontier     the Python face of the Lua scripts in scripts/
+    client       one worker's side: its outbox, backoff and sent-links cache
     queue        SCHEDULER_QUEUE_CLASS over the per-domain queues
     dupefilter   DUPEFILTER_CLASS over the seen filter
     scheduler    the Scheduler: leases, batching, heartbeats, hand-back on stop
     robots       robots.txt fetched once per job and shared through Redis
+    spider       what the `links` spider does differently in cluster mode
     jobs         submit, status, pause, resume, stop, purge
     worker       run a worker process
 """
