@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 from clitools import FAST, REPO, linkindex
 
+STARTED: list[subprocess.Popen[str]] = []  # every worker a test started
 # Short leases and heartbeats, so a killed worker's leases return within seconds.
 QUICK_LEASES = ["-s", "LINKINDEX_LEASE_SECONDS=2", "-s", "LINKINDEX_HEARTBEAT_SECONDS=0.5"]
 
@@ -24,8 +25,19 @@ def start_worker(redis_url: str, data: Path, job: str, proxy_url: str,
     cmd = [sys.executable, "-m", "linkindex", "worker", "--redis", redis_url, "--data",
            str(data), "--job", job, "--proxy", proxy_url, "--allow-private", *FAST,
            *QUICK_LEASES, *extra]
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    STARTED.append(proc)
+    return proc
+
+
+def kill_leftovers() -> None:
+    """After a test: no worker outlives it, even when the test failed half-way."""
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def finish(worker: subprocess.Popen[str], timeout: float = 180) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from clitools import crawl_args, linkindex
+from clustertools import kill_leftovers
 
 from linkindex.localredis import RedisServer
 from synthweb import SyntheticWeb, WebServer
@@ -48,3 +49,10 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     """A real Redis on a free loopback port; tests keep apart by job name."""
     with RedisServer(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_workers() -> Iterator[None]:
+    """No worker process a test started outlives it, even when the test fails."""
+    yield
+    kill_leftovers()
