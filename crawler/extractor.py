@@ -104,6 +104,15 @@ class Extraction:
         cols["position"].append(position)
         cols["external"].append(src_domain != dst_domain)
 
+    def add_canonical(self, src_domain: str, href: str, base: str) -> None:
+        """The page's rel=canonical: an edge and a page fact, or a skipped link."""
+        canonical = absolutize(href, base)
+        if canonical is None:
+            self.n_skipped_links += 1
+        else:
+            self.canonical = canonical
+            self.add(src_domain, canonical, kind="canonical")
+
 
 def robots_tokens(content: str | None) -> tuple[bool, bool]:
     """(noindex, nofollow) from a robots meta content or X-Robots-Tag value."""
@@ -263,12 +272,7 @@ def extract_html(url: str, html: str | bytes, robots_header: str | None = None) 
     for link in head_links:
         rel = (link.attributes.get("rel") or "").lower().split()
         if "canonical" in rel:
-            canonical = absolutize(link.attributes.get("href") or "", base)
-            if canonical is None:
-                result.n_skipped_links += 1
-            else:
-                result.canonical = canonical
-                result.add(src_domain, canonical, kind="canonical")
+            result.add_canonical(src_domain, link.attributes.get("href") or "", base)
             break
 
     image_alts = _image_alts(images)

@@ -91,12 +91,7 @@ def wat_extraction(url: str, meta: dict[str, Any], x_robots_tag: str | None) -> 
 
     for link in _list(head.get("Link")):
         if "canonical" in _rel(link):
-            canonical = absolutize(_text(link.get("url")) or "", base)
-            if canonical is None:
-                result.n_skipped_links += 1
-            else:
-                result.canonical = canonical
-                result.add(src_domain, canonical, kind="canonical")
+            result.add_canonical(src_domain, _text(link.get("url")) or "", base)
             break
 
     previous: dict[str, Any] = {}

@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 
 from crawler import settings as project_settings
 from crawler.frontier.connection import connect, redis_url
+from crawler.frontier.frontier import Frontier
 from crawler.frontier.jobs import job_names
 from crawler.frontier.keys import JobKeys
 from crawler.runner import check_proxy, crawl_settings
@@ -68,10 +69,8 @@ def _job_settings(base: dict[str, Any], url: str, job: str) -> Settings:
 def next_job(server: Any) -> str | None:
     """The oldest job that is running and not finished."""
     for name in job_names(server):
-        keys = JobKeys(name)
-        state = server.hget(keys.config, "state")
-        queued, leased = server.hmget(keys.stats, ["queued", "leased"])
-        if state == "running" and (int(queued or 0) or int(leased or 0)):
+        frontier = Frontier(server, name)
+        if frontier.state() == "running" and not frontier.finished():
             return name
     return None
 
