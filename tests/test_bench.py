@@ -64,3 +64,14 @@ def test_crawl_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     assert results["runs"]["scrapy-crawlspider"][0]["items"] > 0  # one item per link
     assert results["runs"]["scrapy-noparse"][0]["items"] == 0
     assert "linkindex ÷ no-parse ceiling" in capsys.readouterr().out
+
+
+def test_layouts_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import layouts
+
+    results = layouts.main(["--smoke"])
+    sizes = results["bytes_per_edge"]
+    assert list(sizes) == list(layouts.LAYOUTS) and results["edges"] > 0
+    # Every layout holds the same rows with fewer or smaller columns than the index.
+    assert all(0 < size <= sizes["index (as built)"] for size in sizes.values())
+    assert "index bytes/edge (as built)" in capsys.readouterr().out
