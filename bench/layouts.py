@@ -25,11 +25,12 @@ from bench.common import header, table, target_line, write_json
 from index import layout
 from index.compact import EDGE_ORDER, ROW_GROUP_SIZE
 
+TIMES = ("first_seen", "last_seen")
 PAGE_ID = "p.page_id"
 SECONDS = "epoch(e.first_seen)::INTEGER AS first_seen_s, epoch(e.last_seen)::INTEGER AS last_seen_s"
 # name: (edge columns left out, columns added)
 LAYOUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "index (as built)": ((), ()),
+    "the index's own columns, rewritten": ((), ()),  # the control for the method
     "src_url → page id": (("src_url",), (PAGE_ID,)),
     "src_url, src_host → page id": (("src_url", "src_host"), (PAGE_ID,)),
     "src_url, src_host, src_domain → page id": (
@@ -39,6 +40,13 @@ LAYOUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "all source columns and both times → page id": (
         ("src_url", "src_host", "src_domain", "first_seen", "last_seen"), (PAGE_ID,)),
 }
+
+
+def _column(name: str) -> str:
+    # Read back, the index's millisecond timestamps are microsecond TIMESTAMPTZ; written
+    # as such they would take more bytes than in the index. As epoch ms they are the
+    # same 64-bit values the index stores.
+    return f"epoch_ms(e.{name}) AS {name}" if name in TIMES else f"e.{name}"
 
 
 def measure(data: Path, out: Path) -> dict[str, Any]:
@@ -59,7 +67,7 @@ def measure(data: Path, out: Path) -> dict[str, Any]:
         lookup_bytes = sum(f.stat().st_size for f in gen.glob("*.parquet"))
         sizes = {}
         for name, (dropped, added) in LAYOUTS.items():
-            select = ", ".join([*(f"e.{c}" for c in columns if c not in dropped), *added])
+            select = ", ".join([*(_column(c) for c in columns if c not in dropped), *added])
             total = 0
             for n, file in enumerate(files):
                 path = out / f"layout-{n}.parquet"
@@ -72,21 +80,24 @@ def measure(data: Path, out: Path) -> dict[str, Any]:
                 total += path.stat().st_size
                 path.unlink()
             sizes[name] = round((total + lookup_bytes) / edges, 2) if edges else 0.0
+        built = sum(Path(f).stat().st_size for f in files) + lookup_bytes
     finally:
         con.close()
-    return {"edges": edges, "buckets": len(files), "bytes_per_edge": sizes}
+    as_built = round(built / edges, 2) if edges else 0.0
+    return {"edges": edges, "buckets": len(files), "as_built": as_built, "bytes_per_edge": sizes}
 
 
 def report(results: dict[str, Any]) -> str:
-    rows = [[name, value] for name, value in results["bytes_per_edge"].items()]
+    rows = [["index files, as built", results["as_built"]]]
+    rows += [[name, value] for name, value in results["bytes_per_edge"].items()]
     return "\n".join([
         header("layouts"),
         f"{results['edges']:,} index edges in {results['buckets']} buckets; bytes per edge "
         "of the edge files plus pages, hosts and domains\n",
         table(["edge layout", "bytes/edge"], rows),
         "",
-        target_line("index bytes/edge (as built)",
-                    results["bytes_per_edge"]["index (as built)"], 16, higher_is_better=False),
+        target_line("index bytes/edge (as built)", results["as_built"], 16,
+                    higher_is_better=False),
     ])
 
 
