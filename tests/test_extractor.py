@@ -298,3 +298,73 @@ def test_hostile_html_does_not_break_extraction() -> None:
         ("http://site1.example/y",),
     ]
     assert extract_html(PAGE, b"\xff\xfe\x00garbage").n_links == 0
+
+
+def test_collapse_fast_path_agrees_with_split_and_join() -> None:
+    """collapse() skips the split and join for text already collapsed: on random text of
+    every kind of whitespace it gives what " ".join(text.split())[:cap] gives."""
+    import random
+    import sys
+
+    from crawler.extractor import _collapsed, collapse
+
+    # The fast path's premise: isprintable() is False for every whitespace but " ".
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        assert not (char.isspace() and char != " " and char.isprintable()), hex(code)
+    rng = random.Random(7)
+    parts = ["a", "bc", "é", "€", " ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x85",
+             "\xa0", "\u2003", "\u2028", "\u3000", "\u200b", "\x00", "x" * 300]
+    for _ in range(20_000):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(0, 6)))
+        cap = rng.choice([256, 5])
+        assert collapse(text, cap) == " ".join(text.split())[:cap], repr(text)
+        if text and _collapsed(text):
+            assert " ".join(text.split()) == text, repr(text)
+
+
+def test_anchor_text_fast_paths_agree_with_the_general_path() -> None:
+    """Anchors come from text_lexbor() and an inlined collapse: on random markup (no
+    images: their alt is tested above) they equal collapse(text(deep=True))."""
+    import random
+
+    from selectolax.lexbor import LexborHTMLParser
+
+    from crawler.extractor import collapse
+
+    rng = random.Random(8)
+    parts = ["Fish", " &amp; ", "&nbsp;", "\xa0", "  ", "\n", "\t", "<b>bold</b>", "<br>",
+             "<!-- c -->", "<span> in </span>", "<svg><![CDATA[cd]]></svg>",
+             "<template>tp</template>", "<script>s</script>", "<style>st</style>",
+             "<math><mi>m</mi></math>", "\u3000", "é", "w " * 140, "\x00", "&#xD800;"]
+    for _ in range(1_000):
+        anchors = ["".join(rng.choice(parts) for _ in range(rng.randint(0, 5)))
+                   for _ in range(5)]
+        html = body("".join(f'<a href="/{i}">{a}</a>' for i, a in enumerate(anchors)))
+        tree = LexborHTMLParser(html)
+        expected = [collapse(node.text(deep=True)) for node in tree.css("a[href]")]
+        assert [node.text_lexbor() for node in tree.css("a[href]")] == [
+            node.text(deep=True) for node in tree.css("a[href]")
+        ]
+        assert extract_html(PAGE, html).links["anchor"] == expected, html
+
+
+def test_memoised_targets_do_not_depend_on_the_page_before() -> None:
+    """Link targets are memoised across pages by base scheme or base directory: every
+    page extracted after others gives what it gives with the memos cleared."""
+    from crawler.extractor import clear_caches
+
+    hrefs = ["/a", "b", "./c", "../d", "?q", "#f", "", "//h.example/x", "http://H.example/y",
+             "HTTPS://h.example/z", "mailto:m", "http:rel", " e ", "\\\\h.example\\w", "/\\v"]
+    links = "".join(f'<a href="{href}">{i}</a>' for i, href in enumerate(hrefs))
+    pages = [(url, body(links, head=head))
+             for url in ("http://s.example/p/1", "https://s.example/p/1", "http://s.example/q/",
+                         "https://t.example/", "http://s.example/p/2?x=1")
+             for head in ("", '<base href="/other/">', '<base href="https://b.example/r/s">')]
+    clear_caches()
+    shared = [extract_html(url, html).links for url, html in pages]
+    alone = []
+    for url, html in pages:
+        clear_caches()
+        alone.append(extract_html(url, html).links)
+    assert shared == alone

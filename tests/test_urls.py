@@ -170,3 +170,45 @@ def test_fast_paths_agree_with_the_general_path() -> None:
         href = "".join(rng.choice(parts) for _ in range(rng.randint(1, 5)))
         base = rng.choice(bases)
         assert absolutize(href, base) == _absolutize_general(href, base), (href, base)
+
+
+def test_absolutize_dispatch_agrees_with_the_general_path() -> None:
+    """absolutize's first-character dispatch gives what the general code gives, on random
+    hrefs of every form (absolute in any case, protocol- and root-relative, fragments,
+    other schemes, backslashes, surrounding whitespace)."""
+    import random
+
+    rng = random.Random(5)
+    parts = ["http://", "HTTPS://", "Http:", "h", "H", "//", "/", "\\", "#", "?q", "./", "../",
+             ".", "a", "b/", "x.example", ":", "mailto:", "%2e", " ", "\t", "\n", "é", "@"]
+    bases = ["http://h.com/", "http://h.com/a/b", "https://h.com/a;p/b;q?x=/y",
+             "http://h.com/a//b/c", "https://h.com:8443/d/e/"]
+    for _ in range(20_000):
+        href = "".join(rng.choice(parts) for _ in range(rng.randint(0, 5)))
+        base = rng.choice(bases)
+        assert absolutize(href, base) == _absolutize_general(href, base), (href, base)
+
+
+def test_url_host_agrees_with_the_plain_split() -> None:
+    """url_host's find-and-slice form equals the split it replaced, on random URLs."""
+    import random
+
+    def plain(url: str) -> str:
+        netloc = url[url.index("//") + 2 :].split("/", 1)[0]
+        if netloc.startswith("["):
+            return netloc[: netloc.index("]") + 1]
+        return netloc.partition(":")[0]
+
+    rng = random.Random(6)
+    parts = ["http://", "https://", "h.com", "[::1]", ":80", ":", "/", "/p", "?q=/", "x", "]"]
+    for _ in range(20_000):
+        url = "".join(rng.choice(parts) for _ in range(rng.randint(1, 6)))
+        try:
+            expected: str | Exception = plain(url)
+        except ValueError as error:
+            expected = error
+        if isinstance(expected, Exception):
+            with pytest.raises(ValueError):
+                url_host(url)
+        else:
+            assert url_host(url) == expected, url
