@@ -63,7 +63,8 @@ def unsorted_copy(data: Path, naive: Path) -> None:
     manifest = json.loads((src / layout.MANIFEST).read_text())
     manifest["buckets"] = 1
     (dst / layout.MANIFEST).write_text(json.dumps(manifest))
-    con = duckdb.connect()
+    # Spills (100M edges) go beside the copy, not into the working directory's .tmp.
+    con = duckdb.connect(config={"temp_directory": str(naive / ".duckdb-tmp")})
     try:
         con.execute(
             f"COPY (SELECT * EXCLUDE (bucket) FROM read_parquet('{src}/edges/*/*.parquet', "
@@ -73,6 +74,7 @@ def unsorted_copy(data: Path, naive: Path) -> None:
         )
     finally:
         con.close()
+        shutil.rmtree(naive / ".duckdb-tmp", ignore_errors=True)
     layout.switch_current(naive, generation)
 
 
