@@ -33,7 +33,7 @@ from index import layout
 from index.compact import ROW_GROUP_SIZE, choose_buckets, write_tables
 from index.inputs import PartInfo, PartProblem, check_part, first_line, probe_parts
 from index.layout import LinkindexError
-from index.schema import RAW_TABLES, SCHEMA_VERSION
+from index.schema import INDEX_FORMAT, RAW_TABLES, SCHEMA_VERSION
 
 __all__ = ["BuildResult", "build_index", "choose_buckets"]
 
@@ -137,6 +137,7 @@ def _unchanged(
 
     same = (
         manifest.get("schema_version") == SCHEMA_VERSION
+        and manifest.get("index_format", 1) == INDEX_FORMAT
         and as_set(manifest.get("inputs", [])) == as_set(inputs)
         and buckets in (None, manifest.get("buckets"))
     )
@@ -186,6 +187,7 @@ def _build(
         )
         manifest = {
             "schema_version": SCHEMA_VERSION,
+            "index_format": INDEX_FORMAT,
             "generation": generation,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "buckets": stats["buckets"],

@@ -22,6 +22,7 @@ from index.inputs import PartInfo
 from index.layout import parquet_metadata
 from index.ranks import compute_domain_ranks
 from index.schema import (
+    BUILT_EDGE_COLUMNS,
     DUCKDB_TYPES,
     INDEX_DOMAINS,
     INDEX_EDGES,
@@ -252,7 +253,10 @@ def write_tables(
             )
         else:  # no part at all: an empty table of the right shape
             con.execute(f"CREATE TEMP TABLE raw_{table} ({_columns_ddl(schema, raw=True)})")
-    edges_schema = INDEX_EDGES.append(pa.field("dst_hash", pa.uint32(), nullable=False))
+    edges_schema = pa.schema(
+        [INDEX_EDGES.field(name) for name in BUILT_EDGE_COLUMNS]
+        + [pa.field("dst_hash", pa.uint32(), nullable=False)]
+    )
     con.execute(f"CREATE TEMP TABLE index_edges ({_columns_ddl(edges_schema)})")
     for table, (_, schema, _) in TABLES.items():
         con.execute(f"CREATE TEMP TABLE index_{table} ({_columns_ddl(schema)})")
@@ -308,29 +312,33 @@ def write_tables(
 def _write_edge_buckets(
     con: duckdb.DuckDBPyConnection, out: Path, n_buckets: int, row_group_size: int
 ) -> None:
-    """One file per bucket, each sorted on EDGE_ORDER; every bucket gets a file, empty
-    or not, so a query may name any bucket.
+    """One file per bucket, each sorted on EDGE_ORDER, with each source's domain rank;
+    every bucket gets a file, empty or not, so a query may name any bucket.
 
     All buckets come from one sort: the edges are stored once in (bucket, EDGE_ORDER)
     order, and each bucket's COPY reads only its own row groups (DuckDB skips the
     others by their min/max of `bucket`) in stored order. Sorting per bucket instead
     rescanned the whole table for every bucket: 32 scans of a spilled 100M-edge table
     (bench/RESULTS.md)."""
-    order = ", ".join(EDGE_ORDER)
-    if n_buckets == 1:
-        _copy(con, "index_edges", INDEX_EDGES, out / EDGES_DIR / "bucket=0" / EDGE_FILE,
-              order=order, row_group_size=row_group_size)
-        return
+    # Every source domain is in domain_rank (it holds every domain of index_hosts).
+    # Declared from the schema (NOT NULLs included), filled in sorted order.
+    bucketed = INDEX_EDGES.append(pa.field("bucket", pa.uint32(), nullable=False))
+    con.execute(f"CREATE TEMP TABLE bucketed_edges ({_columns_ddl(bucketed)})")
     con.execute(
-        "CREATE TEMP TABLE bucketed_edges AS "
-        f"SELECT *, (dst_hash % $n)::UINTEGER AS bucket FROM index_edges ORDER BY bucket, {order}",
+        "INSERT INTO bucketed_edges BY NAME "
+        "SELECT e.* EXCLUDE (dst_hash), "
+        "       coalesce(r.domain_rank, 0.0) AS src_domain_rank, "
+        "       (e.dst_hash % $n)::UINTEGER AS bucket "
+        "FROM index_edges AS e LEFT JOIN domain_rank AS r ON r.domain = e.src_domain "
+        f"ORDER BY bucket, {', '.join(f'e.{c}' for c in EDGE_ORDER)}",
         {"n": n_buckets},
     )
     con.execute("DROP TABLE index_edges")
     for bucket in range(n_buckets):
         _copy(con, "bucketed_edges", INDEX_EDGES,
-              out / EDGES_DIR / f"bucket={bucket}" / EDGE_FILE,
-              order=None, where=f"bucket = {bucket:d}", row_group_size=row_group_size)
+              out / EDGES_DIR / f"bucket={bucket}" / EDGE_FILE, order=None, kind="index_edges",
+              where=f"bucket = {bucket:d}" if n_buckets > 1 else None,
+              row_group_size=row_group_size)
 
 
 def _copy(
@@ -342,9 +350,11 @@ def _copy(
     order: str | None,
     row_group_size: int,
     where: str | None = None,
+    kind: str | None = None,
 ) -> None:
     """Write the schema's columns of one table to one Parquet file tagged like every
-    file linkindex writes: sorted by `order`, or in stored order when None."""
+    file linkindex writes (as `kind`, by default the table's name): sorted by `order`,
+    or in stored order when None."""
     # DuckDB marks a column REQUIRED when it knows it holds no NULL, from the NOT NULL
     # constraint or from the data's statistics. The identity CASE hides the statistics,
     # so a nullable column stays nullable in every file, whatever the data.
@@ -363,7 +373,8 @@ def _copy(
     # The same tags as every Parquet file we write (layout.parquet_metadata); the
     # values are our own constants, never user input.
     metadata = ", ".join(
-        f"'{key.decode()}': '{value.decode()}'" for key, value in parquet_metadata(table).items()
+        f"'{key.decode()}': '{value.decode()}'"
+        for key, value in parquet_metadata(kind or table).items()
     )
     sql = COPY_SQL.format(query=query, row_group_size=row_group_size, metadata=metadata)
     con.execute(sql, {"path": str(path)})

@@ -111,6 +111,10 @@ RAW_TABLES = {"pages": PAGES, "edges": EDGES}
 # Index tables (one generation under DATA/index/<generation>/)
 # ---------------------------------------------------------------------------
 
+# The layout of an index generation's files. 2: edges carry src_domain_rank. A live
+# generation of an older format is rebuilt by the next build and refused by queries.
+INDEX_FORMAT = 2
+
 # index edges: one row per distinct (src_url, dst_url, kind, anchor) across all crawls.
 INDEX_EDGES = pa.schema(
     [
@@ -132,8 +136,14 @@ INDEX_EDGES = pa.schema(
         pa.field("first_seen", _TS, nullable=False),
         pa.field("last_seen", _TS, nullable=False),
         pa.field("live", pa.bool_(), nullable=False),
+        # domain_rank of src_domain in this generation (as in domains.parquet), stored
+        # on each edge so that ranking a target's backlinks reads no other file: a
+        # join with domains.parquet read most of it whatever the answer's size.
+        pa.field("src_domain_rank", pa.float64(), nullable=False),
     ]
 )
+# What the build computes before domain ranks exist: every column but the rank.
+BUILT_EDGE_COLUMNS = tuple(name for name in INDEX_EDGES.names if name != "src_domain_rank")
 
 # index pages: the latest fetch of each URL, plus its fetch history summary.
 INDEX_PAGES = pa.schema(

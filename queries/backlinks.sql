@@ -14,7 +14,7 @@
 --
 -- Columns:
 --   src_url, src_domain       the linking page and its registrable domain
---   src_domain_rank           domain_rank of src_domain, 0..100 (NULL if not ranked)
+--   src_domain_rank           domain_rank of src_domain, 0..100 (stored on the link by the build)
 --   dst_url                   the target page linked to
 --   anchor                    the anchor text ('' for images, redirects and canonicals)
 --   kind, alt                 link kind; alt text of a linked image
@@ -39,7 +39,7 @@ CREATE OR REPLACE TEMP MACRO backlinks(
 SELECT
     link.src_url,
     link.src_domain,
-    source_domain.domain_rank AS src_domain_rank,
+    link.src_domain_rank,
     link.dst_url,
     link.anchor,
     link.kind,
@@ -60,9 +60,8 @@ FROM target_edges(
     kind := kind,
     position := position
 ) AS link
-LEFT JOIN domains AS source_domain ON source_domain.domain = link.src_domain
 ORDER BY
-    source_domain.domain_rank DESC NULLS LAST,
+    link.src_domain_rank DESC,
     link.src_url,
     link.dst_url,
     link.kind,

@@ -40,7 +40,7 @@ SELECT
     page.error,
     link.src_url,
     link.src_domain,
-    source_domain.domain_rank AS src_domain_rank,
+    link.src_domain_rank,
     link.anchor,
     link.kind,
     link.nofollow,
@@ -63,10 +63,9 @@ JOIN (
     FROM pages AS target_page
     WHERE target_page.domain = target_domain(target, scope)
 ) AS page ON page.url = link.dst_url
-LEFT JOIN domains AS source_domain ON source_domain.domain = link.src_domain
 WHERE is_broken(page.status, page.error)
 ORDER BY
-    source_domain.domain_rank DESC NULLS LAST,
+    link.src_domain_rank DESC,
     link.src_url,
     link.dst_url,
     link.kind,

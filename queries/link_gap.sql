@@ -18,7 +18,7 @@
 --
 -- Columns:
 --   src_domain            the domain that links to competitors and not to me
---   domain_rank           its domain_rank, 0..100 (NULL if not ranked)
+--   domain_rank           its domain_rank, 0..100 (stored on the links by the build)
 --   competitors_linked    how many of the competitors it links to
 --   competitors           which, as a sorted list
 --   backlinks             its links to those competitors, in total
@@ -40,7 +40,7 @@ CREATE OR REPLACE TEMP MACRO link_gap(
     position := NULL
 ) AS TABLE
 WITH competitor_link AS (
-    SELECT competitor.target AS competitor, link.src_domain
+    SELECT competitor.target AS competitor, link.src_domain, link.src_domain_rank
     FROM (SELECT DISTINCT unnest(competitors) AS target) AS competitor,
     LATERAL target_edges(
         competitor.target,
@@ -66,16 +66,15 @@ domain_linking_to_me AS (
 )
 SELECT
     gap.src_domain,
-    any_value(source_domain.domain_rank) AS domain_rank,
+    any_value(gap.src_domain_rank) AS domain_rank,
     count(DISTINCT gap.competitor) AS competitors_linked,
     list_sort(list(DISTINCT gap.competitor)) AS competitors,
     count(*) AS backlinks
 FROM competitor_link AS gap
-LEFT JOIN domains AS source_domain ON source_domain.domain = gap.src_domain
 WHERE gap.src_domain IS DISTINCT FROM target_domain(me, scope)
   AND NOT EXISTS (
       SELECT 1 FROM domain_linking_to_me AS mine WHERE mine.src_domain = gap.src_domain
   )
 GROUP BY gap.src_domain
 HAVING count(DISTINCT gap.competitor) >= min_overlap
-ORDER BY competitors_linked DESC, domain_rank DESC NULLS LAST, gap.src_domain;
+ORDER BY competitors_linked DESC, domain_rank DESC, gap.src_domain;

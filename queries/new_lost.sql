@@ -68,7 +68,7 @@ SELECT
     change.last_seen,
     change.src_url,
     change.src_domain,
-    source_domain.domain_rank AS src_domain_rank,
+    change.src_domain_rank,
     change.dst_url,
     change.anchor,
     change.kind,
@@ -77,11 +77,10 @@ SELECT
     change.sponsored,
     change.live
 FROM change
-LEFT JOIN domains AS source_domain ON source_domain.domain = change.src_domain
 ORDER BY
     change.changed_at DESC,
     change.change,
-    source_domain.domain_rank DESC NULLS LAST,
+    change.src_domain_rank DESC,
     change.src_url,
     change.dst_url,
     change.kind,

@@ -9,7 +9,7 @@
 --
 -- Columns:
 --   src_domain           the linking registrable domain
---   domain_rank          its domain_rank, 0..100 (NULL if not ranked)
+--   domain_rank          its domain_rank, 0..100 (stored on the links by the build)
 --   backlinks            links from it to the target
 --   dofollow_backlinks   of which without rel nofollow / ugc / sponsored
 --   first_seen           first crawl any of these links was seen in (UTC)
@@ -30,7 +30,7 @@ CREATE OR REPLACE TEMP MACRO referring_domains(
 ) AS TABLE
 SELECT
     link.src_domain,
-    any_value(source_domain.domain_rank) AS domain_rank,
+    any_value(link.src_domain_rank) AS domain_rank,
     count(*) AS backlinks,
     count(*) FILTER (WHERE is_dofollow(link.nofollow, link.ugc, link.sponsored))
         AS dofollow_backlinks,
@@ -45,6 +45,5 @@ FROM target_edges(
     kind := kind,
     position := position
 ) AS link
-LEFT JOIN domains AS source_domain ON source_domain.domain = link.src_domain
 GROUP BY link.src_domain
 ORDER BY backlinks DESC, link.src_domain;

@@ -15,7 +15,14 @@ import duckdb
 import pyarrow as pa
 
 from index import layout
-from index.schema import DUCKDB_TYPES, INDEX_DOMAINS, INDEX_EDGES, INDEX_HOSTS, INDEX_PAGES
+from index.schema import (
+    DUCKDB_TYPES,
+    INDEX_DOMAINS,
+    INDEX_EDGES,
+    INDEX_FORMAT,
+    INDEX_HOSTS,
+    INDEX_PAGES,
+)
 
 SQL_DIR = Path(__file__).resolve().parent
 
@@ -32,6 +39,12 @@ def init_sql(data: Path) -> str:
     manifest = layout.read_manifest(data, generation)  # raises when there is no index
     assert generation is not None
     gen_dir = layout.generation_dir(data, generation)
+    index_format = manifest.get("index_format", 1)
+    if index_format != INDEX_FORMAT:
+        raise layout.LinkindexError(
+            f"index generation {generation} in {data} has index format {index_format}; this "
+            f"linkindex reads format {INDEX_FORMAT}: run `linkindex build` to rebuild it"
+        )
     try:
         buckets = int(manifest["buckets"])
     except (KeyError, TypeError, ValueError):

@@ -18,7 +18,7 @@ import pyarrow as pa
 from crawler.domains import registrable_domain
 from crawler.urls import url_host
 from index import layout
-from index.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_HOSTS, INDEX_PAGES
+from index.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_FORMAT, INDEX_HOSTS, INDEX_PAGES
 
 
 def ts(text: str) -> datetime:
@@ -108,6 +108,7 @@ def write_index(
     for row in edge_rows:
         row["ordinal"] = ordinals.get(row["src_url"], 0)
         ordinals[row["src_url"]] = row["ordinal"] + 1
+        row["src_domain_rank"] = float(ranks.get(row["src_domain"], 0.0))  # as the build does
 
     generation = layout.next_generation(data)
     gen_dir = layout.generation_dir(data, generation)
@@ -139,6 +140,7 @@ def write_index(
         gen_dir / layout.MANIFEST,
         {
             "generation": generation,
+            "index_format": INDEX_FORMAT,
             "buckets": buckets,
             "counts": {
                 "edges": len(edge_rows),

@@ -31,7 +31,7 @@ from index import layout
 from index.build import build_index
 from index.compact import EDGE_ORDER, choose_buckets
 from index.layout import LinkindexError
-from index.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_HOSTS, INDEX_PAGES
+from index.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_FORMAT, INDEX_HOSTS, INDEX_PAGES
 
 T1, T2, T3 = utc("2025-01-01T10:00"), utc("2025-02-01T10:00"), utc("2025-03-01T10:00")
 A, B, C, D = (f"https://www.{x}.example/" for x in "abcd")
@@ -51,8 +51,13 @@ def edge_files(data: Path, generation: str | None = None) -> list[Path]:
 
 
 def index_edges(data: Path, generation: str | None = None) -> list[dict]:
-    """Every index edge, bucket by bucket, in file order."""
-    return [row for f in edge_files(data, generation) for row in pq.read_table(f).to_pylist()]
+    """Every index edge, bucket by bucket, in file order, without src_domain_rank, which
+    is checked here against domains.parquet for every edge of every test."""
+    ranks = {r["domain"]: r["domain_rank"] for r in table_rows(data, "domains", generation)}
+    rows = [row for f in edge_files(data, generation) for row in pq.read_table(f).to_pylist()]
+    for row in rows:
+        assert row.pop("src_domain_rank") == ranks[row["src_domain"]]
+    return rows
 
 
 def table_rows(data: Path, name: str, generation: str | None = None) -> list[dict]:
@@ -603,6 +608,27 @@ def test_parts_with_other_column_orders_and_extra_columns_are_read_by_name(tmp_p
         expected_edge(A, B, first_seen=T1, last_seen=T1, live=True),
         expected_edge(C, D, anchor="d", first_seen=T2, last_seen=T2, live=False),
     ])
+
+
+def test_an_index_of_an_older_format_is_refused_by_queries_and_rebuilt(tmp_path: Path) -> None:
+    from queries import run_query
+
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    old = build_index(tmp_path)
+    # What linkindex wrote before edges carried src_domain_rank: no index_format.
+    manifest_path = gen_dir(tmp_path) / layout.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["index_format"]
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(LinkindexError, match="index format 1") as info:
+        run_query(tmp_path, "backlinks", ["b.example"])
+    assert "run `linkindex build`" in str(info.value) and "\n" not in str(info.value)
+    rebuilt = build_index(tmp_path)  # the raw parts are the same: rebuilt all the same
+    assert rebuilt.built and rebuilt.generation != old.generation
+    assert rebuilt.manifest["index_format"] == INDEX_FORMAT
+    assert [r["src_url"] for r in run_query(tmp_path, "backlinks", ["b.example"]).to_pylist()] == [
+        A
+    ]
 
 
 def test_a_newer_schema_version_stops_the_build(tmp_path: Path) -> None:
