@@ -4,6 +4,8 @@
     python -m bench.index --full                # 100M edges
     python -m bench.index --data DIR --reuse    # keep / reuse the generated raw parts
     python -m bench.index --smoke               # 5k edges: checks it runs
+    python -m bench.index --data DIR --requery OLD.json   # time the queries again on
+                                                # DIR's index (no build); the rest from OLD
 
 Measures, through the public API (`index.build.build_index`, `queries.run_query`):
 - build throughput: raw edges per second of wall time, and index bytes per edge;
@@ -122,6 +124,16 @@ def _ms(times: list[float]) -> dict[str, float]:
     return {"p50": round(median(times) * 1000, 1), "p95": round(percentile(times, 95) * 1000, 1)}
 
 
+def requery(data: Path, earlier: dict[str, Any], repeat: int) -> dict[str, Any]:
+    """The earlier run's results with the sorted index's latencies timed again on the
+    index it built (still live in `data`): e.g. on a quieter machine, without a rebuild."""
+    picked = pick_targets(data)
+    if picked["targets"] != earlier["picked"]["targets"]:
+        raise SystemExit(f"the index in {data} is not the one the earlier run measured")
+    kept = {key: value for key, value in earlier.items() if key != "machine"}
+    return {**kept, "sorted": latencies(data, picked, repeat), "requeried": True}
+
+
 def run(data: Path, rows: int, *, reuse: bool, repeat: int, naive_repeat: int,
         threads: int | None, memory_limit: str | None) -> dict[str, Any]:
     results: dict[str, Any] = {"rows": rows}
@@ -191,7 +203,7 @@ def report(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         rows.append(row)
     headers = ["query/target", "p50 ms", "p95 ms", "naive p50", "naive p95", "speed-up"]
     if baseline is not None:
-        headers.append(f"p50 ÷ {baseline['raw_edges'] // 1_000_000}M p50")
+        headers.append(f"p50 ÷ {round(baseline['raw_edges'] / 1_000_000)}M p50")
     lines += [table(headers, rows), ""]
     lines.append(target_line("build raw edges/s", results["build_edges_per_s"], 2_000_000))
     lines.append(target_line("index bytes/edge", results["index_bytes_per_edge"], 16,
@@ -224,12 +236,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--baseline", type=Path,
                         help="JSON of an earlier (smaller) run: prints latency ratios")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--requery", type=Path,
+                        help="JSON of the run that built --data's index: time its queries again")
     args = parser.parse_args(argv)
     if args.full:
         args.rows = 100_000_000
     if args.smoke:
         args.rows, args.repeat, args.naive_repeat = 5_000, 2, 1
     baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    if args.requery:
+        if args.data is None:
+            parser.error("--requery needs --data, the folder of the index it measured")
+        results = requery(args.data, json.loads(args.requery.read_text()), args.repeat)
+        print(report(results, baseline), flush=True)
+        write_json(args.json, results)
+        return results
     tmp = None if args.data else Path(tempfile.mkdtemp(prefix="bench-index-"))
     data = args.data or tmp
     assert data is not None
