@@ -320,8 +320,9 @@ def _write_edge_buckets(
     others by their min/max of `bucket`) in stored order. Sorting per bucket instead
     rescanned the whole table for every bucket: 32 scans of a spilled 100M-edge table
     (bench/RESULTS.md)."""
-    # Every source domain is in domain_rank (it holds every domain of index_hosts).
-    # Declared from the schema (NOT NULLs included), filled in sorted order.
+    # Declared from the schema (NOT NULLs included), filled in sorted order. Every
+    # source domain is in domain_rank (it holds every domain of index_hosts); the
+    # coalesce only keeps the NOT NULL true should that ever change.
     bucketed = INDEX_EDGES.append(pa.field("bucket", pa.uint32(), nullable=False))
     con.execute(f"CREATE TEMP TABLE bucketed_edges ({_columns_ddl(bucketed)})")
     con.execute(
