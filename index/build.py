@@ -137,7 +137,7 @@ def _unchanged(
 
     same = (
         manifest.get("schema_version") == SCHEMA_VERSION
-        and manifest.get("index_format", 1) == INDEX_FORMAT
+        and layout.index_format(manifest) == INDEX_FORMAT
         and as_set(manifest.get("inputs", [])) == as_set(inputs)
         and buckets in (None, manifest.get("buckets"))
     )

@@ -338,8 +338,7 @@ def _write_edge_buckets(
     for bucket in range(n_buckets):
         _copy(con, "bucketed_edges", INDEX_EDGES,
               out / EDGES_DIR / f"bucket={bucket}" / EDGE_FILE, order=None, kind="index_edges",
-              where=f"bucket = {bucket:d}" if n_buckets > 1 else None,
-              row_group_size=row_group_size)
+              where=f"bucket = {bucket:d}", row_group_size=row_group_size)
 
 
 def _copy(

@@ -103,6 +103,12 @@ def current_generation(data: Path) -> str | None:
     return name or None
 
 
+def index_format(manifest: dict[str, Any]) -> int:
+    """The layout version a manifest's generation was written in; manifests from before
+    the version was recorded are format 1."""
+    return int(manifest.get("index_format", 1))
+
+
 def read_manifest(data: Path, generation: str | None = None) -> dict[str, Any]:
     """The manifest of a generation (default: the live one); a clear error if none."""
     if not data.is_dir():

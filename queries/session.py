@@ -39,7 +39,7 @@ def init_sql(data: Path) -> str:
     manifest = layout.read_manifest(data, generation)  # raises when there is no index
     assert generation is not None
     gen_dir = layout.generation_dir(data, generation)
-    index_format = manifest.get("index_format", 1)
+    index_format = layout.index_format(manifest)
     if index_format != INDEX_FORMAT:
         raise layout.LinkindexError(
             f"index generation {generation} in {data} has index format {index_format}; this "
