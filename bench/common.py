@@ -41,6 +41,7 @@ def machine() -> dict[str, Any]:
             versions[name] = None
     return {
         "cores": os.cpu_count(),
+        "cpu": cpu_model(),
         "ram_gb": ram_gb,
         "load_avg": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
@@ -135,13 +136,36 @@ def _module_name() -> str:
     return spec.name if spec is not None else Path(sys.argv[0]).stem
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name and clock as /proc/cpuinfo gives them: ratios against Scrapy
+    moved from one machine of the same kind to another (bench/RESULTS.md), so each
+    result says which CPU it ran on."""
+    facts: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu MHz") and key not in facts:
+                    facts[key] = value.strip()
+                if len(facts) == 2:
+                    break
+    except OSError:
+        return platform.processor() or None
+    if "model name" not in facts:
+        return platform.processor() or None
+    mhz = facts.get("cpu MHz")
+    return f"{facts['model name']} at {float(mhz):.0f} MHz" if mhz else facts["model name"]
+
+
 def header(name: str) -> str:
     facts = machine()
     versions = ", ".join(f"{p} {facts[p]}" for p in PACKAGES if facts.get(p))
     return (
         f"## bench {name}\n\n"
         f"command: `{command_line()}`\n"
-        f"machine: {facts['cores']} cores, {facts['ram_gb']} GB RAM, {facts['platform']}, "
+        f"machine: {facts['cores']} cores ({facts['cpu']}), {facts['ram_gb']} GB RAM, "
+        f"{facts['platform']}, "
         f"load average {' '.join(map(str, facts['load_avg']))}\n"
         f"versions: python {facts['python']}, {versions}\n"
     )

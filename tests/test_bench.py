@@ -21,6 +21,11 @@ def test_common_helpers() -> None:
     assert "| a" in text and "12,345" in text
     facts = common.machine()
     assert facts["cores"] >= 1 and facts["duckdb"] and facts["python"]
+    # The CPU model is recorded: ratios moved between machines of the same kind.
+    with open("/proc/cpuinfo") as fh:
+        model = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    assert facts["cpu"].startswith(model + " at ") and facts["cpu"].endswith(" MHz")
+    assert f"cores ({facts['cpu']})" in common.header("x")
 
 
 def test_extract_smoke(capsys: pytest.CaptureFixture[str]) -> None:
