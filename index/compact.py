@@ -34,7 +34,7 @@ from index.schema import (
 
 # Edge files: a per-target query decodes every row group holding the target's rows, so
 # the group size is the floor of its cost. 25k rows against 100k: overview of a median
-# target at 100M edges 52 → 30 ms, for 4-12% more bytes (bench/RESULTS.md, "index").
+# target at 100M edges 52 → 35-45 ms, for 2-6% more bytes (bench/RESULTS.md, "index").
 ROW_GROUP_SIZE = 25_000
 # pages, hosts and domains are looked up by key (a target's rank, its crawled pages, the
 # ranks of its referring domains): small row groups let DuckDB read only the groups
