@@ -151,7 +151,7 @@ def cpu_model() -> str | None:
                 if len(facts) == 2:
                     break
     except OSError:
-        return platform.processor() or None
+        pass
     if "model name" not in facts:
         return platform.processor() or None
     mhz = facts.get("cpu MHz")

@@ -38,7 +38,8 @@ from index.schema import (
 ROW_GROUP_SIZE = 25_000
 # pages, hosts and domains are looked up by key (a target's rank, its crawled pages, the
 # ranks of its referring domains): small row groups let DuckDB read only the groups
-# whose min/max can hold the keys, instead of 100k rows per lookup (bench/RESULTS.md).
+# whose min/max can hold the keys, instead of an edge-sized group per lookup
+# (bench/RESULTS.md).
 LOOKUP_ROW_GROUP_SIZE = 4096
 EDGES_PER_BUCKET = 4_000_000  # automatic bucket count: smallest power of two >= edges / this
 MAX_AUTO_BUCKETS = 64

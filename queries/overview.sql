@@ -47,6 +47,13 @@ WITH link AS (
         kind := kind,
         position := position
     ) AS any_link
+),
+target_domain_row AS (  -- the target's registrable domain in domains.parquet, looked up once
+    SELECT
+        any_value(known.domain_rank) AS domain_rank,
+        any_value(known.pages_crawled) AS pages_crawled
+    FROM domains AS known
+    WHERE known.domain = target_domain(target, scope)
 )
 SELECT
     target AS target,
@@ -67,18 +74,12 @@ SELECT
     count(*) FILTER (WHERE NOT link.live) AS lost,
     min(link.first_seen) FILTER (WHERE link.counted) AS first_seen,
     max(link.last_seen) FILTER (WHERE link.counted) AS last_seen,
-    (
-        SELECT any_value(target_domain_row.domain_rank)
-        FROM domains AS target_domain_row
-        WHERE target_domain_row.domain = target_domain(target, scope)
-    ) AS domain_rank,
-    CASE WHEN scope = 'domain' THEN coalesce((
-        -- a domain's count is in domains.parquet: no scan of pages, whose row groups
-        -- grow with the index (their checks cost more than the count at 100M edges)
-        SELECT any_value(target_domain_row.pages_crawled)
-        FROM domains AS target_domain_row
-        WHERE target_domain_row.domain = target
-    ), 0) ELSE (
+    (SELECT target_domain_row.domain_rank FROM target_domain_row) AS domain_rank,
+    -- a domain's count is in domains.parquet: no scan of pages, whose row groups grow
+    -- with the index (their checks cost more than the count at 100M edges)
+    CASE WHEN scope = 'domain' THEN coalesce(
+        (SELECT target_domain_row.pages_crawled FROM target_domain_row), 0
+    ) ELSE (
         SELECT count(*)
         FROM pages AS page
         WHERE scope <> 'domain'  -- lets DuckDB drop this scan for scope 'domain'
