@@ -6,6 +6,8 @@
     python -m bench.index --smoke               # 5k edges: checks it runs
     python -m bench.index --data DIR --requery OLD.json   # time the queries again on
                                                 # DIR's index (no build); the rest from OLD
+    python -m bench.index --full --against D10  # 100M/10M latency ratios, both indexes
+                                                # timed call by call in this run
 
 Measures, through the public API (`index.build.build_index`, `queries.run_query`):
 - build throughput: raw edges per second of wall time, and index bytes per edge;
@@ -13,8 +15,11 @@ Measures, through the public API (`index.build.build_index`, `queries.run_query`
   rows) for a hot, a median and a rare target domain (by backlinks), and of link_gap
   for a median domain against 5 well-linked competitors;
 - the same queries on the naive baseline: the same index rows in one unsorted file
-  (no bucket, no sort), so no file or row group can be skipped.
-Each query call opens its own session, as `linkindex query` does; the OS cache is warm.
+  (no bucket, no sort), so no file or row group can be skipped;
+- with --against, the latency ratios to a smaller index (its own hot, median and rare
+  targets), the two indexes' calls alternating so that a busy moment of the machine
+  hits both alike (a ratio between runs made minutes apart moved by up to 45%).
+Each query runs through `run_query`, as `linkindex query` does; the OS cache is warm.
 """
 
 from __future__ import annotations
@@ -97,45 +102,70 @@ def pick_targets(data: Path) -> dict[str, Any]:
     }
 
 
-def time_query(data: Path, name: str, args: list[str], repeat: int) -> list[float]:
+def time_query(calls: list[tuple[Path, list[str]]], name: str,
+               repeat: int) -> list[list[float]]:
+    """Seconds per call of query `name` on each (index, args), the indexes taking turns
+    call by call."""
     limit = 100 if name == "backlinks" else None
-    run_query(data, name, args, limit=limit)  # warm-up: file metadata into the OS cache
-    times = []
+    for data, args in calls:
+        run_query(data, name, args, limit=limit)  # warm-up: file metadata into the OS cache
+    times: list[list[float]] = [[] for _ in calls]
     for _ in range(repeat):
-        start = time.perf_counter()
-        run_query(data, name, args, limit=limit)
-        times.append(time.perf_counter() - start)
+        for (data, args), timed in zip(calls, times, strict=True):
+            start = time.perf_counter()
+            run_query(data, name, args, limit=limit)
+            timed.append(time.perf_counter() - start)
     return times
 
 
-def latencies(data: Path, picked: dict[str, Any], repeat: int) -> dict[str, dict[str, float]]:
-    """{"overview/hot": {"p50": ms, "p95": ms}, ..., "link_gap": {...}}"""
-    out = {}
+def latencies(indexes: list[tuple[Path, dict[str, Any]]],
+              repeat: int) -> list[dict[str, dict[str, float]]]:
+    """Per index (folder, its picked targets): {"overview/hot": {"p50": ms, "p95": ms},
+    ..., "link_gap": {...}}. With several indexes, their calls alternate."""
+    out: list[dict[str, dict[str, float]]] = [{} for _ in indexes]
     for cls in CLASSES:
         for name in QUERIES:
-            times = time_query(data, name, [picked["targets"][cls]], repeat)
-            out[f"{name}/{cls}"] = _ms(times)
-    gap = [picked["gap_me"], *picked["gap_competitors"]]
-    out["link_gap"] = _ms(time_query(data, "link_gap", gap, repeat))
+            calls = [(data, [picked["targets"][cls]]) for data, picked in indexes]
+            for result, times in zip(out, time_query(calls, name, repeat), strict=True):
+                result[f"{name}/{cls}"] = _ms(times)
+    calls = [(data, [picked["gap_me"], *picked["gap_competitors"]]) for data, picked in indexes]
+    for result, times in zip(out, time_query(calls, "link_gap", repeat), strict=True):
+        result["link_gap"] = _ms(times)
     return out
+
+
+def sorted_latencies(data: Path, picked: dict[str, Any], against: Path | None,
+                     repeat: int) -> dict[str, Any]:
+    """{"sorted": latencies of `data`} and, with `against` (a smaller index), "against":
+    its edge count, targets and latencies, timed call by call with `data`'s."""
+    if against is None:
+        return {"sorted": latencies([(data, picked)], repeat)[0]}
+    other = pick_targets(against)
+    mine, theirs = latencies([(data, picked), (against, other)], repeat)
+    manifest = layout.read_manifest(against, layout.current_generation(against))
+    return {"sorted": mine, "against": {"data": str(against),
+                                        "raw_edges": manifest["counts"]["raw_edges"],
+                                        "picked": other, "sorted": theirs}}
 
 
 def _ms(times: list[float]) -> dict[str, float]:
     return {"p50": round(median(times) * 1000, 1), "p95": round(percentile(times, 95) * 1000, 1)}
 
 
-def requery(data: Path, earlier: dict[str, Any], repeat: int) -> dict[str, Any]:
+def requery(data: Path, earlier: dict[str, Any], repeat: int,
+            against: Path | None = None) -> dict[str, Any]:
     """The earlier run's results with the sorted index's latencies timed again on the
     index it built (still live in `data`): e.g. on a quieter machine, without a rebuild."""
     picked = pick_targets(data)
     if picked["targets"] != earlier["picked"]["targets"]:
         raise SystemExit(f"the index in {data} is not the one the earlier run measured")
-    kept = {key: value for key, value in earlier.items() if key != "machine"}
-    return {**kept, "sorted": latencies(data, picked, repeat), "requeried": True}
+    kept = {key: value for key, value in earlier.items() if key not in ("machine", "against")}
+    return {**kept, **sorted_latencies(data, picked, against, repeat), "requeried": True}
 
 
 def run(data: Path, rows: int, *, reuse: bool, repeat: int, naive_repeat: int,
-        threads: int | None, memory_limit: str | None) -> dict[str, Any]:
+        threads: int | None, memory_limit: str | None,
+        against: Path | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"rows": rows}
     raw_edges = layout.raw_parts(data, "edges")
     if not (reuse and raw_edges):
@@ -163,16 +193,22 @@ def run(data: Path, rows: int, *, reuse: bool, repeat: int, naive_repeat: int,
     )
     picked = pick_targets(data)
     results["picked"] = picked
-    results["sorted"] = latencies(data, picked, repeat)
+    results.update(sorted_latencies(data, picked, against, repeat))
     naive = data / "naive"
     unsorted_copy(data, naive)
-    results["naive"] = latencies(naive, picked, naive_repeat)
+    results["naive"] = latencies([(naive, picked)], naive_repeat)[0]
     shutil.rmtree(naive, ignore_errors=True)
     return results
 
 
 def report(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
+    """The results as text; latency ratios against the --against index timed in this
+    run if there is one, else against `baseline` (an earlier run's JSON)."""
     picked = results["picked"]
+    against = results.get("against")
+    if against is not None:
+        baseline = against
+    compared = "the index timed alongside" if against is not None else "baseline run"
     lines = [
         header("index"),
         f"{results['raw_edges']:,} raw edges → {results['index_edges']:,} index edges in "
@@ -192,6 +228,13 @@ def report(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         f"link_gap: me {picked['gap_me']} vs {', '.join(picked['gap_competitors'])}",
         "",
     ]
+    if against is not None:
+        theirs = against["picked"]
+        lines[-1:-1] = [
+            f"timed alongside, call by call: {against['data']} ({against['raw_edges']:,} raw "
+            "edges): " + ", ".join(f"{c} {theirs['targets'][c]} ({theirs['backlinks'][c]:,})"
+                                   for c in CLASSES)
+        ]
     rows = []
     for key, sorted_ms in results["sorted"].items():
         naive_ms = results["naive"][key]
@@ -203,7 +246,7 @@ def report(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         rows.append(row)
     headers = ["query/target", "p50 ms", "p95 ms", "naive p50", "naive p95", "speed-up"]
     if baseline is not None:
-        headers.append(f"p50 ÷ {round(baseline['raw_edges'] / 1_000_000)}M p50")
+        headers.append(f"p50 ÷ {baseline['raw_edges'] / 1_000_000:,.3g}M p50")
     lines += [table(headers, rows), ""]
     lines.append(target_line("build raw edges/s", results["build_edges_per_s"], 2_000_000))
     lines.append(target_line("index bytes/edge", results["index_bytes_per_edge"], 16,
@@ -216,7 +259,7 @@ def report(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     if baseline is not None:
         worst = max(results["sorted"][f"{q}/median"]["p50"]
                     / baseline["sorted"][f"{q}/median"]["p50"] for q in QUERIES)
-        lines.append(target_line("median target latency ratio vs baseline run (worst)",
+        lines.append(target_line(f"median target latency ratio vs {compared} (worst)",
                                  worst, 1.5, higher_is_better=False))
     return "\n".join(lines)
 
@@ -235,6 +278,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--memory-limit")
     parser.add_argument("--baseline", type=Path,
                         help="JSON of an earlier (smaller) run: prints latency ratios")
+    parser.add_argument("--against", type=Path,
+                        help="folder of a smaller run's index (its --data): latency ratios "
+                             "from both indexes timed call by call in this run")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--requery", type=Path,
                         help="JSON of the run that built --data's index: time its queries again")
@@ -244,10 +290,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.smoke:
         args.rows, args.repeat, args.naive_repeat = 5_000, 2, 1
     baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    if args.against is not None and layout.current_generation(args.against) is None:
+        parser.error(f"--against {args.against}: no index there (give a run's --data)")
     if args.requery:
         if args.data is None:
             parser.error("--requery needs --data, the folder of the index it measured")
-        results = requery(args.data, json.loads(args.requery.read_text()), args.repeat)
+        results = requery(args.data, json.loads(args.requery.read_text()), args.repeat,
+                          args.against)
         print(report(results, baseline), flush=True)
         write_json(args.json, results)
         return results
@@ -258,7 +307,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         results = run(data, args.rows, reuse=args.reuse, repeat=args.repeat,
                       naive_repeat=args.naive_repeat, threads=args.threads,
-                      memory_limit=args.memory_limit)
+                      memory_limit=args.memory_limit, against=args.against)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

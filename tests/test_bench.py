@@ -6,6 +6,8 @@ measured by `python -m bench.<name>` and recorded in bench/RESULTS.md.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench import common
@@ -42,10 +44,11 @@ def test_extract_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     assert "linkindex ÷ bare lexbor" in out and "linkindex ÷ scrapy LinkExtractor" in out
 
 
-def test_index_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+def test_index_smoke(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from bench import index
 
-    results = index.main(["--smoke"])
+    data, first = tmp_path / "index", tmp_path / "first.json"
+    results = index.main(["--smoke", "--data", str(data), "--json", str(first)])
     assert results["raw_edges"] > 0 and results["index_edges"] > 0
     assert results["build_edges_per_s"] > 0 and results["index_bytes_per_edge"] > 0
     picked = results["picked"]
@@ -56,6 +59,19 @@ def test_index_smoke(capsys: pytest.CaptureFixture[str]) -> None:
         assert set(results[side]) == expected
         assert all(v["p50"] > 0 and v["p95"] >= v["p50"] for v in results[side].values())
     assert "build raw edges/s" in capsys.readouterr().out
+
+    # --against: another index (here the same one) timed call by call with this one;
+    # the ratio line uses those timings, not an earlier run's.
+    again = index.main(["--smoke", "--data", str(data), "--requery", str(first),
+                        "--against", str(data)])
+    against = again["against"]
+    assert against["raw_edges"] == results["raw_edges"]
+    assert against["picked"] == picked
+    assert set(against["sorted"]) == set(again["sorted"]) == expected
+    assert all(v["p50"] > 0 for v in against["sorted"].values())
+    out = capsys.readouterr().out
+    assert f"timed alongside, call by call: {data}" in out
+    assert "median target latency ratio vs the index timed alongside" in out
 
 
 def test_crawl_smoke(capsys: pytest.CaptureFixture[str]) -> None:
