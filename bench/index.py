@@ -226,15 +226,15 @@ def report(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         "targets: " + ", ".join(f"{c} {picked['targets'][c]} ({picked['backlinks'][c]:,} "
                                 f"backlinks)" for c in CLASSES),
         f"link_gap: me {picked['gap_me']} vs {', '.join(picked['gap_competitors'])}",
-        "",
     ]
     if against is not None:
         theirs = against["picked"]
-        lines[-1:-1] = [
+        lines.append(
             f"timed alongside, call by call: {against['data']} ({against['raw_edges']:,} raw "
             "edges): " + ", ".join(f"{c} {theirs['targets'][c]} ({theirs['backlinks'][c]:,})"
                                    for c in CLASSES)
-        ]
+        )
+    lines.append("")
     rows = []
     for key, sorted_ms in results["sorted"].items():
         naive_ms = results["naive"][key]
