@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--memory-limit")
     parser.add_argument("--baseline", type=Path,
-                        help="JSON of an earlier (smaller) run: prints latency ratios")
+                        help="JSON of an earlier (smaller) run: prints latency ratios "
+                             "(--against, timed in this run, takes precedence)")
     parser.add_argument("--against", type=Path,
                         help="folder of a smaller run's index (its --data): latency ratios "
                              "from both indexes timed call by call in this run")
