@@ -95,8 +95,8 @@ def run_scrapy_redis_worker(redis_url: str, proxy: str, seeds: list[str], out: P
     from scrapy.spiders import Rule
     from scrapy_redis.spiders import RedisCrawlSpider
 
-    from crawler.domains import registrable_domain
-    from crawler.urls import url_host
+    from core.domains import registrable_domain
+    from core.urls import url_host
 
     class TextbookRedisSpider(RedisCrawlSpider):
         name = "textbook"

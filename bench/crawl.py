@@ -103,8 +103,8 @@ def _crawlspider(seeds: list[str]) -> type:
     from scrapy.linkextractors import LinkExtractor
     from scrapy.spiders import CrawlSpider, Rule
 
-    from crawler.domains import registrable_domain
-    from crawler.urls import url_host
+    from core.domains import registrable_domain
+    from core.urls import url_host
 
     class TextbookSpider(CrawlSpider):
         name = "textbook"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from index.layout import raw_dir
+from core.layout import raw_dir
 
 LINKS_PER_PAGE = 75
 EDGES_PER_PART = 250_000  # the pipeline's LINKINDEX_PART_MAX_EDGES

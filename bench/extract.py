@@ -1,10 +1,10 @@
-"""Extraction speed: linkindex's extractor against Scrapy's LinkExtractor and a bare
+"""PageExtraction speed: linkindex's extractor against Scrapy's LinkExtractor and a bare
 lexbor href scan, on the same synthetic pages, in the same run.
 
     python -m bench.extract                 # 1,000 pages of ~45 KB with ~75 links
     python -m bench.extract --smoke         # a few pages: checks it runs
 
-- linkindex: `crawler.extractor.extract_html`, every column of schema v1 (absolute
+- linkindex: `core.extractor.extract_html`, every column of schema v1 (absolute
   dst_url, host, registrable domain, anchor, kind, alt, rel flags, position, ordinal,
   external) plus the page facts. Its caches are cleared before each repetition: the
   ratios are for this cold start. linkindex-warm runs right after with the caches the
@@ -26,8 +26,8 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser
 
 from bench.common import header, median, ratio, table, target_line, time_calls, write_json
-from crawler.extractor import clear_caches, extract_html
-from index.schema import EDGE_LINK_COLUMNS
+from core.extractor import clear_caches, extract_html
+from core.schema import EDGE_LINK_COLUMNS
 from synthweb import SyntheticWeb
 
 LINKS_PER_PAGE = 75

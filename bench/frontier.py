@@ -36,15 +36,15 @@ def _memory(server: Any, pattern: str) -> int:
 
 
 def linkindex_seen(server: Any, all_urls: list[str], mode: str) -> dict[str, Any]:
-    from crawler.domains import registrable_domain
+    from core.domains import registrable_domain
+    from core.urls import url_host
     from crawler.frontier import jobs
-    from crawler.frontier.frontier import Frontier, Link
-    from crawler.urls import url_host
+    from crawler.frontier.store import FrontierStore, Link
 
     name = f"seen-{mode}"
     jobs.submit(server, jobs.JobSpec(name, all_urls[:1], robots=False, seen_mode=mode,
                                      expected_urls=len(all_urls)))
-    frontier = Frontier(server, name)
+    frontier = FrontierStore(server, name)
     for start in range(1, len(all_urls), 1000):
         batch = [Link(u, registrable_domain(url_host(u))) for u in all_urls[start:start + 1000]]
         frontier.add(batch, 1)

@@ -44,7 +44,7 @@ from bench.common import (
     write_json,
 )
 from bench.edgegen import generate
-from index import layout
+from core import layout
 from index.build import build_index
 from queries import run_query, run_sql
 

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from bench.common import header, table, target_line, write_json
-from index import layout
+from core import layout
 from index.compact import EDGE_ORDER, ROW_GROUP_SIZE
 
 TIMES = ("first_seen", "last_seen")

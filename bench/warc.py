@@ -6,12 +6,12 @@
 Three measurements, each against a baseline in the same run:
 
 1. writer: request + response records per second for the same pages, written by
-   pipelines.warc.WarcWriter at gzip levels 0 (plain), 1, 3, 6, 9, against warcio's own
+   core.warc.writer.WarcWriter at gzip levels 0 (plain), 1, 3, 6, 9, against warcio's own
    WARCWriter (gzip level 9, its only level) and warcio uncompressed. No network.
 2. crawl: pages/s of the same crawl (bench.crawl's server process and web) without
    --warc, with --warc at the default level 1 and at level 9 (what warcio's writer
    does); interleaved runs, median.
-3. import: records/s and pages/s of `import-warc` (index.imports, jobs 1 and 2, full
+3. import: records/s and pages/s of `import-warc` (index.archives.importer, jobs 1 and 2, full
    schema into Parquet parts) over the WARCs of the --warc crawl, against a plain loop
    over the same files: warcio ArchiveIterator, payload of each HTML response parsed
    with lxml.html, every <a href> and its text_content() collected. And warcio alone
@@ -54,7 +54,7 @@ def sample_pages(n: int, smoke: bool) -> list[tuple[str, bytes]]:
 
 
 def _evidence(url: str, body: bytes) -> Any:
-    from crawler.evidence import Evidence
+    from core.warc.format import Evidence
 
     return Evidence(
         url=url, method="GET",
@@ -70,7 +70,7 @@ def _evidence(url: str, body: bytes) -> Any:
 def write_ours(pages: list[tuple[str, bytes]], level: int, out: Path) -> int:
     from datetime import UTC, datetime
 
-    from pipelines.warc import WarcWriter
+    from core.warc.writer import WarcWriter
 
     writer = WarcWriter(out, "bench", level=level)
     now = datetime.now(UTC)
@@ -191,7 +191,7 @@ def warcio_lxml(files: list[Path], parse: bool = True) -> tuple[int, int, int]:
 def bench_import(files: list[Path], repeat: int) -> list[dict[str, Any]]:
     import lxml.html  # noqa: F401  (imported before timing)
 
-    from index.imports import import_archives
+    from index.archives.importer import import_archives
 
     def ours(jobs: int) -> tuple[int, int, int]:
         with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:

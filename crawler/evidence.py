@@ -1,31 +1,17 @@
-"""What a WARC archive keeps of one fetch: the HTTP request and response as fetched.
+"""The one Scrapy-aware piece of WARC archiving: a Scrapy response → `Evidence`.
 
 The spider attaches an `Evidence` to its item only when the crawl archives (`--warc`);
-the pipeline (pipelines/warc.py) turns it into WARC records. The dataclass is plain
-Python so the writer needs no Scrapy; `evidence_of` is the one Scrapy-aware helper.
+the writer (core/warc/writer.py) turns it into WARC records without Scrapy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the writer (pipelines/warc.py) and importers must not need Scrapy
+from core.warc.format import Evidence, Headers
+
+if TYPE_CHECKING:
     from scrapy.http import Response
-
-Headers = list[tuple[bytes, bytes]]
-
-
-@dataclass
-class Evidence:
-    url: str  # the URL fetched, as Scrapy had it (page_url() of it is the stored url)
-    method: str
-    request_headers: Headers
-    protocol: str  # "HTTP/1.1"
-    status: int
-    headers: Headers  # as Scrapy hands them over: Content-Encoding already decoded
-    body: bytes  # the payload after Content-Encoding and Transfer-Encoding were undone
-    ip: str | None
 
 
 def _pairs(headers: object) -> Headers:

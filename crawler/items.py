@@ -9,12 +9,12 @@ from __future__ import annotations
 import scrapy
 
 
-class PageLinks(scrapy.Item):
-    # One row of index.schema.PAGES (crawl_id and fetched_at included).
+class PageItem(scrapy.Item):
+    # One row of core.schema.PAGES (crawl_id and fetched_at included).
     page = scrapy.Field()
-    # One list per column of index.schema.EDGE_LINK_COLUMNS, all of equal length.
+    # One list per column of core.schema.EDGE_LINK_COLUMNS, all of equal length.
     links = scrapy.Field()
-    # Only when the crawl archives (LINKINDEX_WARC): the crawler.evidence.Evidence the
+    # Only when the crawl archives (LINKINDEX_WARC): the core.warc.format.Evidence the
     # pipeline writes to WARC. Never written to Parquet.
     evidence = scrapy.Field()
     # Cluster mode only: the URL of the request's lease, acknowledged once the page's

@@ -7,7 +7,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.addresses import refused_host
+from core.addresses import refused_host
 from crawler.resolver import PublicOnlyResolver
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
-from crawler.addresses import is_ip_literal, is_public_ip
+from core.addresses import is_ip_literal, is_public_ip
 
 
 class PublicOnlyResolver(CachingThreadedResolver):

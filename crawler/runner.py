@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from core.errors import LinkindexError
 from crawler.spiders.links import LinksSpider, prepare_settings
-from index.layout import LinkindexError
 
 
 @dataclass

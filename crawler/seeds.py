@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from crawler.urls import normalize_url
-from index.layout import LinkindexError
+from core.errors import LinkindexError
+from core.urls import normalize_url
 
 
 def read_seeds_file(path: str | Path) -> list[str]:

@@ -49,7 +49,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ProxyMiddleware": 740,
 }
 TWISTED_DNS_RESOLVER = "crawler.resolver.PublicOnlyResolver"
-ITEM_PIPELINES = {"pipelines.parquet.RawPartsPipeline": 300}
+ITEM_PIPELINES = {"pipelines.raw_parts.RawPartsPipeline": 300}
 EXTENSIONS = {"crawler.extensions.CrawlProgress": 500}
 
 # --- linkindex --------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The index build: raw Parquet parts in, one new index generation out.
 
-    raw/<crawl>/pages/*.parquet ─┐   index.inputs    ┌─ edges/bucket=<n>/data_0.parquet
+    raw/<crawl>/pages/*.parquet ─┐   index.part_checks    ┌─ edges/bucket=<n>/data_0.parquet
                                  ├─ (footer checks) ─┼─ pages.parquet, hosts.parquet
     raw/<crawl>/edges/*.parquet ─┘   index.compact   ├─ domains.parquet (index.ranks)
                                      (DuckDB SQL)    └─ manifest.json
@@ -29,11 +29,11 @@ from typing import Any
 
 import duckdb
 
-from index import layout
+from core import layout
+from core.errors import LinkindexError
+from core.schema import INDEX_FORMAT, RAW_TABLES, SCHEMA_VERSION
 from index.compact import ROW_GROUP_SIZE, choose_buckets, write_tables
-from index.inputs import PartInfo, PartProblem, check_part, first_line, probe_parts
-from index.layout import LinkindexError
-from index.schema import INDEX_FORMAT, RAW_TABLES, SCHEMA_VERSION
+from index.part_checks import PartInfo, PartProblem, check_part, first_line, probe_parts
 
 __all__ = ["BuildResult", "build_index", "choose_buckets"]
 
@@ -344,7 +344,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _psl_snapshot() -> dict[str, str]:
-    from crawler.domains import psl_snapshot  # tldextract only; no Scrapy
+    from core.domains import psl_snapshot  # tldextract only; no Scrapy
 
     return psl_snapshot()
 

@@ -1,7 +1,7 @@
 """The SQL of the build: raw parts in, index table files out, in one DuckDB connection.
 
 raw_pages and raw_edges are views of the usable raw parts with exactly the schema's
-columns; index_* are TEMP tables declared from index.schema, so the files written
+columns; index_* are TEMP tables declared from core.schema, so the files written
 from them carry its types and NOT NULLs. One statement per purpose.
 
 Determinism: every choice among rows has a total order (ties broken down to the
@@ -18,10 +18,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from index.inputs import PartInfo
-from index.layout import parquet_metadata
-from index.ranks import compute_domain_ranks
-from index.schema import (
+from core.layout import parquet_metadata
+from core.schema import (
     BUILT_EDGE_COLUMNS,
     DUCKDB_TYPES,
     INDEX_DOMAINS,
@@ -31,6 +29,8 @@ from index.schema import (
     PAGES,
     RAW_TABLES,
 )
+from index.part_checks import PartInfo
+from index.ranks import compute_domain_ranks
 
 # Edge files: a per-target query decodes every row group holding the target's rows, so
 # the group size is the floor of its cost. 25k rows against 100k: overview of a median

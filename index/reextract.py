@@ -27,10 +27,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from index.imports import ImportSummary, import_archives
-from index.inputs import PartProblem, check_part
-from index.layout import LinkindexError, check_crawl_id, warc_dir, write_table
-from index.schema import RAW_TABLES
+from core.errors import LinkindexError, check_crawl_id
+from core.layout import warc_dir, write_table
+from core.schema import RAW_TABLES
+from index.archives.importer import ImportSummary, import_archives
+from index.part_checks import PartProblem, check_part
 
 TABLES = ("edges", "pages")  # edges first: a pages row on disk implies its edges are
 

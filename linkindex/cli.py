@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from index.layout import LinkindexError
+from core.errors import LinkindexError
 from linkindex import cluster
 
 SCOPES = ("domain", "host", "prefix", "exact")
@@ -184,20 +184,20 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 0
 
 
-def _archive_counts(counts) -> str:  # counts: index.archive.Counts
+def _archive_counts(counts) -> str:  # counts: index.archives.records.Counts
     text = (f"{counts.records:,} records, {counts.pages:,} pages, {counts.edges:,} links, "
             f"{counts.skipped:,} skipped")
     return text + (f", {counts.revisits:,} revisits not imported" if counts.revisits else "")
 
 
-def _warn_damage(summary) -> None:  # summary: index.imports.ImportSummary
+def _warn_damage(summary) -> None:  # summary: index.archives.importer.ImportSummary
     if summary.first_damage:
         print(f"linkindex: warning: skipped damaged records, first: {summary.first_damage}",
               file=sys.stderr)
 
 
 def cmd_import_warc(args: argparse.Namespace) -> int:
-    from index.imports import expand_inputs, import_archives
+    from index.archives.importer import expand_inputs, import_archives
 
     files = expand_inputs(args.paths)
     summary = import_archives(args.data, args.crawl_id, files, jobs=args.jobs)

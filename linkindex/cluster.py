@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from index.layout import LinkindexError
+from core.errors import LinkindexError
 
 JOB_ACTIONS = {"pause": "paused", "resume": "running", "stop": "stopped"}
 

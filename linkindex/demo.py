@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from index.layout import LinkindexError
+from core.errors import LinkindexError
 
 MARKER = ".linkindex-demo"
 CSV_QUERIES = ("overview", "backlinks", "referring_domains", "anchors", "top_pages")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis
 
-from index.layout import LinkindexError
+from core.errors import LinkindexError
 
 
 def redis_server_binary() -> str:

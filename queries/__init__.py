@@ -25,10 +25,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from crawler.domains import registrable_domain
-from crawler.urls import normalize_host, normalize_url, url_host
-from index import layout
-from index.schema import KINDS, POSITIONS
+from core.domains import registrable_domain
+from core.errors import LinkindexError
+from core.schema import KINDS, POSITIONS
+from core.urls import normalize_host, normalize_url, url_host
 from queries.session import (
     connect,
     first_line,
@@ -157,7 +157,7 @@ def run_sql(data: Path, sql: str) -> pa.Table:
         relation = con.sql(sql)
         return relation.to_arrow_table() if relation is not None else pa.table({})
     except duckdb.Error as exc:
-        raise layout.LinkindexError(first_line(exc)) from None
+        raise LinkindexError(first_line(exc)) from None
     finally:
         con.close()
 
@@ -165,7 +165,7 @@ def run_sql(data: Path, sql: str) -> pa.Table:
 def _spec(name: str) -> QuerySpec:
     spec = QUERIES.get(name)
     if spec is None:
-        raise layout.LinkindexError(
+        raise LinkindexError(
             f"unknown query {name!r}: choose one of {', '.join(sorted(QUERIES))}"
         )
     return spec
@@ -173,17 +173,17 @@ def _spec(name: str) -> QuerySpec:
 
 def _check_options(scope: str, filters: Filters, limit: int | None, min_overlap: int) -> None:
     if scope not in SCOPES:
-        raise layout.LinkindexError(f"bad scope {scope!r}: use {_choices(SCOPES)}")
+        raise LinkindexError(f"bad scope {scope!r}: use {_choices(SCOPES)}")
     if filters.kind is not None and filters.kind not in KINDS:
-        raise layout.LinkindexError(f"bad kind {filters.kind!r}: use {_choices(KINDS)}")
+        raise LinkindexError(f"bad kind {filters.kind!r}: use {_choices(KINDS)}")
     if filters.position is not None and filters.position not in POSITIONS:
-        raise layout.LinkindexError(
+        raise LinkindexError(
             f"bad position {filters.position!r}: use {_choices(POSITIONS)}"
         )
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise layout.LinkindexError(f"bad limit {limit!r}: use a whole number, 0 or more")
+        raise LinkindexError(f"bad limit {limit!r}: use a whole number, 0 or more")
     if isinstance(min_overlap, bool) or not isinstance(min_overlap, int) or min_overlap < 1:
-        raise layout.LinkindexError(
+        raise LinkindexError(
             f"bad min_overlap {min_overlap!r}: use a whole number, 1 or more"
         )
 
@@ -197,7 +197,7 @@ def _bind_args(name: str, spec: QuerySpec, args: list[str], scope: str) -> dict[
     fixed = len(spec.args) - 1 if spec.variadic else len(spec.args)
     enough = len(args) >= len(spec.args) if spec.variadic else len(args) == len(spec.args)
     if not enough:
-        raise layout.LinkindexError(
+        raise LinkindexError(
             f"wrong number of arguments for {name} ({len(args)}): usage: {spec.usage(name)}"
         )
     raw: dict[str, Any] = dict(zip(spec.args[:fixed], args[:fixed], strict=True))
@@ -222,11 +222,11 @@ def _normalize_target(target: str, scope: str) -> str:
     if scope in ("domain", "host"):
         host = normalize_host(target)
         if host is None:
-            raise layout.LinkindexError(f"bad target {target!r}: not a host name (scope {scope})")
+            raise LinkindexError(f"bad target {target!r}: not a host name (scope {scope})")
         return host
     url = normalize_url(target)
     if url is None:
-        raise layout.LinkindexError(
+        raise LinkindexError(
             f"bad target {target!r}: not an absolute http(s) URL (scope {scope})"
         )
     return url
@@ -236,7 +236,7 @@ def _parse_since(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise layout.LinkindexError(
+        raise LinkindexError(
             f"bad date {text!r} for since: use ISO 8601, e.g. 2025-06-01 or 2025-06-01T12:00:00Z"
         ) from None
     if moment.tzinfo is None:
@@ -248,7 +248,7 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> 
     try:
         return con.sql(sql, params=params).to_arrow_table()
     except duckdb.Error as exc:
-        raise layout.LinkindexError(first_line(exc)) from None
+        raise LinkindexError(first_line(exc)) from None
 
 
 def _looks_empty(name: str, table: pa.Table) -> bool:
@@ -291,4 +291,4 @@ def _check_known(con: duckdb.DuckDBPyConnection, target: str, scope: str) -> Non
     hint = ""
     if scope == "domain" and registrable_domain(target) != target:
         hint = f"; its registrable domain is {registrable_domain(target)} (or use scope host)"
-    raise layout.LinkindexError(f"no data for target {target} (scope {scope}) in the index{hint}")
+    raise LinkindexError(f"no data for target {target} (scope {scope}) in the index{hint}")

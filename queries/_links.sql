@@ -19,7 +19,7 @@
 --       kind          := NULL   only this kind: a, img, area, redirect, canonical
 --       position      := NULL   only this place on the page: content, nav, header, footer, aside
 --     A kind or position not in these lists is an error (raised when a link is checked).
---     Columns: those of the edges view (index.schema.INDEX_EDGES) plus bucket.
+--     Columns: those of the edges view (core.schema.INDEX_EDGES) plus bucket.
 
 CREATE OR REPLACE TEMP MACRO is_dofollow(nofollow, ugc, sponsored) AS
     NOT (nofollow OR ugc OR sponsored);

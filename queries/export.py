@@ -7,7 +7,7 @@
   leading ``'`` so a spreadsheet shows it instead of running it as a formula (OWASP,
   "CSV injection"); numbers are never touched;
 - an optional byte order mark, for Excel to detect UTF-8;
-- files appear whole or not at all (index.layout.atomic_path).
+- files appear whole or not at all (core.layout.atomic_path).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from index import layout
+from core import layout
 
 __all__ = ["to_csv_text", "write_csv"]
 

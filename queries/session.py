@@ -14,8 +14,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from index import layout
-from index.schema import (
+from core import layout
+from core.errors import LinkindexError
+from core.schema import (
     DUCKDB_TYPES,
     INDEX_DOMAINS,
     INDEX_EDGES,
@@ -41,14 +42,14 @@ def init_sql(data: Path) -> str:
     gen_dir = layout.generation_dir(data, generation)
     index_format = layout.index_format(manifest)
     if index_format != INDEX_FORMAT:
-        raise layout.LinkindexError(
+        raise LinkindexError(
             f"index generation {generation} in {data} has index format {index_format}; this "
             f"linkindex reads format {INDEX_FORMAT}: run `linkindex build` to rebuild it"
         )
     try:
         buckets = int(manifest["buckets"])
     except (KeyError, TypeError, ValueError):
-        raise layout.LinkindexError(
+        raise LinkindexError(
             f"index generation {generation} in {data} has no valid \"buckets\" in its manifest"
         ) from None
     parts = [
@@ -87,7 +88,7 @@ def _open(data: Path, statements: list[str]) -> duckdb.DuckDBPyConnection:
             con.execute(statement)
     except duckdb.Error as exc:
         con.close()
-        raise layout.LinkindexError(
+        raise LinkindexError(
             f"cannot open the index in {data}: {first_line(exc)}"
         ) from None
     return con

@@ -16,7 +16,7 @@ import traceback
 from http import HTTPStatus
 from types import TracebackType
 
-from crawler.urls import normalize_url, url_host
+from core.urls import normalize_url, url_host
 from synthweb.truth import Response
 from synthweb.web import SyntheticWeb
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from crawler.domains import registrable_domain
-from crawler.urls import url_host
-from index.schema import ANCHOR_MAX_CHARS
+from core.domains import registrable_domain
+from core.schema import ANCHOR_MAX_CHARS
+from core.urls import url_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +181,7 @@ class Page:
     @property
     def hrefs(self) -> tuple[tuple[str, str, str | None], ...]:
         """(href as the parser sees it, base URL, expected target or None when skipped):
-        lets tests check hand-written targets against crawler.urls.absolutize."""
+        lets tests check hand-written targets against core.urls.absolutize."""
         return self._get()[2]
 
 

@@ -16,8 +16,8 @@ from bisect import bisect
 from collections import deque
 from functools import cache, lru_cache
 
-from crawler.domains import registrable_domain
-from crawler.urls import normalize_url, url_host
+from core.domains import registrable_domain
+from core.urls import normalize_url, url_host
 from synthweb import cases, cases_http, cases_markup  # noqa: F401 - they register cases
 from synthweb.truth import (
     Doc,

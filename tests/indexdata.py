@@ -1,6 +1,6 @@
 """Small hand-made indexes for tests: rows in, one index generation out.
 
-Writes the layout the build writes (index.layout): edges/bucket=<n>/part-00000.parquet
+Writes the layout the build writes (core.layout): edges/bucket=<n>/part-00000.parquet
 bucketed by layout.bucket_of(dst_domain), sorted by dst_domain, dst_url, src_domain;
 pages.parquet, domains.parquet, hosts.parquet, manifest.json; then switches CURRENT.
 Hosts and domains of URLs come from the crawler's own identity functions.
@@ -15,10 +15,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from crawler.domains import registrable_domain
-from crawler.urls import url_host
-from index import layout
-from index.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_FORMAT, INDEX_HOSTS, INDEX_PAGES
+from core import layout
+from core.domains import registrable_domain
+from core.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_FORMAT, INDEX_HOSTS, INDEX_PAGES
+from core.urls import url_host
 
 
 def ts(text: str) -> datetime:

@@ -7,7 +7,7 @@ real raw parts (schema v1, atomic, tagged) where the pipelines would write them.
     write_parts(data, "c1", [page], edges)
 
 Hosts and registrable domains are derived from the URLs with the crawler's own rules
-(crawler.domains), so rows look like the crawler's.
+(core.domains), so rows look like the crawler's.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from crawler.domains import registrable_domain
-from index import layout
-from index.schema import EDGES, PAGES
+from core import layout
+from core.domains import registrable_domain
+from core.schema import EDGES, PAGES
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

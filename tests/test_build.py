@@ -27,11 +27,11 @@ from rawdata import (
     write_parts,
 )
 
-from index import layout
+from core import layout
+from core.errors import LinkindexError
+from core.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_FORMAT, INDEX_HOSTS, INDEX_PAGES
 from index.build import build_index
 from index.compact import EDGE_ORDER, choose_buckets
-from index.layout import LinkindexError
-from index.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_FORMAT, INDEX_HOSTS, INDEX_PAGES
 
 T1, T2, T3 = utc("2025-01-01T10:00"), utc("2025-02-01T10:00"), utc("2025-03-01T10:00")
 A, B, C, D = (f"https://www.{x}.example/" for x in "abcd")

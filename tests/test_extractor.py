@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from scrapy.http import HtmlResponse
 
-from crawler.extractor import Extraction, extract_html, extract_redirect, robots_tokens
+from core.extractor import PageExtraction, extract_html, extract_redirect, robots_tokens
 
 PAGE = "http://site1.example/dir/page.html"
 
 
-def rows(result: Extraction, *columns: str) -> list[tuple]:
+def rows(result: PageExtraction, *columns: str) -> list[tuple]:
     cols = columns or ("dst_url", "anchor", "kind", "position")
     return list(zip(*(result.links[c] for c in cols), strict=True))
 
@@ -306,7 +306,7 @@ def test_collapse_fast_path_agrees_with_split_and_join() -> None:
     import random
     import sys
 
-    from crawler.extractor import _collapsed, collapse
+    from core.extractor import _collapsed, collapse
 
     # The fast path's premise: isprintable() is False for every whitespace but " ".
     for code in range(sys.maxunicode + 1):
@@ -330,7 +330,7 @@ def test_anchor_text_fast_paths_agree_with_the_general_path() -> None:
 
     from selectolax.lexbor import LexborHTMLParser
 
-    from crawler.extractor import collapse
+    from core.extractor import collapse
 
     rng = random.Random(8)
     parts = ["Fish", " &amp; ", "&nbsp;", "\xa0", "  ", "\n", "\t", "<b>bold</b>", "<br>",
@@ -352,7 +352,7 @@ def test_anchor_text_fast_paths_agree_with_the_general_path() -> None:
 def test_memoised_targets_do_not_depend_on_the_page_before() -> None:
     """Link targets are memoised across pages by base scheme or base directory: every
     page extracted after others gives what it gives with the memos cleared."""
-    from crawler.extractor import clear_caches
+    from core.extractor import clear_caches
 
     hrefs = ["/a", "b", "./c", "../d", "?q", "#f", "", "//h.example/x", "http://H.example/y",
              "HTTPS://h.example/z", "mailto:m", "http:rel", " e ", "\\\\h.example\\w", "/\\v"]

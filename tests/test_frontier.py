@@ -8,11 +8,11 @@ import json
 
 import pytest
 
+from core.errors import LinkindexError
 from crawler.frontier import jobs
 from crawler.frontier.fingerprint import SeenFilter
-from crawler.frontier.frontier import Frontier, Link
 from crawler.frontier.jobs import JobSpec
-from index.layout import LinkindexError
+from crawler.frontier.store import FrontierStore, Link
 from linkindex.localredis import RedisServer
 
 _names = itertools.count()
@@ -23,17 +23,17 @@ def server(redis_server: RedisServer):
     return redis_server.client().__class__.from_url(redis_server.url, decode_responses=True)
 
 
-def new_job(server, seeds, **spec) -> Frontier:
+def new_job(server, seeds, **spec) -> FrontierStore:
     name = f"t{next(_names)}"
     jobs.submit(server, JobSpec(name, seeds, **spec))
-    return Frontier(server, name)
+    return FrontierStore(server, name)
 
 
 def links(*urls: str) -> list[Link]:
     return [Link(u, u.split("/")[2].removeprefix("www.")) for u in urls]
 
 
-def drain(frontier: Frontier, worker: str = "w1", n: int = 100) -> list[str]:
+def drain(frontier: FrontierStore, worker: str = "w1", n: int = 100) -> list[str]:
     return [r.url for r in frontier.pop(worker, n).requests]
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from rawdata import kill_writer_after_parts
 
-from index.layout import raw_parts
-from index.schema import EDGES, PAGES
-from pipelines.parts import PartWriter
+from core.layout import raw_parts
+from core.parts import PartWriter
+from core.schema import EDGES, PAGES
 
 LINKS = {
     "dst_url": ["http://b.example/", "http://a.example/x"],
@@ -121,7 +121,7 @@ WRITER_LOOP = """
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from pipelines.parts import PartWriter
+from core.parts import PartWriter
 n = 20000
 links = {k: [v[0]] * n for k, v in LINKS.items()}
 links["ordinal"] = list(range(n))

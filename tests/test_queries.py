@@ -15,7 +15,8 @@ import duckdb
 import pytest
 from indexdata import edge, page, ts, write_index
 
-from index import layout
+from core import layout
+from core.errors import LinkindexError
 from queries import QUERIES, Filters, connect, macro_files, run_query, run_sql, write_init_file
 
 T = "https://target.example"
@@ -338,11 +339,11 @@ def test_limit_keeps_the_order(data: Path) -> None:
 def test_values_are_bound_never_pasted(data: Path) -> None:
     assert keyed(data, "backlinks", ONEIL, scope="exact") == [(ER2, ONEIL, "a")]
     for target, scope in [(f"{T}/' OR '1'='1", "exact"), (f"{T}/x') --", "prefix")]:
-        with pytest.raises(layout.LinkindexError, match="^no data for target"):
+        with pytest.raises(LinkindexError, match="^no data for target"):
             run_query(data, "backlinks", [target], scope=scope)
-    with pytest.raises(layout.LinkindexError, match="^bad target"):
+    with pytest.raises(LinkindexError, match="^bad target"):
         run_query(data, "backlinks", ["target.example' OR 1=1 --"])
-    with pytest.raises(layout.LinkindexError, match="^bad date"):
+    with pytest.raises(LinkindexError, match="^bad date"):
         run_query(data, "new_lost", ["target.example", "2025-01-01'); DROP TABLE x; --"])
 
 
@@ -381,7 +382,7 @@ ERRORS = [
 def test_errors_are_one_clear_line(
     data: Path, name: str, args: list[str], options: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(layout.LinkindexError, match=message) as caught:
+    with pytest.raises(LinkindexError, match=message) as caught:
         run_query(data, name, args, **options)
     assert "\n" not in str(caught.value)
 
@@ -396,11 +397,11 @@ def test_known_targets_with_nothing_to_show_are_empty_not_errors(data: Path) -> 
 
 
 def test_missing_data_and_missing_index(tmp_path: Path) -> None:
-    with pytest.raises(layout.LinkindexError, match="does not exist"):
+    with pytest.raises(LinkindexError, match="does not exist"):
         run_query(tmp_path / "nope", "backlinks", ["a.example"])
-    with pytest.raises(layout.LinkindexError, match="no index built yet"):
+    with pytest.raises(LinkindexError, match="no index built yet"):
         run_query(tmp_path, "backlinks", ["a.example"])
-    with pytest.raises(layout.LinkindexError, match="no index built yet"):
+    with pytest.raises(LinkindexError, match="no index built yet"):
         run_sql(tmp_path, "SELECT 1")
 
 
@@ -411,7 +412,7 @@ def test_run_sql(data: Path) -> None:
     assert same.equals(run_query(data, "anchors", ["target.example"], scope="host"))
     scratch = run_sql(data, "CREATE TABLE scratch AS SELECT 1 AS x; SELECT * FROM scratch")
     assert scratch.to_pylist() == [{"x": 1}]  # in memory: the session owns no database file
-    with pytest.raises(layout.LinkindexError) as caught:
+    with pytest.raises(LinkindexError) as caught:
         run_sql(data, "SELECT * FROM no_such_table")
     message = str(caught.value)
     assert message.startswith("Catalog Error: Table with name no_such_table does not exist")
@@ -423,7 +424,7 @@ def test_run_sql(data: Path) -> None:
     [("scope := 'url'", "scope"), ("kind := 'image'", "kind"), ("position := 'body'", "position")],
 )
 def test_macros_reject_unknown_values_in_sql_too(data: Path, option: str, word: str) -> None:
-    with pytest.raises(layout.LinkindexError, match=f"^Invalid Input Error: unknown {word} '"):
+    with pytest.raises(LinkindexError, match=f"^Invalid Input Error: unknown {word} '"):
         run_sql(data, f"SELECT * FROM backlinks('target.example', {option})")
 
 

@@ -232,7 +232,7 @@ def test_link_gap(crawled: Path, index_edges: list[Edge], scope: str, me: str,
 
 
 def matcher_domain(scope: str, me: str) -> str:
-    from crawler.domains import registrable_domain
+    from core.domains import registrable_domain
 
     return registrable_domain(me)
 

@@ -14,8 +14,8 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 from w3lib.encoding import html_to_unicode
 
-from crawler.urls import absolutize
-from index.schema import EDGES
+from core.schema import EDGES
+from core.urls import absolutize
 from synthweb import ExpectedEdge, SyntheticWeb, WebServer
 from synthweb.cases import CASES
 from synthweb.cases_markup import LONG_ANCHOR, LONG_TITLE

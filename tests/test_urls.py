@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from w3lib.url import safe_url_string
 
-from crawler.addresses import refused_host
-from crawler.domains import psl_snapshot, registrable_domain
+from core.addresses import refused_host
+from core.domains import psl_snapshot, registrable_domain
+from core.errors import LinkindexError
+from core.urls import absolutize, normalize_host, normalize_url, url_host
 from crawler.seeds import parse_seeds
-from crawler.urls import absolutize, normalize_host, normalize_url, url_host
-from index.layout import LinkindexError
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def _absolutize_general(href: str, base: str) -> str | None:
     """absolutize as it was before its fast paths: urljoin for every relative href."""
     from urllib.parse import urljoin
 
-    from crawler.urls import _SCHEME_RE, _normalize
+    from core.urls import _SCHEME_RE, _normalize
 
     href = href.strip(" \t\n\r\x0c")
     if not href or href[0] == "#":
@@ -154,7 +154,7 @@ def test_fast_paths_agree_with_the_general_path() -> None:
     exactly what the general code gives, on random near-canonical input."""
     import random
 
-    from crawler.urls import _normalize
+    from core.urls import _normalize
 
     rng = random.Random(4)
     chars = "ab/.-_~%2Fz?=&;:@!$'()*+, #\\é"

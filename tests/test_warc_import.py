@@ -23,7 +23,7 @@ from warcdata import (
 )
 from warcio.archiveiterator import ArchiveIterator
 
-from index.imports import import_archives
+from index.archives.importer import import_archives
 
 A = "http://a.example"
 PAGE = (
@@ -311,6 +311,6 @@ def test_wat_and_warc_in_one_file(tmp_path: Path) -> None:
 
 def test_import_needs_no_scrapy() -> None:
     """DESIGN: index/ must not import Scrapy (nor, through it, a Twisted reactor)."""
-    code = ("import sys, index.imports, index.reextract, linkindex.cli; "
+    code = ("import sys, index.archives.importer, index.reextract, linkindex.cli; "
             "sys.exit(sorted(m for m in ('scrapy', 'twisted') if m in sys.modules) or 0)")
     run([sys.executable, "-c", code])

@@ -11,7 +11,7 @@ from rawdata import fetch, write_part
 from warcdata import rows
 from warcio.archiveiterator import ArchiveIterator
 
-from index.layout import raw_parts
+from core.layout import raw_parts
 from synthweb import WebServer
 
 CONTENT = (

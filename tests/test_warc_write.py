@@ -12,10 +12,10 @@ from clitools import assert_one_line_error, linkindex
 from rawdata import kill_writer_after_parts
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.evidence import Evidence
-from index.layout import raw_parts
-from pipelines.parts import PartWriter
-from pipelines.warc import WarcWriter
+from core.layout import raw_parts
+from core.parts import PartWriter
+from core.warc.format import Evidence
+from core.warc.writer import WarcWriter
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 BODY = b"<html><title>T</title><a href='/x'>X</a></html>"
@@ -162,9 +162,9 @@ WRITER_LOOP = """
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from crawler.evidence import Evidence
-from pipelines.parts import PartWriter
-from pipelines.warc import WarcWriter
+from core.warc.format import Evidence
+from core.parts import PartWriter
+from core.warc.writer import WarcWriter
 data = Path(sys.argv[1])
 warc = WarcWriter(data, "c1")
 parts = PartWriter(data, "c1", "w", taken=warc.taken)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from warcdata import rows, wat, wat_envelope, write_warc
 
-from index.imports import import_archives
+from index.archives.importer import import_archives
 
 A = "http://a.example"
 EDGES = "ordinal, kind, dst_url, anchor, alt, nofollow, ugc, sponsored, position, external"

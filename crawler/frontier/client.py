@@ -16,13 +16,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from crawler.domains import registrable_domain
+from core.domains import registrable_domain
+from core.errors import LinkindexError
+from core.urls import url_host
+from crawler import signals
 from crawler.frontier import defaults
 from crawler.frontier.connection import OUTAGE_ERRORS, Backoff, connect, safe_url
-from crawler.frontier.frontier import Frontier, Link, Popped
 from crawler.frontier.requests import FrontierRequest
-from crawler.urls import url_host
-from index.layout import LinkindexError
+from crawler.frontier.store import FrontierStore, Link, Popped
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 class WorkerFrontier:
     def __init__(self, redis_url: str, job: str, worker: str, settings: Any) -> None:
         self.url = redis_url
-        self.frontier = Frontier(connect(redis_url), job)
+        self.frontier = FrontierStore(connect(redis_url), job)
         self.worker = worker
         config = self.frontier.settings
         if not config:
@@ -50,7 +51,7 @@ class WorkerFrontier:
         self.on_new_work: Callable[[], None] | None = None  # the scheduler's wake-up
         # Links this worker has already sent: most links of a page (menus, footers) were
         # on the page before, and a local set skips them without a round trip's worth of
-        # arguments (measured: Frontier.add was a third of a worker's time). Redis stays
+        # arguments (measured: FrontierStore.add was a third of a worker's time). Redis stays
         # the authority; this is only a cache, cleared when it grows large.
         self.sent: set[int] = set()
         self.sent_max = settings.getint("LINKINDEX_SENT_CACHE", defaults.SENT_CACHE)
@@ -63,11 +64,17 @@ class WorkerFrontier:
             client = cls(settings["LINKINDEX_REDIS_URL"], settings["LINKINDEX_JOB"],
                          settings["LINKINDEX_WORKER_ID"], settings)
             crawler._linkindex_frontier = client
+            crawler.signals.connect(client.pages_stored, signal=signals.pages_stored)
         return client
+
+    def pages_stored(self, outcomes: list[tuple[str, str]]) -> None:
+        """The pipeline's word that these pages' rows are on disk: acknowledge them."""
+        self.pages += len(outcomes)
+        self.ack(outcomes)
 
     # --- calls that survive outages ---------------------------------------------
     def _call(self, name: str, *args: Any) -> Any:
-        """Run a Frontier method; None (and back off) when Redis is unreachable."""
+        """Run a FrontierStore method; None (and back off) when Redis is unreachable."""
         if not self.backoff.ready():
             return None
         try:

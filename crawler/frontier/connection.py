@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import redis
 from scrapy_redis.connection import get_redis
 
+from core.errors import LinkindexError
 from crawler.frontier import defaults
-from index.layout import LinkindexError
 
 # What a lost connection raises; anything else is a bug, not an outage.
 OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)

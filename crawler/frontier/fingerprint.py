@@ -1,6 +1,6 @@
 """8-byte URL fingerprints and the two seen-filter encodings.
 
-The crawler's URLs are already normalised (crawler.urls), so the fingerprint is a hash
+The crawler's URLs are already normalised (core.urls), so the fingerprint is a hash
 of the URL alone: blake2b, 8 bytes. The same function is Scrapy's request
 fingerprinter in cluster mode (REQUEST_FINGERPRINTER_CLASS), so the dupefilter and the
 batch path agree.

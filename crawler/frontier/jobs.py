@@ -13,14 +13,14 @@ from dataclasses import asdict, dataclass, field
 
 import redis
 
-from crawler.domains import registrable_domain
+from core.domains import registrable_domain
+from core.errors import LinkindexError
+from core.urls import url_host
 from crawler.frontier import defaults
 from crawler.frontier.fingerprint import SeenFilter
-from crawler.frontier.frontier import Frontier, Link
 from crawler.frontier.keys import JobKeys
+from crawler.frontier.store import FrontierStore, Link
 from crawler.seeds import parse_seeds
-from crawler.urls import url_host
-from index.layout import LinkindexError
 
 STATES = ("running", "paused", "stopped")
 
@@ -87,7 +87,7 @@ def submit(server: redis.Redis, spec: JobSpec) -> int:
     if seen.mode == "bloom":  # allocate the whole bitmap now, not piecemeal mid-crawl
         server.setbit(keys.bloom, seen.bloom_bits - 1, 0)
     server.zadd(defaults.JOBS_KEY, {spec.name: int(config["created_ms"])})
-    frontier = Frontier(server, spec.name)
+    frontier = FrontierStore(server, spec.name)
     links = [Link(url, registrable_domain(url_host(url))) for url in seeds]
     return frontier.add(links, 0)
 
@@ -178,7 +178,7 @@ class JobStatus:
 
 def status(server: redis.Redis, name: str) -> JobStatus:
     keys = _require(server, name)
-    frontier = Frontier(server, name)
+    frontier = FrontierStore(server, name)
     counts = frontier.counts()
     config = frontier.config()
     seconds, micros = server.time()  # heartbeats carry Redis's clock

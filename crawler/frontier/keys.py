@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.errors import check_crawl_id
 from crawler.frontier import defaults
-from index.layout import check_crawl_id
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import scrapy
 from scrapy_redis.queue import Base
 
 from crawler.frontier.client import WorkerFrontier
-from crawler.frontier.frontier import Popped
 from crawler.frontier.requests import FrontierRequest
+from crawler.frontier.store import Popped
 
 logger = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ import scrapy
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
 from crawler.frontier import defaults
+from crawler import signals
 from crawler.frontier.client import WorkerFrontier
 from crawler.frontier.dupefilter import SeenDupeFilter
 from crawler.frontier.queue import DomainQueue
 
 logger = logging.getLogger(__name__)
-FRONTIER_EMPTY = object()  # signal: nothing queued anywhere; flush what is buffered
 
 
 class Scheduler(RedisScheduler):
@@ -111,7 +111,7 @@ class Scheduler(RedisScheduler):
         if nothing_ready and not self.crawler.engine.downloader.active:
             # Nothing queued anywhere and nothing in flight here: the buffered rows
             # (and their leases) are all this worker holds up; write them now.
-            self.crawler.signals.send_catch_log(FRONTIER_EMPTY)
+            self.crawler.signals.send_catch_log(signals.frontier_empty)
         if popped is None or popped.state != "running":
             wait = 1.0  # Redis unreachable (backing off), paused or stopping
         elif popped.wait_ms < 0:

@@ -18,15 +18,15 @@ from scrapy.utils.reactor import install_reactor
 from twisted.internet.error import ReactorNotRunning
 from twisted.python.failure import Failure
 
+from core.errors import LinkindexError
+from core.parts import default_worker_id
 from crawler import settings as project_settings
 from crawler.frontier.connection import connect, redis_url
-from crawler.frontier.frontier import Frontier
 from crawler.frontier.jobs import job_names
 from crawler.frontier.keys import JobKeys
+from crawler.frontier.store import FrontierStore
 from crawler.runner import check_proxy, crawl_settings
 from crawler.spiders.links import LinksSpider
-from index.layout import LinkindexError
-from pipelines.parts import default_worker_id
 
 # What makes a `links` crawl a cluster worker.
 CLUSTER_SETTINGS: dict[str, Any] = {
@@ -69,7 +69,7 @@ def _job_settings(base: dict[str, Any], url: str, job: str) -> Settings:
 def next_job(server: Any) -> str | None:
     """The oldest job that is running and not finished."""
     for name in job_names(server):
-        frontier = Frontier(server, name)
+        frontier = FrontierStore(server, name)
         if frontier.state() == "running" and not frontier.finished():
             return name
     return None

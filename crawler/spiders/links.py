@@ -1,4 +1,4 @@
-"""The `links` spider: fetch pages breadth-first from seeds, one PageLinks item per page.
+"""The `links` spider: fetch pages breadth-first from seeds, one PageItem item per page.
 
     scrapy crawl links -a seeds=https://example.com/ -a data=DATA
     linkindex crawl https://example.com/ --data DATA          (the same, friendlier)
@@ -21,16 +21,16 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from crawler.domains import registrable_domain
+from core.domains import registrable_domain
+from core.errors import LinkindexError, check_crawl_id
+from core.extractor import PageExtraction, page_url
+from core.pages import page_row, page_rows
+from core.urls import url_host
 from crawler.evidence import evidence_of
-from crawler.extractor import Extraction, page_url
 from crawler.frontier.client import WorkerFrontier
 from crawler.frontier.spider import SharedFrontierSpider
-from crawler.items import PageLinks
-from crawler.pages import fetched_page, page_row
+from crawler.items import PageItem
 from crawler.seeds import parse_seeds, read_seeds_file
-from crawler.urls import url_host
-from index.layout import LinkindexError, check_crawl_id
 
 # -a NAME=VALUE → setting
 ARGUMENT_SETTINGS = {
@@ -168,9 +168,9 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
             if request is not None:
                 yield request
 
-    def parse(self, response: Response) -> Iterator[PageLinks | scrapy.Request]:
+    def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         depth = response.meta.get("depth", 0)
-        fetched = fetched_page(
+        fetched = page_rows(
             self.crawl_id,
             page_url(response.url),
             depth=depth,
@@ -187,7 +187,7 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
         stats.inc_value("linkindex/edges", len(fetched.links["dst_url"]))
         if response.status >= 400:
             stats.inc_value("linkindex/errors")
-        item = PageLinks(page=fetched.page, links=fetched.links)
+        item = PageItem(page=fetched.page, links=fetched.links)
         if "lease" in response.meta:
             item["lease"] = response.meta["lease"]
         if self.archive:
@@ -195,7 +195,7 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
         yield item
         yield from self.follow(fetched.follow, depth + 1)
 
-    def on_error(self, failure: Failure) -> Iterator[PageLinks]:
+    def on_error(self, failure: Failure) -> Iterator[PageItem]:
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(IgnoreRequest) and self.shared is not None:
             self.shared.ack([(request.meta["lease"], "ignored")])
@@ -212,7 +212,7 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
         page["error"] = f"{failure.type.__name__}: {message}"[:300]
         self.crawler.stats.inc_value("linkindex/errors")
         self.crawler.stats.inc_value("linkindex/pages")
-        item = PageLinks(page=page, links=Extraction().links)
+        item = PageItem(page=page, links=PageExtraction().links)
         if "lease" in request.meta:
             item["lease"] = request.meta["lease"]
         yield item

@@ -12,9 +12,9 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.domains import registrable_domain
-from crawler.urls import _SCHEME_RE, absolutize, normalize_url, url_host
-from index.schema import ANCHOR_MAX_CHARS, EDGE_LINK_COLUMNS, TITLE_MAX_CHARS
+from core.domains import registrable_domain
+from core.schema import ANCHOR_MAX_CHARS, EDGE_LINK_COLUMNS, TITLE_MAX_CHARS
+from core.urls import _SCHEME_RE, absolutize, normalize_url, url_host
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -65,7 +65,7 @@ def _collapsed(text: str) -> bool:
 
 
 @dataclass
-class Extraction:
+class PageExtraction:
     """What one page yields: page facts and one list per edge column (EDGE_LINK_COLUMNS)."""
 
     title: str | None = None
@@ -132,9 +132,9 @@ def robots_tokens(content: str | None) -> tuple[bool, bool]:
     return none or "noindex" in tokens, none or "nofollow" in tokens
 
 
-def extract_redirect(src_url: str, location: str) -> tuple[str | None, Extraction]:
+def extract_redirect(src_url: str, location: str) -> tuple[str | None, PageExtraction]:
     """A 3xx response: its target (or None if unusable) and its single redirect edge."""
-    result = Extraction()
+    result = PageExtraction()
     target = absolutize(location, src_url)
     if target is None:
         result.n_skipped_links = 1
@@ -293,7 +293,7 @@ _TAG_ID_POSITION = dict(zip(_tag_ids(*_TAG_POSITION), _TAG_POSITION.values(), st
 _PAGE_CSS = "title, meta[name], base[href], link[rel][href], a[href], area[href], a img"
 
 
-def extract_html(url: str, html: str | bytes, robots_header: str | None = None) -> Extraction:
+def extract_html(url: str, html: str | bytes, robots_header: str | None = None) -> PageExtraction:
     """Extract the page facts and every link of an HTML page fetched from `url`."""
     tree = LexborHTMLParser(html)
     src_domain = registrable_domain(url_host(url))
@@ -350,7 +350,7 @@ def extract_html(url: str, html: str | bytes, robots_header: str | None = None) 
     scheme_get = by_scheme.get
     dir_get = by_dir.get
 
-    result = Extraction(title=title, lang=lang, meta_noindex=noindex, meta_nofollow=nofollow)
+    result = PageExtraction(title=title, lang=lang, meta_noindex=noindex, meta_nofollow=nofollow)
     for link in head_links:
         rel = (link.attributes.get("rel") or "").lower().split()
         if "canonical" in rel:
@@ -461,7 +461,7 @@ def page_url(url: str) -> str:
 
 def clear_caches() -> None:
     """Forget every memoised URL, host and domain (benchmarks start cold with this)."""
-    from crawler import urls
+    from core import urls
 
     _clear_memos()
     registrable_domain.cache_clear()

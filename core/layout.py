@@ -28,26 +28,14 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from index.schema import META_KIND, META_SCHEMA_VERSION, SCHEMA_VERSION
+from core.errors import LinkindexError
+from core.schema import META_KIND, META_SCHEMA_VERSION, SCHEMA_VERSION
 
 TMP_PREFIX = ".tmp-"
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 INIT_SQL = "linkindex.sql"
 _GENERATION_RE = re.compile(r"g(\d{6})\Z")
-_CRAWL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
-
-
-class LinkindexError(Exception):
-    """An error the user can act on: the command prints its message as one line."""
-
-
-def check_crawl_id(crawl_id: str) -> str:
-    if not _CRAWL_ID_RE.match(crawl_id):
-        raise LinkindexError(
-            f"bad crawl id {crawl_id!r}: use letters, digits, '.', '_' or '-' (at most 100)"
-        )
-    return crawl_id
 
 
 def raw_dir(data: Path, crawl_id: str, table: str) -> Path:

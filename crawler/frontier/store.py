@@ -41,7 +41,7 @@ class Link:
     domain: str
 
 
-class Frontier:
+class FrontierStore:
     def __init__(self, server: redis.Redis, job: str) -> None:
         if not server.get_connection_kwargs().get("decode_responses"):
             raise ValueError("the frontier needs a Redis client with decode_responses=True")

@@ -21,8 +21,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from index.layout import raw_dir, write_table
-from index.schema import EDGE_LINK_COLUMNS, EDGE_PAGE_COLUMNS, EDGES, PAGES
+from core.errors import check_worker_id
+from core.layout import raw_dir, write_table
+from core.schema import EDGE_LINK_COLUMNS, EDGE_PAGE_COLUMNS, EDGES, PAGES
 
 
 def default_worker_id() -> str:
@@ -68,7 +69,7 @@ class PartWriter:
     ) -> None:
         self.data = data
         self.crawl_id = crawl_id
-        self.worker = worker or default_worker_id()
+        self.worker = check_worker_id(worker) if worker else default_worker_id()
         self.max_edges = max_edges
         self.max_seconds = max_seconds
         self.clock = clock

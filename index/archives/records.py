@@ -1,6 +1,6 @@
 """Archive records → the crawl's own rows: WARC responses and WAT metadata records.
 
-A WARC `response` record goes through `crawler.pages.fetched_page`, the very function
+A WARC `response` record goes through `core.pages.page_rows`, the very function
 the spider calls, so a page read back from an archive gives the rows its crawl gave.
 What each record type becomes is written down in docs/archives.md:
 
@@ -8,7 +8,7 @@ What each record type becomes is written down in docs/archives.md:
   from 3xx; the payload is de-chunked and decoded (Content-Encoding) by warcio;
 - `revisit`: counted and skipped (no payload; a pages row without its links would
   make every link of that page look lost in the index);
-- `metadata` with a JSON block: a WAT record, mapped by index/wat.py;
+- `metadata` with a JSON block: a WAT record, mapped by index/archives/wat.py;
 - anything else (`request`, `warcinfo`, `resource`, …): read and ignored.
 """
 
@@ -26,11 +26,11 @@ from warcio.limitreader import LimitReader
 from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeaders
 
-from crawler.extractor import page_url
-from crawler.pages import FetchedPage, fetched_page
-from index.warcfile import Damage, RawRecord
-from index.wat import wat_page
-from pipelines.warc import DEPTH_HEADER
+from core.extractor import page_url
+from core.pages import PageRows, page_rows
+from core.warc.format import DEPTH_HEADER
+from core.warc.reader import Damage, RawRecord
+from index.archives.wat import wat_page
 
 _DATE_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z\Z")
 _LOADER = ArcWarcRecordLoader(verify_http=False, arc2warc=False)
@@ -142,7 +142,7 @@ def _depth(value: str | None) -> int | None:
         return None
 
 
-def response_page(record: ArcWarcRecord, crawl_id: str) -> FetchedPage | None:
+def response_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
     """A WARC response record → its rows (None: not an HTTP response)."""
     uri = record.rec_headers.get_header("WARC-Target-URI") or ""
     if not uri.lower().startswith(("http://", "https://")) or record.http_headers is None:
@@ -154,7 +154,7 @@ def response_page(record: ArcWarcRecord, crawl_id: str) -> FetchedPage | None:
     except Exception as exc:  # a bad status line, chunking or compression
         raise RecordProblem(f"unreadable HTTP response ({type(exc).__name__})") from None
     rec = record.rec_headers
-    return fetched_page(
+    return page_rows(
         crawl_id,
         page_url(uri),
         depth=_depth(rec.get_header(DEPTH_HEADER)),
@@ -168,7 +168,7 @@ def response_page(record: ArcWarcRecord, crawl_id: str) -> FetchedPage | None:
     )
 
 
-def metadata_page(record: ArcWarcRecord, crawl_id: str) -> FetchedPage | None:
+def metadata_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
     """A WAT record → its rows (None: metadata of something other than a response)."""
     content_type = (record.rec_headers.get_header("Content-Type") or "").lower()
     if "json" not in content_type:
@@ -197,7 +197,7 @@ class ArchiveReader:
         if self.first_damage is None:
             self.first_damage = f"{self.warc_file} at byte {offset}: {reason}"
 
-    def page(self, item: RawRecord | Damage) -> FetchedPage | None:
+    def page(self, item: RawRecord | Damage) -> PageRows | None:
         if isinstance(item, Damage):
             self._damaged(item.offset, item.reason)
             return None

@@ -13,102 +13,33 @@ compressed here with zlib at a low level: warcio writes level 9, measured at ~2 
 43 KB page, which would halve a crawl's throughput (bench/warc.py compares levels).
 Level 0 writes plain, uncompressed `.warc` files.
 
-The stored HTTP headers describe the stored payload, as Common Crawl does it: Scrapy has
-already undone Content-Encoding (and Twisted the chunked Transfer-Encoding), so the
-payload is the decoded body; a Transfer-Encoding header is renamed
-`X-Crawler-Transfer-Encoding`, and Content-Length is set to the stored length (the
-server's value kept as `X-Crawler-Content-Length` when it differs).
+The records themselves (fields, dates, digests, headers) are core/warc/format.py.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
-import uuid
 import zlib
-from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
-from crawler.evidence import Evidence, Headers
-from index.layout import TMP_PREFIX, warc_dir
-from pipelines.parts import epoch_ms
-
-SOFTWARE = "linkindex/0.1"
-DEPTH_HEADER = "WARC-Linkindex-Depth"  # extension field: re-extraction restores pages.depth
-_REASONS = {s.value: s.phrase for s in HTTPStatus}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def warc_date(ms: int) -> str:
-    """WARC/1.1 date with milliseconds: exactly the pages row's `fetched_at`."""
-    when = _EPOCH + timedelta(milliseconds=ms)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
-def _base32(digest: Any) -> str:
-    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
-
-
-def _digest(data: bytes) -> str:
-    return _base32(hashlib.sha1(data))
-
-
-def _record_id() -> str:
-    return f"<urn:uuid:{uuid.uuid4()}>"
-
-
-def record_head(fields: list[tuple[str, str]], length: int) -> bytes:
-    head = ["WARC/1.1"] + [f"{name}: {value}" for name, value in fields]
-    head.append(f"Content-Length: {length}")
-    return ("\r\n".join(head) + "\r\n\r\n").encode("utf-8")
-
-
-def record_bytes(fields: list[tuple[str, str]], block: bytes) -> bytes:
-    """One WARC/1.1 record: header fields, Content-Length, the block, two CRLFs."""
-    return record_head(fields, len(block)) + block + b"\r\n\r\n"
-
-
-def _header_lines(headers: Headers) -> bytes:
-    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-
-
-def stored_headers(headers: Headers, body: bytes) -> Headers:
-    """The response headers rewritten to describe the stored (decoded) payload."""
-    out: Headers = []
-    length = str(len(body)).encode()
-    for name, value in headers:
-        low = name.lower()
-        if low == b"content-length":
-            if value.strip() != length:
-                out.append((b"X-Crawler-Content-Length", value))
-        elif low == b"transfer-encoding":
-            out.append((b"X-Crawler-Transfer-Encoding", value))
-        else:
-            out.append((name, value))
-    out.append((b"Content-Length", length))
-    return out
-
-
-def response_head(evidence: Evidence) -> bytes:
-    """The HTTP head of the response block (the payload, the body, follows it)."""
-    protocol = evidence.protocol if evidence.protocol.startswith("HTTP/1.") else "HTTP/1.1"
-    status = f"{protocol} {evidence.status} {_REASONS.get(evidence.status, '')}".rstrip()
-    head = status.encode("ascii") + b"\r\n"
-    return head + _header_lines(stored_headers(evidence.headers, evidence.body)) + b"\r\n"
-
-
-def request_block(evidence: Evidence) -> bytes:
-    parts = urlsplit(evidence.url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = list(evidence.request_headers)
-    if not any(name.lower() == b"host" for name, _ in headers):
-        headers.insert(0, (b"Host", parts.netloc.encode("latin-1", "replace")))
-    line = f"{evidence.method} {target} HTTP/1.1\r\n".encode("utf-8", "surrogateescape")
-    return line + _header_lines(headers) + b"\r\n"
+from core.layout import TMP_PREFIX, warc_dir
+from core.parts import epoch_ms
+from core.warc.format import (
+    DEPTH_HEADER,
+    SOFTWARE,
+    Evidence,
+    base32_digest,
+    record_bytes,
+    record_head,
+    record_id,
+    request_block,
+    response_head,
+    sha1_digest,
+    warc_date,
+)
 
 
 class WarcWriter:
@@ -156,7 +87,7 @@ class WarcWriter:
         self._fh = open(self._tmp, "wb")
         self._name, self._pos = part_name, 0
         self._relative = final.relative_to(self.data).as_posix()
-        self._info_id = _record_id()
+        self._info_id = record_id()
         info = (f"software: {self.software}\r\nformat: WARC File Format 1.1\r\n"
                 f"isPartOf: {self.crawl_id}\r\n").encode()
         self._append(record_bytes([
@@ -173,16 +104,16 @@ class WarcWriter:
             self.close()
             self._open(part_name)
         date = warc_date(epoch_ms(page["fetched_at"]))
-        response_id = _record_id()
+        response_id = record_id()
         request = request_block(evidence)
         self._append(record_bytes([
             ("WARC-Type", "request"),
-            ("WARC-Record-ID", _record_id()),
+            ("WARC-Record-ID", record_id()),
             ("WARC-Date", date),
             ("WARC-Target-URI", evidence.url),
             ("WARC-Concurrent-To", response_id),
             ("WARC-Warcinfo-ID", self._info_id),
-            ("WARC-Block-Digest", _digest(request)),
+            ("WARC-Block-Digest", sha1_digest(request)),
             ("Content-Type", "application/http;msgtype=request"),
         ], request))
         head = response_head(evidence)
@@ -201,8 +132,8 @@ class WarcWriter:
         if page.get("depth") is not None:
             fields.append((DEPTH_HEADER, str(page["depth"])))
         fields += [
-            ("WARC-Block-Digest", _base32(block_digest)),
-            ("WARC-Payload-Digest", _digest(body)),
+            ("WARC-Block-Digest", base32_digest(block_digest)),
+            ("WARC-Payload-Digest", sha1_digest(body)),
             ("Content-Type", "application/http;msgtype=response"),
         ]
         offset = self._append(record_head(fields, len(head) + len(body)), head, body,

@@ -14,7 +14,7 @@ WAT carries the facts; docs/archives.md lists what it cannot carry:
   `canonical` (ordinal 0). Other paths (`IMG@/src` alone, `SCRIPT`, `FORM`, …) are not
   links in schema v1.
 - URLs are resolved against `Head.Base` (itself against the page URL) with
-  crawler.urls; what it rejects is counted in `n_skipped_links`.
+  core.urls; what it rejects is counted in `n_skipped_links`.
 - `position` is null (the WAT keeps no document structure); `lang` is null.
 - text and URLs are HTML-unescaped (the WAT keeps them as written in the page).
 """
@@ -26,9 +26,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from crawler.domains import registrable_domain
-from crawler.extractor import (
-    Extraction,
+from core.domains import registrable_domain
+from core.extractor import (
+    PageExtraction,
     collapse,
     extract_redirect,
     is_html,
@@ -36,9 +36,9 @@ from crawler.extractor import (
     page_url,
     robots_tokens,
 )
-from crawler.pages import FetchedPage, extraction_columns, page_row
-from crawler.urls import absolutize, url_host
-from index.schema import TITLE_MAX_CHARS
+from core.pages import PageRows, extraction_columns, page_row
+from core.schema import TITLE_MAX_CHARS
+from core.urls import absolutize, url_host
 
 
 def _text(value: Any) -> str | None:
@@ -69,9 +69,9 @@ def _alt(entry: dict[str, Any]) -> str | None:
     return None if alt is None else collapse(alt)
 
 
-def wat_extraction(url: str, meta: dict[str, Any], x_robots_tag: str | None) -> Extraction:
+def wat_extraction(url: str, meta: dict[str, Any], x_robots_tag: str | None) -> PageExtraction:
     """HTML-Metadata of a page fetched from `url` → page facts and link columns."""
-    result = Extraction()
+    result = PageExtraction()
     src_domain = registrable_domain(url_host(url))
     head = meta.get("Head") if isinstance(meta.get("Head"), dict) else {}
     title = _text(head.get("Title"))
@@ -118,7 +118,7 @@ def wat_extraction(url: str, meta: dict[str, Any], x_robots_tag: str | None) -> 
 
 
 def wat_page(envelope: dict[str, Any], crawl_id: str,
-             when: Callable[[str | None], datetime]) -> FetchedPage | None:
+             when: Callable[[str | None], datetime]) -> PageRows | None:
     """One WAT JSON record → rows; None unless it describes an HTTP response.
 
     Raises ValueError, KeyError or TypeError for a record of the wrong shape.
@@ -149,7 +149,7 @@ def wat_page(envelope: dict[str, Any], crawl_id: str,
         warc_file=container.get("Filename"),
         warc_offset=int(offset) if offset is not None else None,
     )
-    extraction = Extraction()
+    extraction = PageExtraction()
     location = _header(headers, "Location")
     meta = http.get("HTML-Metadata")
     if 300 <= status < 400 and location is not None:
@@ -158,4 +158,4 @@ def wat_page(envelope: dict[str, Any], crawl_id: str,
     elif 200 <= status < 300 and is_html(content_type) and isinstance(meta, dict):
         extraction = wat_extraction(url, meta, _header(headers, "X-Robots-Tag"))
     page.update(extraction_columns(extraction))
-    return FetchedPage(page, extraction.links)
+    return PageRows(page, extraction.links)

@@ -1,4 +1,4 @@
-"""The Scrapy item pipeline writing PageLinks items to raw Parquet parts."""
+"""The Scrapy item pipeline writing PageItem items to raw Parquet parts."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from pathlib import Path
 
 from scrapy.crawler import Crawler
 
-from crawler.frontier.client import WorkerFrontier
-from crawler.frontier.scheduler import FRONTIER_EMPTY
-from crawler.items import PageLinks
-from pipelines.parts import PartWriter
-from pipelines.warc import WarcWriter
+from core.parts import PartWriter
+from core.warc.writer import WarcWriter
+from crawler import signals
+from crawler.items import PageItem
 
 
 class RawPartsPipeline:
@@ -18,7 +17,7 @@ class RawPartsPipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
-        # With LINKINDEX_WARC, each part gets a WARC of the same name (pipelines/warc.py).
+        # With LINKINDEX_WARC, each part gets a WARC of the same name (core/warc/writer.py).
         self.warc: WarcWriter | None = None
         if settings.getbool("LINKINDEX_WARC"):
             self.warc = WarcWriter(
@@ -36,11 +35,9 @@ class RawPartsPipeline:
         )
         self.stats = crawler.stats
         self._timer = None
-        # Cluster mode: leases of the buffered pages, acknowledged once they are on disk.
+        # Cluster mode: leases of the buffered pages, acknowledged (signals.pages_stored)
+        # only once their rows are on disk.
         self.crawler = crawler
-        self.shared: WorkerFrontier | None = (
-            WorkerFrontier.of(crawler) if settings.get("LINKINDEX_JOB") else None
-        )
         self.leases: list[tuple[str, str]] = []
 
     @classmethod
@@ -53,10 +50,10 @@ class RawPartsPipeline:
         # Roll by age even when no item arrives (a slow site must not hold rows back).
         self._timer = task.LoopingCall(self._flush_if_due)
         self._timer.start(1.0, now=False)
-        if self.shared is not None:  # the job ran dry: don't hold the last pages back
-            self.crawler.signals.connect(self._flush, signal=FRONTIER_EMPTY)
+        # Cluster mode: the job ran dry; don't hold the last pages back.
+        self.crawler.signals.connect(self._flush, signal=signals.frontier_empty)
 
-    async def process_item(self, item: PageLinks) -> PageLinks:
+    async def process_item(self, item: PageItem) -> PageItem:
         page = item["page"]
         if self.warc is not None and item.get("evidence") is not None:
             page = self.warc.write(self.writer.part_name, page, item["evidence"])
@@ -75,10 +72,9 @@ class RawPartsPipeline:
         if self.warc is not None and self.writer.pending_pages:
             self.warc.close()  # the WARC is whole before any row pointing into it is written
         written = self.writer.flush()
-        if self.shared is not None and self.leases:
-            self.shared.pages += len(self.leases)
-            self.shared.ack(self.leases)  # only now: the rows are in renamed parts
-            self.leases = []
+        if self.leases:  # only now: the rows are in renamed parts
+            leases, self.leases = self.leases, []
+            self.crawler.signals.send_catch_log(signals.pages_stored, outcomes=leases)
         if written:
             self.stats.inc_value("linkindex/parts_written")
             self.stats.inc_value("linkindex/pages_stored", len(written))

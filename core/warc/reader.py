@@ -2,7 +2,7 @@
 
 warcio parses a record well but reads a file as one stream: a corrupt gzip member makes
 it print to stderr and return a cut record, and the rest of the file is lost. Here the
-framing is ours (records are parsed in index/archive.py, HTTP heads by warcio):
+framing is ours (records are parsed in index/archives/records.py, HTTP heads by warcio):
 
 - a file starting with the gzip magic is read member by member, each with its own
   zlib decompressor; a member that fails (bad deflate data, bad CRC, cut short by the

@@ -3,7 +3,7 @@
 Each file is read by one process (spawned, so no Scrapy or reactor state is inherited)
 with its own PartWriter, hence its own worker id in the part names; a process flushes
 its parts at the end of every file, so a file's rows are on disk when it is reported
-done. Parts appear whole or not at all (pipelines/parts.py): an interrupted import
+done. Parts appear whole or not at all (core/parts.py): an interrupted import
 leaves whole parts of the files it reached, never a partial file.
 """
 
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.archive import ArchiveReader, Counts, warc_file_name
-from index.layout import LinkindexError, check_crawl_id
-from index.warcfile import GZIP_MAGIC, iter_records
-from pipelines.parts import PartWriter
+from core.errors import LinkindexError, check_crawl_id
+from core.parts import PartWriter
+from core.warc.reader import GZIP_MAGIC, iter_records
+from index.archives.records import ArchiveReader, Counts, warc_file_name
 
 Report = Callable[[int], None]  # bytes read so far in the current file
 

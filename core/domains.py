@@ -13,7 +13,7 @@ from importlib import metadata, resources
 
 import tldextract
 
-from crawler.addresses import is_ip_literal
+from core.addresses import is_ip_literal
 
 PSL_POLICY = "icann"
 
@@ -27,7 +27,7 @@ def _extractor() -> tldextract.TLDExtract:
 
 @lru_cache(maxsize=1 << 16)
 def registrable_domain(host: str) -> str:
-    """The registrable domain of a normalised host (see crawler.urls.normalize_host).
+    """The registrable domain of a normalised host (see core.urls.normalize_host).
 
     An IP address or a single-label host is its own domain. A host under a suffix the
     list does not know gets the PSL's implicit "*" rule: the last label is the suffix.

@@ -13,13 +13,13 @@ from typing import Any
 
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
-from crawler.domains import registrable_domain
-from crawler.extractor import Extraction, extract_html, extract_redirect, is_html, media_type
-from crawler.urls import url_host
+from core.domains import registrable_domain
+from core.extractor import PageExtraction, extract_html, extract_redirect, is_html, media_type
+from core.urls import url_host
 
 
 @dataclass
-class FetchedPage:
+class PageRows:
     page: dict[str, Any]  # one PAGES row
     links: dict[str, list[Any]]  # EDGE_LINK_COLUMNS
     follow: list[str] = field(default_factory=list)  # URLs a crawl would fetch next
@@ -41,7 +41,7 @@ def _auto_detect(body: bytes) -> str | None:
     return resolve_encoding(match.encoding) if match else None
 
 
-def extraction_columns(extraction: Extraction) -> dict[str, Any]:
+def extraction_columns(extraction: PageExtraction) -> dict[str, Any]:
     """The PAGES columns an extraction fills (crawl, WARC and WAT import alike)."""
     return {
         "title": extraction.title,
@@ -76,7 +76,7 @@ def page_row(crawl_id: str, url: str, depth: int | None, fetched_at: datetime) -
     }
 
 
-def fetched_page(
+def page_rows(
     crawl_id: str,
     url: str,
     *,
@@ -88,7 +88,7 @@ def fetched_page(
     location: str | None = None,
     x_robots_tag: str | None = None,
     ip: str | None = None,
-) -> FetchedPage:
+) -> PageRows:
     """Rows for one HTTP response; `url` is already normalised (`extractor.page_url`)."""
     page = page_row(crawl_id, url, depth, fetched_at)
     page.update(
@@ -98,7 +98,7 @@ def fetched_page(
         ip=ip,
     )
     follow: list[str] = []
-    extraction = Extraction()
+    extraction = PageExtraction()
     if 300 <= status < 400 and location is not None:
         target, extraction = extract_redirect(url, location)
         page["redirect_to"] = target
@@ -108,4 +108,4 @@ def fetched_page(
         if not extraction.meta_nofollow:
             follow = extraction.links["dst_url"]
     page.update(extraction_columns(extraction))
-    return FetchedPage(page, extraction.links, follow)
+    return PageRows(page, extraction.links, follow)

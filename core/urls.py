@@ -18,7 +18,7 @@ from urllib.parse import quote, urljoin
 
 import idna
 
-from index.schema import URL_MAX_CHARS
+from core.schema import URL_MAX_CHARS
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 # Whole-URL split for an absolute http(s) URL; the scheme is matched case-insensitively.

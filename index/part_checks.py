@@ -15,8 +15,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from index.layout import LinkindexError
-from index.schema import META_KIND, META_SCHEMA_VERSION, RAW_TABLES, SCHEMA_VERSION
+from core.errors import LinkindexError
+from core.schema import META_KIND, META_SCHEMA_VERSION, RAW_TABLES, SCHEMA_VERSION
 
 
 class PartProblem(Exception):
