@@ -23,8 +23,8 @@ from typing import Any
 import scrapy
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
-from crawler.frontier import defaults
 from crawler import signals
+from crawler.frontier import defaults
 from crawler.frontier.client import WorkerFrontier
 from crawler.frontier.dupefilter import SeenDupeFilter
 from crawler.frontier.queue import DomainQueue
