@@ -160,7 +160,9 @@ def switch_current(data: Path, generation: str) -> None:
 def bucket_of(domain: str, buckets: int) -> int:
     """Stable bucket of a target domain: the first 32 bits of its MD5, modulo `buckets`.
 
-    The SQL side computes the same number (queries/_bucket.sql); DuckDB's hash() is
-    not promised stable across versions, MD5 is.
+    SQL computes the same number twice, in the queries' bucket_of macro
+    (queries/_bucket.sql) and in the build (index/compact.py); tests/test_build.py runs
+    both against this function. DuckDB's hash() is not promised stable across
+    versions, MD5 is.
     """
     return int(hashlib.md5(domain.encode()).hexdigest()[:8], 16) % buckets

@@ -15,9 +15,16 @@ SCHEMA_VERSION = 1
 META_SCHEMA_VERSION = b"linkindex.schema_version"
 META_KIND = b"linkindex.kind"
 
+# The closed lists, each spelled once here. Where SQL must spell one too
+# (queries/*.sql), tests/test_closed_lists.py checks that it says the same.
 # Values of edges.kind and edges.position.
 KINDS = ("a", "img", "area", "redirect", "canonical")
 POSITIONS = ("content", "nav", "header", "footer", "aside")
+# How a query names its target (queries/_target.sql): a registrable domain with its
+# subdomains, one host, one URL exactly, or every URL starting with a prefix.
+TARGET_SCOPES = ("domain", "host", "exact", "prefix")
+# The target scopes whose target is a URL (the others name a host).
+URL_SCOPES = ("exact", "prefix")
 
 # Caps on free text, so one hostile page cannot bloat the index.
 ANCHOR_MAX_CHARS = 256
@@ -66,44 +73,34 @@ PAGES = pa.schema(
     ]
 )
 
-EDGES = pa.schema(
-    [
-        pa.field("crawl_id", pa.string(), nullable=False),
-        pa.field("fetched_at", _TS, nullable=False),
-        pa.field("src_url", pa.string(), nullable=False),
-        pa.field("src_host", pa.string(), nullable=False),
-        pa.field("src_domain", pa.string(), nullable=False),
-        pa.field("dst_url", pa.string(), nullable=False),
-        pa.field("dst_host", pa.string(), nullable=False),
-        pa.field("dst_domain", pa.string(), nullable=False),
-        pa.field("anchor", pa.string(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),
-        pa.field("alt", pa.string()),
-        pa.field("nofollow", pa.bool_(), nullable=False),
-        pa.field("ugc", pa.bool_(), nullable=False),
-        pa.field("sponsored", pa.bool_(), nullable=False),
-        pa.field("position", pa.string()),  # null for redirect/canonical/unknown
-        pa.field("ordinal", pa.int32(), nullable=False),
-        pa.field("external", pa.bool_(), nullable=False),
-    ]
-)
+# Columns every link of one fetched page shares: the page's.
+_EDGE_PAGE_FIELDS = [
+    pa.field("crawl_id", pa.string(), nullable=False),
+    pa.field("fetched_at", _TS, nullable=False),
+    pa.field("src_url", pa.string(), nullable=False),
+    pa.field("src_host", pa.string(), nullable=False),
+    pa.field("src_domain", pa.string(), nullable=False),
+]
+# Columns an extracted page carries per link.
+_EDGE_LINK_FIELDS = [
+    pa.field("dst_url", pa.string(), nullable=False),
+    pa.field("dst_host", pa.string(), nullable=False),
+    pa.field("dst_domain", pa.string(), nullable=False),
+    pa.field("anchor", pa.string(), nullable=False),
+    pa.field("kind", pa.string(), nullable=False),  # one of KINDS
+    pa.field("alt", pa.string()),
+    pa.field("nofollow", pa.bool_(), nullable=False),
+    pa.field("ugc", pa.bool_(), nullable=False),
+    pa.field("sponsored", pa.bool_(), nullable=False),
+    pa.field("position", pa.string()),  # one of POSITIONS; null for redirect/canonical/unknown
+    pa.field("ordinal", pa.int32(), nullable=False),
+    pa.field("external", pa.bool_(), nullable=False),
+]
 
-# Columns an extracted page carries per link; the rest of EDGES is per page.
-EDGE_LINK_COLUMNS = (
-    "dst_url",
-    "dst_host",
-    "dst_domain",
-    "anchor",
-    "kind",
-    "alt",
-    "nofollow",
-    "ugc",
-    "sponsored",
-    "position",
-    "ordinal",
-    "external",
-)
-EDGE_PAGE_COLUMNS = ("crawl_id", "fetched_at", "src_url", "src_host", "src_domain")
+EDGES = pa.schema(_EDGE_PAGE_FIELDS + _EDGE_LINK_FIELDS)
+
+EDGE_PAGE_COLUMNS = tuple(field.name for field in _EDGE_PAGE_FIELDS)
+EDGE_LINK_COLUMNS = tuple(field.name for field in _EDGE_LINK_FIELDS)
 
 RAW_TABLES = {"pages": PAGES, "edges": EDGES}
 
@@ -116,23 +113,19 @@ RAW_TABLES = {"pages": PAGES, "edges": EDGES}
 INDEX_FORMAT = 2
 
 # index edges: one row per distinct (src_url, dst_url, kind, anchor) across all crawls.
+# The columns of EDGES but those of one fetch (crawl_id, fetched_at, replaced by
+# first_seen and last_seen): the target's and source's identity first (the order of
+# the files' columns), then the link's own columns as in EDGES.
+_INDEX_EDGE_IDENTITY = ("dst_domain", "dst_url", "src_domain", "dst_host", "src_host", "src_url")
+_EDGE_FETCH_COLUMNS = ("crawl_id", "fetched_at")
 INDEX_EDGES = pa.schema(
-    [
-        pa.field("dst_domain", pa.string(), nullable=False),
-        pa.field("dst_url", pa.string(), nullable=False),
-        pa.field("src_domain", pa.string(), nullable=False),
-        pa.field("dst_host", pa.string(), nullable=False),
-        pa.field("src_host", pa.string(), nullable=False),
-        pa.field("src_url", pa.string(), nullable=False),
-        pa.field("anchor", pa.string(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),
-        pa.field("alt", pa.string()),
-        pa.field("nofollow", pa.bool_(), nullable=False),
-        pa.field("ugc", pa.bool_(), nullable=False),
-        pa.field("sponsored", pa.bool_(), nullable=False),
-        pa.field("position", pa.string()),  # null for redirect/canonical/unknown
-        pa.field("ordinal", pa.int32(), nullable=False),
-        pa.field("external", pa.bool_(), nullable=False),
+    [EDGES.field(name) for name in _INDEX_EDGE_IDENTITY]
+    + [
+        field
+        for field in EDGES
+        if field.name not in _INDEX_EDGE_IDENTITY and field.name not in _EDGE_FETCH_COLUMNS
+    ]
+    + [
         pa.field("first_seen", _TS, nullable=False),
         pa.field("last_seen", _TS, nullable=False),
         pa.field("live", pa.bool_(), nullable=False),

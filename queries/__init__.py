@@ -4,6 +4,7 @@ The questions themselves are DuckDB table macros, one per ``queries/<name>.sql``
 (helpers in ``queries/_*.sql``). This module puts them in front of Python and of the
 ``linkindex`` command:
 
+- ``QUERIES``: the catalogue, read from the files' headers (``queries.catalogue``);
 - ``connect(data)``: an in-memory DuckDB with the views ``edges``, ``pages``, ``domains``,
   ``hosts`` over the live generation and every macro defined;
 - ``init_sql(data)`` / ``write_init_file(data)``: the same as SQL text, so the stock
@@ -17,6 +18,7 @@ Nothing here writes to the index: the views only read its Parquet files.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,8 +29,9 @@ import pyarrow as pa
 
 from core.domains import registrable_domain
 from core.errors import LinkindexError
-from core.schema import KINDS, POSITIONS
+from core.schema import KINDS, POSITIONS, TARGET_SCOPES, URL_SCOPES
 from core.urls import normalize_host, normalize_url, url_host
+from queries.catalogue import QuerySpec, catalogue
 from queries.session import (
     connect,
     first_line,
@@ -43,6 +46,7 @@ __all__ = [
     "SCOPES",
     "Filters",
     "QuerySpec",
+    "catalogue",
     "connect",
     "init_sql",
     "macro_files",
@@ -51,7 +55,7 @@ __all__ = [
     "write_init_file",
 ]
 
-SCOPES = ("domain", "host", "exact", "prefix")
+SCOPES = TARGET_SCOPES
 # Arguments of run_query that name a target (normalised per scope), in any query.
 _TARGET_ARGS = ("target", "me", "competitors")
 
@@ -67,39 +71,24 @@ class Filters:
     position: str | None = None
 
 
-@dataclass(frozen=True)
-class QuerySpec:
-    """A query's positional arguments and what it answers.
+class _Queries(Mapping[str, QuerySpec]):
+    """The catalogue by query name, read from the SQL files' headers on first use
+    (``queries.catalogue``): adding a query is adding one ``queries/NAME.sql`` file."""
 
-    When ``variadic`` is set, the last argument takes one or more values (a list).
-    """
+    def __getitem__(self, name: str) -> QuerySpec:
+        return catalogue()[name]
 
-    args: tuple[str, ...]
-    description: str
-    variadic: bool = False
+    def __iter__(self) -> Iterator[str]:
+        return iter(catalogue())
 
-    def usage(self, name: str) -> str:
-        words = [name, *(arg.upper() for arg in self.args)]
-        if self.variadic:
-            words[-1] = f"{words[-1][:-1]} [{words[-1][:-1]} ...]"
-        return " ".join(words)
+    def __len__(self) -> int:
+        return len(catalogue())
+
+    def __repr__(self) -> str:
+        return f"QUERIES({', '.join(catalogue())})"
 
 
-QUERIES: dict[str, QuerySpec] = {
-    "overview": QuerySpec(("target",), "totals: backlinks, referring domains, kinds, rank"),
-    "backlinks": QuerySpec(("target",), "every link pointing at the target"),
-    "referring_domains": QuerySpec(("target",), "domains linking to the target"),
-    "anchors": QuerySpec(("target",), "anchor texts of links to the target"),
-    "top_pages": QuerySpec(("target",), "the target's most linked pages, with status"),
-    "link_gap": QuerySpec(
-        ("me", "competitors"),
-        "domains linking to competitors but not to me",
-        variadic=True,
-    ),
-    "broken_backlinks": QuerySpec(("target",), "links to the target's 4xx/5xx/error pages"),
-    "broken_outlinks": QuerySpec(("target",), "links on the target's pages to broken URLs"),
-    "new_lost": QuerySpec(("target", "since"), "links gained or lost since a date"),
-}
+QUERIES: Mapping[str, QuerySpec] = _Queries()
 
 
 # ---------------------------------------------------------------------------
@@ -119,15 +108,16 @@ def run_query(
 ) -> pa.Table:
     """Run the macro `name` with positional `args`; every value is a bound parameter.
 
-    ``min_overlap`` is used by link_gap only. Raises LinkindexError with one line for
-    any mistake the caller can fix, including a target the index knows nothing about.
+    ``min_overlap`` goes to the queries that take it (link_gap). Raises LinkindexError
+    with one line for any mistake the caller can fix, including a target the index
+    knows nothing about.
     """
     spec = _spec(name)
     _check_options(scope, filters, limit, min_overlap)
     values = _bind_args(name, spec, args, scope)
     params: dict[str, Any] = dict(values)
     call = [f"${arg}" for arg in spec.args]
-    if name == "link_gap":
+    if "min_overlap" in spec.options:
         call.append("min_overlap := $min_overlap")
         params["min_overlap"] = min_overlap
     for option, value in [("scope", scope), *asdict(filters).items()]:  # named as in SQL
@@ -219,7 +209,7 @@ def _bind_args(name: str, spec: QuerySpec, args: list[str], scope: str) -> dict[
 
 
 def _normalize_target(target: str, scope: str) -> str:
-    if scope in ("domain", "host"):
+    if scope not in URL_SCOPES:
         host = normalize_host(target)
         if host is None:
             raise LinkindexError(f"bad target {target!r}: not a host name (scope {scope})")
@@ -278,7 +268,7 @@ _PROBES: dict[str, list[str]] = {
 
 def _check_known(con: duckdb.DuckDBPyConnection, target: str, scope: str) -> None:
     """Raise when `target` is nowhere in the index: no link to it, from it, no page of it."""
-    if scope in ("exact", "prefix"):
+    if scope in URL_SCOPES:
         host_seen = _fetch(con, "SELECT 1 FROM hosts WHERE host = $host LIMIT 1",
                            {"host": url_host(target)}).num_rows > 0
         probes = _PROBES["url"] if host_seen else []

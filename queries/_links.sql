@@ -19,6 +19,8 @@
 --       kind          := NULL   only this kind: a, img, area, redirect, canonical
 --       position      := NULL   only this place on the page: content, nav, header, footer, aside
 --     A kind or position not in these lists is an error (raised when a link is checked).
+--     The lists are core.schema.KINDS and POSITIONS; tests/test_closed_lists.py checks
+--     that every list spelled here says the same.
 --     Columns: those of the edges view (core.schema.INDEX_EDGES) plus bucket.
 
 CREATE OR REPLACE TEMP MACRO is_dofollow(nofollow, ugc, sponsored) AS

@@ -9,6 +9,7 @@
 -- (punycode), no default port, an empty path written as "/". The linkindex command
 -- normalises what you type; in a DuckDB shell, type the stored form. A prefix must
 -- name the scheme and the whole host ('https://example.com/b', not 'https://exam').
+-- The scopes are core.schema.TARGET_SCOPES (tests/test_closed_lists.py compares).
 --
 -- url_host(url)
 --     the host of a stored URL (no port).
@@ -43,13 +44,13 @@ CREATE OR REPLACE TEMP MACRO url_host(url) AS
 CREATE OR REPLACE TEMP MACRO target_domain(target, scope) AS
     CASE
         WHEN scope = 'domain' THEN target
-        WHEN scope IN ('host', 'exact', 'prefix') THEN (
+        WHEN scope IN ('domain', 'host', 'exact', 'prefix') THEN (  -- the other known scopes
             SELECT any_value(known.domain)
             FROM hosts AS known
             WHERE scope <> 'domain'  -- lets DuckDB skip this lookup for scope 'domain'
               AND known.host = CASE WHEN scope = 'host' THEN target ELSE url_host(target) END
         )
-        ELSE error(concat('unknown scope ''', scope, ''': use exact, prefix, host or domain'))
+        ELSE error(concat('unknown scope ''', scope, ''': use domain, host, exact or prefix'))
     END;
 
 CREATE OR REPLACE TEMP MACRO matches_target(url, host, domain, target, scope) AS
@@ -58,7 +59,7 @@ CREATE OR REPLACE TEMP MACRO matches_target(url, host, domain, target, scope) AS
         WHEN 'host' THEN host = target
         WHEN 'exact' THEN url = target
         WHEN 'prefix' THEN starts_with(url, target)
-        ELSE error(concat('unknown scope ''', scope, ''': use exact, prefix, host or domain'))
+        ELSE error(concat('unknown scope ''', scope, ''': use domain, host, exact or prefix'))
     END;
 
 CREATE OR REPLACE TEMP MACRO target_edges(

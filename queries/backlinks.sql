@@ -5,7 +5,7 @@
 --
 -- Parameters:
 --   target                  the domain, host, URL or URL prefix (see scope)
---   scope         := 'domain'  'domain' (with subdomains), 'host', 'exact' URL, 'prefix'
+--   scope         := 'domain'  'domain' (with subdomains), 'host', 'exact' (URL) or 'prefix'
 --   live_only     := true      only links still present on the latest fetch of their page
 --   dofollow_only := false     only links without rel nofollow / ugc / sponsored
 --   external_only := true      only links from other registrable domains

@@ -10,7 +10,7 @@
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
 --             external_only := true, kind := NULL, position := NULL
---             (as in backlinks.sql; external_only := false adds broken internal links).
+--             (as in backlinks.sql; with external_only false, broken internal links too).
 --
 -- Columns:
 --   src_url                   the target's page carrying the link

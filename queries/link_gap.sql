@@ -12,7 +12,7 @@
 --   me                        my domain, host, URL or URL prefix (see scope)
 --   competitors               VARCHAR[]: the competitors, named in the same scope
 --   min_overlap   := 1        least number of competitors a listed domain links to
---   scope         := 'domain' 'domain' (with subdomains), 'host', 'exact' URL, 'prefix'
+--   scope         := 'domain' 'domain' (with subdomains), 'host', 'exact' (URL) or 'prefix'
 --   live_only := true, dofollow_only := false, external_only := true, kind := NULL,
 --   position := NULL          as in backlinks.sql
 --

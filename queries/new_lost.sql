@@ -15,7 +15,7 @@
 --                               the session's TimeZone; the linkindex command uses UTC)
 --   dofollow_only := false, external_only := true, kind := NULL, position := NULL
 --                               as in backlinks.sql
---   live_only                   accepted for uniformity and ignored: lost links are never live
+--   live_only := true           accepted for uniformity and ignored: lost links are never live
 --
 -- Columns:
 --   change                    'new' or 'lost'

@@ -28,9 +28,13 @@ from core.schema import (
 SQL_DIR = Path(__file__).resolve().parent
 
 
-def macro_files() -> list[Path]:
-    """The macro files in load order: helpers (``_*.sql``) first, then alphabetical."""
-    return sorted(SQL_DIR.glob("*.sql"), key=lambda p: (not p.name.startswith("_"), p.name))
+def macro_files(folder: Path | None = None) -> list[Path]:
+    """The macro files in load order: helpers (``_*.sql``) first, then alphabetical.
+
+    ``folder`` defaults to SQL_DIR (this package's folder), read when called.
+    """
+    folder = SQL_DIR if folder is None else folder
+    return sorted(folder.glob("*.sql"), key=lambda p: (not p.name.startswith("_"), p.name))
 
 
 def init_sql(data: Path) -> str:
@@ -68,15 +72,15 @@ def init_sql(data: Path) -> str:
         f"CREATE OR REPLACE TEMP MACRO index_buckets() AS {buckets};",
         "",
     ]
-    return "\n".join(parts) + _macros_sql()
+    return "\n".join(parts) + _macros_sql(SQL_DIR)
 
 
 @cache
-def _macros_sql() -> str:
+def _macros_sql(folder: Path) -> str:
     """Every macro file's text, read once per process (each query opens a session)."""
     return "\n".join(
         f"-- ---- queries/{path.name} ----\n{path.read_text().strip()}\n"
-        for path in macro_files()
+        for path in macro_files(folder)
     )
 
 

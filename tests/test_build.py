@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import inspect
 import json
 import math
 import os
 import random
+import re
 import threading
 from pathlib import Path
 
@@ -29,7 +31,16 @@ from rawdata import (
 
 from core import layout
 from core.errors import LinkindexError
-from core.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_FORMAT, INDEX_HOSTS, INDEX_PAGES
+from core.schema import (
+    EDGE_LINK_COLUMNS,
+    EDGE_PAGE_COLUMNS,
+    EDGES,
+    INDEX_DOMAINS,
+    INDEX_EDGES,
+    INDEX_FORMAT,
+    INDEX_HOSTS,
+    INDEX_PAGES,
+)
 from index.build import build_index
 from index.compact import EDGE_ORDER, choose_buckets
 
@@ -316,18 +327,77 @@ def test_equal_ranks_are_zero(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_sql_bucket_expression_agrees_with_layout_bucket_of() -> None:
-    rng = random.Random(7)
-    domains = [f"d{rng.randrange(10**9)}.example" for _ in range(500)]
-    domains += ["example.com", "bbc.co.uk", "xn--bcher-kva.example", "127.0.0.1", "localhost"]
+# Domains for the bucket hash: random ones, public suffixes, punycode (what the index
+# stores), raw Unicode and odd strings (the hash must agree on any text it is given).
+BUCKET_DOMAINS = [f"d{rng.randrange(10**9)}.example" for rng in [random.Random(7)]
+                  for _ in range(300)] + [
+    "example.com", "bbc.co.uk", "xn--bcher-kva.example", "xn--fiqs8s", "xn--80ak6aa92e.com",
+    "bücher.example", "例え.jp", "пример.рф", "127.0.0.1", "[::1]", "localhost", "", "a'b",
+]
+BUCKET_COUNTS = (1, 2, 3, 7, 8, 64, 1000, 2**31 - 1)
+
+
+def test_the_bucket_macro_of_the_queries_agrees_with_layout_bucket_of() -> None:
+    from queries.session import macro_files
+
+    (path,) = [p for p in macro_files() if p.name == "_bucket.sql"]
     con = duckdb.connect()
-    for n in (1, 2, 7, 64, 1000):
+    con.execute(path.read_text())  # as queries.session loads it
+    for n in BUCKET_COUNTS:
         got = con.execute(
-            "SELECT d, (('0x' || substr(md5(d), 1, 8))::UBIGINT % $n)::INTEGER "
-            "FROM unnest($ds) AS t(d)",
-            {"n": n, "ds": domains},
+            "SELECT d, bucket_of(d, $n) FROM unnest($ds) AS t(d)", {"n": n, "ds": BUCKET_DOMAINS}
         ).fetchall()
-        assert dict(got) == {d: layout.bucket_of(d, n) for d in domains}
+        assert dict(got) == {d: layout.bucket_of(d, n) for d in BUCKET_DOMAINS}, n
+
+
+def test_the_bucket_hash_of_the_build_agrees_with_layout_bucket_of() -> None:
+    # index/compact.py hashes each target domain once (dst_hash) and takes it modulo the
+    # bucket count when it writes the files: run its own expressions.
+    from index import compact
+
+    hashed = re.search(r"SELECT dst_domain, (.+?) AS dst_hash", compact.INDEX_EDGES_SQL)
+    bucket = re.search(r"\((e\.dst_hash % \$n)\)::UINTEGER AS bucket",
+                       inspect.getsource(compact._write_edge_buckets))
+    assert hashed and bucket, "index/compact.py no longer computes buckets as this test reads"
+    con = duckdb.connect()
+    for n in BUCKET_COUNTS:
+        got = con.execute(
+            f"SELECT dst_domain, ({bucket[1]})::UINTEGER FROM ("
+            f"SELECT dst_domain, {hashed[1]} AS dst_hash FROM unnest($ds) AS t(dst_domain)) AS e",
+            {"n": n, "ds": BUCKET_DOMAINS},
+        ).fetchall()
+        assert dict(got) == {d: layout.bucket_of(d, n) for d in BUCKET_DOMAINS}, n
+
+
+@pytest.mark.parametrize("buckets", [3, 8])
+def test_a_build_puts_each_edge_in_the_bucket_of_its_target_domain(
+    tmp_path: Path, buckets: int
+) -> None:
+    targets = ["https://xn--bcher-kva.example/", "https://bücher.example/",
+               "https://www.xn--80ak6aa92e.com/", "https://127.0.0.1/", "https://bbc.co.uk/",
+               *(f"https://d{i}.example/" for i in range(30))]
+    write_crawl(tmp_path, "c1", [fetch(A, targets, at=T1)])
+    build_index(tmp_path, buckets=buckets)
+    rows = [(row["dst_domain"], int(path.parent.name.removeprefix("bucket=")))
+            for path in edge_files(tmp_path) for row in pq.read_table(path).to_pylist()]
+    assert len(rows) == len(targets) and len({d for d, _ in rows}) == len(targets)
+    assert [b for _, b in rows] == [layout.bucket_of(d, buckets) for d, _ in rows]
+
+
+def test_index_edges_keep_their_column_order_and_take_their_types_from_edges() -> None:
+    # The files' column order is part of the format: INDEX_EDGES derives from EDGES
+    # without moving a column.
+    assert INDEX_EDGES.names == [
+        "dst_domain", "dst_url", "src_domain", "dst_host", "src_host", "src_url", "anchor",
+        "kind", "alt", "nofollow", "ugc", "sponsored", "position", "ordinal", "external",
+        "first_seen", "last_seen", "live", "src_domain_rank",
+    ]
+    shared = [name for name in INDEX_EDGES.names if name in EDGES.names]
+    assert sorted(shared) == sorted(set(EDGES.names) - {"crawl_id", "fetched_at"})
+    assert all(INDEX_EDGES.field(name).equals(EDGES.field(name)) for name in shared)
+    assert [field.name for field in INDEX_EDGES if field.nullable] == ["alt", "position"]
+    assert (*EDGE_PAGE_COLUMNS, *EDGE_LINK_COLUMNS) == tuple(EDGES.names)
+    assert EDGE_PAGE_COLUMNS == ("crawl_id", "fetched_at", "src_url", "src_host", "src_domain")
 
 
 def test_choose_buckets() -> None:

@@ -8,6 +8,10 @@ competitors; g, h, i link only to competitors. Edge comments give the facts that
 from __future__ import annotations
 
 import json
+import re
+import shutil
+from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,10 @@ from indexdata import edge, page, ts, write_index
 
 from core import layout
 from core.errors import LinkindexError
+from core.schema import TARGET_SCOPES
 from queries import QUERIES, Filters, connect, macro_files, run_query, run_sql, write_init_file
+from queries import session as query_session
+from queries.catalogue import QuerySpec, catalogue, parse_header
 
 T = "https://target.example"
 EDGES = [
@@ -207,7 +214,7 @@ def test_every_macro_in_every_scope(data: Path, name: str, scope: str, target: s
 def test_every_query_has_expectations_in_every_scope() -> None:
     covered = {(name, scope) for name, scope, _ in EXPECTED}
     for name in set(QUERIES) - {"link_gap"}:
-        assert {s for n, s in covered if n == name} == {"domain", "host", "exact", "prefix"}
+        assert {s for n, s in covered if n == name} == set(TARGET_SCOPES)
 
 
 def test_backlinks_full_rows(data: Path) -> None:
@@ -462,6 +469,169 @@ def test_macro_files_load_helpers_first_and_match_the_api() -> None:
         if not path.name.startswith("_"):
             assert f"CREATE OR REPLACE TEMP MACRO {path.stem}(" in text
             assert text.count("CREATE ") == 1, path.name
+
+
+# ---------------------------------------------------------------------------
+# The catalogue: read from the SQL files' headers (queries.catalogue)
+# ---------------------------------------------------------------------------
+
+
+def macro_parameters(text: str, name: str) -> dict[str, str | None]:
+    """The parameters of macro `name` as its CREATE statement writes them: name ->
+    default (None for a positional one), in order."""
+    match = re.search(rf"CREATE OR REPLACE TEMP MACRO {name}\((.*?)\) AS TABLE", text, re.S)
+    assert match, name
+    parameters: dict[str, str | None] = {}
+    for item in match[1].split(","):
+        parameter, _, default = item.partition(":=")
+        parameters[parameter.strip()] = default.strip() or None
+    return parameters
+
+
+SQL_VALUES = {"true": True, "false": False, "NULL": None}
+
+
+def test_every_header_parses_and_states_its_macros_parameters(data: Path) -> None:
+    con = connect(data)
+    declared = dict(con.execute(
+        "SELECT function_name, parameters FROM duckdb_functions() "
+        "WHERE function_type = 'table_macro'").fetchall())
+    for path in macro_files():
+        if path.name.startswith("_"):
+            continue
+        name, text = path.stem, path.read_text()
+        spec = QUERIES[name]
+        assert spec == parse_header(name, text)
+        in_sql = macro_parameters(text, name)
+        assert declared[name] == list(in_sql), name  # what DuckDB defined, in order
+        positional = [p for p, default in in_sql.items() if default is None]
+        assert list(spec.args) == positional == list(in_sql)[: len(positional)], name
+        assert dict(spec.options) == {p: d for p, d in in_sql.items() if d is not None}, name
+        # run_query passes the scope and every filter: each query takes them, with the
+        # defaults run_query has.
+        standard = {"scope": "domain", **asdict(Filters())}
+        assert {p: SQL_VALUES.get(d, d.strip("'")) for p, d in spec.options.items()
+                if p in standard} == standard, name
+        assert spec.description and not spec.description.endswith("."), name
+    assert [n for n, s in QUERIES.items() if s.variadic] == ["link_gap"]
+
+
+NEW_QUERY = """\
+-- linked_hosts(target): the target's hosts that receive links, most linked first.
+--
+-- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
+--             external_only := true, kind := NULL, position := NULL
+--             (as in backlinks.sql).
+--
+-- Columns: dst_host, backlinks.
+
+CREATE OR REPLACE TEMP MACRO linked_hosts(
+    target,
+    scope := 'domain',
+    live_only := true,
+    dofollow_only := false,
+    external_only := true,
+    kind := NULL,
+    position := NULL
+) AS TABLE
+SELECT link.dst_host, count(*) AS backlinks
+FROM target_edges(
+    target,
+    scope := scope,
+    live_only := live_only,
+    dofollow_only := dofollow_only,
+    external_only := external_only,
+    kind := kind,
+    position := position
+) AS link
+GROUP BY link.dst_host
+ORDER BY backlinks DESC, link.dst_host;
+"""
+
+
+def test_adding_a_query_is_adding_one_sql_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from linkindex.cli import main
+
+    shipped = list(QUERIES)
+    folder = tmp_path / "queries"
+    folder.mkdir()
+    for path in macro_files():
+        shutil.copy(path, folder)
+    (folder / "linked_hosts.sql").write_text(NEW_QUERY)
+    monkeypatch.setattr(query_session, "SQL_DIR", folder)
+
+    assert list(QUERIES) == list(catalogue(folder)) == sorted([*shipped, "linked_hosts"])
+    assert QUERIES["linked_hosts"] == QuerySpec(
+        ("target",), "the target's hosts that receive links, most linked first",
+        options=QUERIES["backlinks"].options)
+    data = tmp_path / "data"
+    write_index(data, EDGES, PAGES, RANKS)
+    counts = Counter(e["dst_host"] for e in EDGES
+                     if e["dst_domain"] == "target.example" and e["live"] and e["external"])
+    assert rows(data, "linked_hosts", "target.example") == [
+        {"dst_host": host, "backlinks": n}
+        for host, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    assert main(["queries"]) == 0
+    listed = capsys.readouterr().out
+    assert "linked_hosts TARGET\n    the target's hosts that receive links" in listed
+    with pytest.raises(LinkindexError, match="usage: linked_hosts TARGET$"):
+        run_query(data, "linked_hosts", [])
+    monkeypatch.undo()
+    assert "linked_hosts" not in QUERIES
+
+
+def test_linkindex_queries_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    from linkindex.cli import main
+
+    assert main(["queries"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[::2] == [spec.usage(name) for name, spec in QUERIES.items()]
+    assert lines[1::2] == [f"    {spec.description}" for spec in QUERIES.values()]
+    assert "link_gap ME COMPETITOR [COMPETITOR ...]" in lines
+    assert "    every link pointing at the target, one row per link" in lines
+
+
+HEADER = """\
+-- demo(target, since): what it answers.
+--
+-- Parameters:
+--   target, since
+--   scope := 'domain'   how the target matches
+--
+-- Columns: ...
+
+CREATE OR REPLACE TEMP MACRO demo(target, since, scope := 'domain') AS TABLE SELECT 1;
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("-- demo(target, since): what it answers.", "-- demo: what it answers",
+         "line 1 must read"),
+        ("-- demo(", "-- demos(", "line 1 names 'demos', not the file's name 'demo'"),
+        ("-- Parameters:", "-- Options:", "no '-- Parameters:' block"),
+        ("--   target, since", "--   target, since, scope := 'host'", "scope := given twice"),
+        ("--   target, since", "--   target  VARCHAR[]: some", "only the last positional"),
+        ("--   target, since", "--   since := 1", "since both positional and named"),
+    ],
+)
+def test_a_bad_header_is_one_clear_error(old: str, new: str, message: str) -> None:
+    assert parse_header("demo", HEADER) == QuerySpec(
+        ("target", "since"), "what it answers", options={"scope": "'domain'"})
+    assert old in HEADER
+    with pytest.raises(LinkindexError) as caught:
+        parse_header("demo", HEADER.replace(old, new))
+    assert str(caught.value).startswith(f"queries/demo.sql: bad header: {message}")
+
+
+def test_a_list_argument_is_variadic_on_the_command_line() -> None:
+    text = HEADER.replace("--   target, since", "--   target, since  VARCHAR[]: the moments")
+    assert parse_header("demo", text).variadic
+    assert parse_header("demo", text).usage("demo") == "demo TARGET SINCE [SINCE ...]"
 
 
 def test_queries_never_write_to_the_index(data: Path) -> None:
