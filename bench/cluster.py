@@ -138,12 +138,13 @@ def run_engine(engine: str, redis_url: str, proxy: str, seeds: list[str],
     import redis
 
     from crawler.frontier import jobs
+    from crawler.spec import CrawlSpec
 
     server = redis.Redis.from_url(redis_url, decode_responses=True)
     server.flushall()
     workers = 2 if engine == "linkindex-2" else 1
     if engine.startswith("linkindex"):
-        jobs.submit(server, jobs.JobSpec("bench", seeds, delay=0, robots=False))
+        jobs.submit(server, "bench", CrawlSpec(seeds, delay=0, robots=False))
     else:
         server.lpush("textbook:start_urls", *seeds)
     helpers_before = _cpu(helper_pids)

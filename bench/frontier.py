@@ -40,10 +40,11 @@ def linkindex_seen(server: Any, all_urls: list[str], mode: str) -> dict[str, Any
     from core.urls import url_host
     from crawler.frontier import jobs
     from crawler.frontier.store import FrontierStore, Link
+    from crawler.spec import CrawlSpec
 
     name = f"seen-{mode}"
-    jobs.submit(server, jobs.JobSpec(name, all_urls[:1], robots=False, seen_mode=mode,
-                                     expected_urls=len(all_urls)))
+    jobs.submit(server, name, CrawlSpec(all_urls[:1], robots=False, seen_mode=mode,
+                                        expected_urls=len(all_urls)))
     frontier = FrontierStore(server, name)
     for start in range(1, len(all_urls), 1000):
         batch = [Link(u, registrable_domain(url_host(u))) for u in all_urls[start:start + 1000]]

@@ -4,6 +4,8 @@
 explicitly and overrides from its flags. Settings named LINKINDEX_* are ours.
 """
 
+from crawler import spec as _spec
+
 BOT_NAME = "linkindex"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -56,12 +58,13 @@ EXTENSIONS = {"crawler.extensions.CrawlProgress": 500}
 LINKINDEX_DATA = "data"  # DATA root (raw parts go to DATA/raw/<crawl_id>/)
 LINKINDEX_CRAWL_ID = None  # default: UTC time of the start, e.g. 20261121T053100Z
 LINKINDEX_WORKER_ID = None  # default: <host>-<pid>-<random>, unique per process
-LINKINDEX_SEEDS = []  # URLs
+# What to crawl: the fields of crawler.spec.CrawlSpec, with its defaults and checks.
+LINKINDEX_SEEDS = list(_spec.DEFAULTS["seeds"])  # URLs
 LINKINDEX_SEEDS_FILE = None  # one URL per line, '#' comments
-LINKINDEX_SCOPE = "seed-domains"  # or "any"
-LINKINDEX_MAX_DEPTH = None
-LINKINDEX_MAX_PAGES = None
-LINKINDEX_MAX_PAGES_PER_DOMAIN = None
+LINKINDEX_SCOPE = _spec.DEFAULTS["scope"]  # one of crawler.spec.CRAWL_SCOPES
+LINKINDEX_MAX_DEPTH = _spec.DEFAULTS["max_depth"]
+LINKINDEX_MAX_PAGES = _spec.DEFAULTS["max_pages"]
+LINKINDEX_MAX_PAGES_PER_DOMAIN = _spec.DEFAULTS["max_pages_per_domain"]
 LINKINDEX_PROXY = None  # forward proxy for every request, e.g. http://127.0.0.1:8080
 # Refuse private, loopback and link-local addresses unless allowed (tests, the demo).
 LINKINDEX_ALLOW_PRIVATE = False

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import LinkindexError
+from core.schema import KINDS, POSITIONS, TARGET_SCOPES
+from crawler.spec import CRAWL_SCOPES, DEFAULTS, LIMITS, CrawlSpec, option
 from linkindex import cluster
 
-SCOPES = ("domain", "host", "prefix", "exact")
+SCOPES = TARGET_SCOPES  # of a query's target
 FORMATS = ("table", "csv", "json")
 
 
@@ -32,28 +34,33 @@ def _query_args(parser: argparse.ArgumentParser) -> None:
     _filter_args(parser)
 
 
+def _one_of(values: Sequence[str]) -> str:
+    return ", ".join(values[:-1]) + " or " + values[-1]
+
+
 def _filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scope", choices=SCOPES, default="domain",
                         help="how the target matches: domain (default, with subdomains), "
-                             "host, URL prefix, exact URL")
+                             "host, exact URL, URL prefix")
     parser.add_argument("--include-lost", action="store_true",
                         help="also links no longer on their page (default: live only)")
     parser.add_argument("--dofollow", action="store_true", help="only links without nofollow")
     parser.add_argument("--include-internal", action="store_true",
                         help="also links from the target's own domain")
-    parser.add_argument("--kind", help="a, img, area, redirect or canonical")
-    parser.add_argument("--position", help="content, nav, header, footer or aside")
+    parser.add_argument("--kind", help=_one_of(KINDS))
+    parser.add_argument("--position", help=_one_of(POSITIONS))
     parser.add_argument("--min-overlap", type=int, default=1,
                         help="link_gap: competitors a domain must link to (default 1)")
     parser.add_argument("--limit", type=int, help="at most N rows")
 
 
 def _limit_args(parser: argparse.ArgumentParser) -> None:
-    """What a crawl may fetch (crawl, job submit)."""
-    parser.add_argument("--max-depth", type=int)
-    parser.add_argument("--max-pages", type=int)
-    parser.add_argument("--max-pages-per-domain", type=int)
-    parser.add_argument("--scope", choices=("seed-domains", "any"), default="seed-domains")
+    """What a crawl may fetch (crawl, job submit): fields of crawler.spec.CrawlSpec."""
+    for name in LIMITS:  # --max-depth, --max-pages, --max-pages-per-domain
+        parser.add_argument(option(name), type=int, default=DEFAULTS[name], metavar="N")
+    parser.add_argument("--scope", choices=CRAWL_SCOPES, default=DEFAULTS["scope"],
+                        help="follow links within the seeds' registrable domains, or anywhere "
+                             "(default %(default)s)")
 
 
 def _fetch_args(parser: argparse.ArgumentParser) -> None:
@@ -164,15 +171,11 @@ def _settings(pairs: Sequence[str]) -> dict[str, str]:
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.runner import run_crawl
 
+    spec = CrawlSpec.from_options(vars(args))  # seeds, --seeds-file, scope and limits
     overrides: dict[str, object] = {
-        "LINKINDEX_SEEDS": args.seeds,
-        "LINKINDEX_SEEDS_FILE": args.seeds_file,
+        **spec.to_settings(),
         "LINKINDEX_DATA": str(args.data),
         "LINKINDEX_CRAWL_ID": args.crawl_id,
-        "LINKINDEX_SCOPE": args.scope,
-        "LINKINDEX_MAX_DEPTH": args.max_depth,
-        "LINKINDEX_MAX_PAGES": args.max_pages,
-        "LINKINDEX_MAX_PAGES_PER_DOMAIN": args.max_pages_per_domain,
         **_fetch_overrides(args),
     }
     summary = run_crawl(overrides)

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.errors import LinkindexError
+from core.errors import LinkindexError, check_crawl_id
+from crawler.frontier.defaults import SEEN_MODES
+from crawler.spec import DEFAULTS, CrawlSpec
 
 JOB_ACTIONS = {"pause": "paused", "resume": "running", "stop": "stopped"}
 
@@ -29,16 +31,17 @@ def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> No
     s.add_argument("--seeds-file", help="file with one seed URL per line")
     _redis_arg(s)
     limit_args(s)
-    s.add_argument("--delay", type=float, default=1.0,
+    s.add_argument("--delay", type=float, default=DEFAULTS["delay"],
                    help="seconds between two fetches from one domain, across all workers "
-                        "(default 1; a longer robots.txt Crawl-delay wins)")
-    s.add_argument("--seen", choices=("exact", "bloom"), default="exact",
-                   help="seen-URL filter: exact 8-byte fingerprints (default) or a Bloom "
-                        "filter (~1.8 bytes/URL at 0.1%% false positives)")
-    s.add_argument("--expected-urls", type=int, default=10_000_000,
-                   help="sizes the seen filter (default 10M)")
-    s.add_argument("--max-attempts", type=int, default=3,
-                   help="leases lapsing this often mark a request failed (default 3)")
+                        f"(default {DEFAULTS['delay']:g}; a longer robots.txt Crawl-delay wins)")
+    s.add_argument("--seen", dest="seen_mode", choices=SEEN_MODES, default=DEFAULTS["seen_mode"],
+                   help="seen-URL filter: exact 8-byte fingerprints or a Bloom filter "
+                        "(~1.8 bytes/URL at 0.1%% false positives; default %(default)s)")
+    s.add_argument("--expected-urls", type=int, default=DEFAULTS["expected_urls"],
+                   help=f"sizes the seen filter (default {DEFAULTS['expected_urls']:,})")
+    s.add_argument("--max-attempts", type=int, default=DEFAULTS["max_attempts"],
+                   help="leases lapsing this often mark a request failed "
+                        "(default %(default)s)")
     for action, help_text in (("status", "queued, leased, done, failed, workers, ETA"),
                               ("pause", "workers stop fetching, stay up"),
                               ("resume", "workers go on"),
@@ -71,17 +74,15 @@ def _server(args: argparse.Namespace) -> Any:
 
 def cmd_job(args: argparse.Namespace) -> int:
     from crawler.frontier import jobs
-    from crawler.seeds import read_seeds_file
 
-    server = _server(args)
+    # Bad input is one line before Redis is asked anything (as `linkindex crawl` says it).
+    spec = None
     if args.action == "submit":
-        seeds = list(args.seeds) + (read_seeds_file(args.seeds_file) if args.seeds_file else [])
-        spec = jobs.JobSpec(
-            args.name, seeds, scope=args.scope, max_depth=args.max_depth,
-            max_pages=args.max_pages, max_pages_per_domain=args.max_pages_per_domain,
-            delay=args.delay, max_attempts=args.max_attempts, seen_mode=args.seen,
-            expected_urls=args.expected_urls)
-        queued = jobs.submit(server, spec)
+        check_crawl_id(args.name)  # the job name is the crawl id of its raw parts
+        spec = CrawlSpec.from_options(vars(args))
+    server = _server(args)
+    if spec is not None:
+        queued = jobs.submit(server, args.name, spec)
         print(f"job {args.name}: {queued:,} seeds queued; start workers with "
               f"`linkindex worker --job {args.name} --data DATA`")
     elif args.action == "status":

@@ -36,9 +36,10 @@ FAST = {"DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS": 64, "CONCURRENT_REQUESTS_PER
 
 def _crawl_local(web, data: Path, proxy_url: str) -> tuple[int, int, float]:  # noqa: ANN001
     from crawler.runner import run_crawl
+    from crawler.spec import CrawlSpec
 
     summary = run_crawl({
-        "LINKINDEX_SEEDS": web.seeds(),
+        **CrawlSpec(web.seeds()).to_settings(),
         "LINKINDEX_DATA": str(data),
         "LINKINDEX_CRAWL_ID": "demo",
         "LINKINDEX_PROXY": proxy_url,
@@ -54,12 +55,13 @@ def _crawl_cluster(web, data: Path, proxy_url: str, workers: int,  # noqa: ANN00
     import duckdb
 
     from crawler.frontier import jobs
+    from crawler.spec import CrawlSpec
     from linkindex.localredis import RedisServer
 
     started = time.monotonic()
     with RedisServer(data.parent / "redis") as redis_server:
         server = redis_server.client()
-        jobs.submit(server, jobs.JobSpec("demo", web.seeds(), delay=0))
+        jobs.submit(server, "demo", CrawlSpec(web.seeds(), delay=0))
         console.print(f"      job demo submitted to {redis_server.url}; starting {workers} workers")
         args = [sys.executable, "-m", "linkindex", "worker", "--job", "demo", "--redis",
                 redis_server.url, "--data", str(data), "--proxy", proxy_url, "--allow-private"]

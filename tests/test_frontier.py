@@ -11,9 +11,12 @@ import pytest
 from core.errors import LinkindexError
 from crawler.frontier import jobs
 from crawler.frontier.fingerprint import SeenFilter
-from crawler.frontier.jobs import JobSpec
 from crawler.frontier.store import FrontierStore, Link
+from crawler.spec import CrawlSpec
 from linkindex.localredis import RedisServer
+
+# Every test talks to a real Redis server (the session's).
+pytestmark = pytest.mark.slow
 
 _names = itertools.count()
 
@@ -25,7 +28,7 @@ def server(redis_server: RedisServer):
 
 def new_job(server, seeds, **spec) -> FrontierStore:
     name = f"t{next(_names)}"
-    jobs.submit(server, JobSpec(name, seeds, **spec))
+    jobs.submit(server, name, CrawlSpec(seeds, **spec))
     return FrontierStore(server, name)
 
 
@@ -46,7 +49,7 @@ def test_submit_queues_each_seed_once_after_its_robots_txt(server) -> None:
     assert drain(f) == ["http://a.example/", "http://b.example/x"]
     assert drain(f) == []
     with pytest.raises(LinkindexError, match="exists"):
-        jobs.submit(server, JobSpec(f.job, ["http://a.example/"]))
+        jobs.submit(server, f.job, CrawlSpec(["http://a.example/"]))
 
 
 def test_add_checks_and_sets_the_seen_filter_in_one_call(server) -> None:

@@ -1,4 +1,7 @@
-"""Every cluster-mode default, in one place (as scrapy-redis keeps its own)."""
+"""Every cluster-mode default, in one place (as scrapy-redis keeps its own).
+
+A job's options (delay, margin, max attempts, seen filter) are fields of
+crawler.spec.CrawlSpec, whose defaults these are."""
 
 KEY_PREFIX = "linkindex"
 JOBS_KEY = "linkindex:jobs"  # every submitted job, scored by submit time (ms)
@@ -27,6 +30,7 @@ BACKOFF_MAX_SECONDS = 15.0
 ROBOTS_WAIT_SECONDS = 30.0  # wait for another worker's robots.txt fetch before fetching it
 ROBOTS_MAX_BYTES = 500 * 1024  # Google's robots.txt limit
 
-SEEN_MODE = "exact"  # or "bloom"
+SEEN_MODES = ("exact", "bloom")  # exact 8-byte fingerprints, or a Bloom filter
+SEEN_MODE = SEEN_MODES[0]
 EXPECTED_URLS = 10_000_000  # sizes the seen filter
 BLOOM_ERROR_RATE = 0.001

@@ -2,7 +2,8 @@
 
 A job is the unit many workers share: its config, its frontier and its counters, all
 under `linkindex:{JOB}:`. Its name is also the crawl id of the raw parts its workers
-write. Finished means nothing queued and nothing leased.
+write. Finished means nothing queued and nothing leased. What a job crawls, and how
+politely, is a crawler.spec.CrawlSpec, checked when it is built.
 """
 
 from __future__ import annotations
@@ -17,63 +18,32 @@ from core.domains import registrable_domain
 from core.errors import LinkindexError
 from core.urls import url_host
 from crawler.frontier import defaults
-from crawler.frontier.fingerprint import SeenFilter
 from crawler.frontier.keys import JobKeys
 from crawler.frontier.store import FrontierStore, Link
-from crawler.seeds import parse_seeds
+from crawler.spec import CrawlSpec
 
 STATES = ("running", "paused", "stopped")
-
-
-@dataclass
-class JobSpec:
-    name: str
-    seeds: list[str]
-    scope: str = "seed-domains"  # or "any"
-    max_depth: int | None = None
-    max_pages: int | None = None
-    max_pages_per_domain: int | None = None
-    delay: float = defaults.DELAY_SECONDS
-    margin: float = defaults.MARGIN_SECONDS
-    max_attempts: int = defaults.MAX_ATTEMPTS
-    robots: bool = True
-    seen_mode: str = defaults.SEEN_MODE
-    expected_urls: int = defaults.EXPECTED_URLS
-    bloom_error_rate: float = defaults.BLOOM_ERROR_RATE
 
 
 def _ms(seconds: float) -> str:
     return str(round(seconds * 1000))
 
 
-def submit(server: redis.Redis, spec: JobSpec) -> int:
-    """Create the job and queue its seeds; returns the number of seeds queued."""
-    keys = JobKeys(spec.name)
-    seeds = parse_seeds(spec.seeds)
-    if not seeds:
-        raise LinkindexError("no seed URLs: give at least one URL or a seeds file")
-    if spec.scope not in ("seed-domains", "any"):
-        raise LinkindexError("scope must be one of seed-domains, any")
-    for name in ("max_depth", "max_pages", "max_pages_per_domain"):
-        if (getattr(spec, name) or 0) < 0:
-            raise LinkindexError(f"--{name.replace('_', '-')} must not be negative")
-    if spec.delay < 0 or spec.max_attempts < 1:
-        raise LinkindexError("--delay must be ≥ 0 and max attempts ≥ 1")
-    try:
-        seen = SeenFilter.sized(spec.seen_mode, spec.expected_urls, spec.bloom_error_rate)
-    except ValueError as exc:
-        raise LinkindexError(str(exc)) from None
-    domains = sorted({registrable_domain(url_host(url)) for url in seeds})
+def submit(server: redis.Redis, name: str, spec: CrawlSpec) -> int:
+    """Create job `name` crawling `spec` and queue its seeds; returns the number queued."""
+    keys = JobKeys(name)
+    seen = spec.seen_filter()
+    domains = spec.scope_domains()
     config = {
         "state": "running",
         "created_ms": str(int(time.time() * 1000)),
         "scope": spec.scope,
-        "scope_domains": json.dumps(domains if spec.scope == "seed-domains" else None),
+        "scope_domains": json.dumps(sorted(domains) if domains is not None else None),
         "delay_ms": _ms(spec.delay),
         "margin_ms": _ms(spec.margin),
         "max_attempts": str(spec.max_attempts),
         "robots": "1" if spec.robots else "0",
-        "seeds": str(len(seeds)),
+        "seeds": str(len(spec.seeds)),
         **seen.as_config(),
     }
     limits = {"max_depth": spec.max_depth, "max_pages": spec.max_pages,
@@ -81,14 +51,14 @@ def submit(server: redis.Redis, spec: JobSpec) -> int:
     config.update({k: str(v) for k, v in limits.items() if v is not None})
     # HSETNX on state first: two submits of one name cannot both create it.
     if not server.hsetnx(keys.config, "state", "running"):
-        raise LinkindexError(f"job {spec.name!r} exists: `linkindex job purge {spec.name}` "
+        raise LinkindexError(f"job {name!r} exists: `linkindex job purge {name}` "
                              "first, or pick another name")
     server.hset(keys.config, mapping=config)
     if seen.mode == "bloom":  # allocate the whole bitmap now, not piecemeal mid-crawl
         server.setbit(keys.bloom, seen.bloom_bits - 1, 0)
-    server.zadd(defaults.JOBS_KEY, {spec.name: int(config["created_ms"])})
-    frontier = FrontierStore(server, spec.name)
-    links = [Link(url, registrable_domain(url_host(url))) for url in seeds]
+    server.zadd(defaults.JOBS_KEY, {name: int(config["created_ms"])})
+    frontier = FrontierStore(server, name)
+    links = [Link(url, registrable_domain(url_host(url))) for url in spec.seeds]
     return frontier.add(links, 0)
 
 

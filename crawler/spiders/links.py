@@ -30,61 +30,43 @@ from crawler.evidence import evidence_of
 from crawler.frontier.client import WorkerFrontier
 from crawler.frontier.spider import SharedFrontierSpider
 from crawler.items import PageItem
-from crawler.seeds import parse_seeds, read_seeds_file
+from crawler.spec import SEEDS_FILE_SETTING, SETTINGS, CrawlSpec, setting_int
 
-# -a NAME=VALUE → setting
+# -a NAME=VALUE → setting: the crawl spec's fields (seeds, scope, max_depth, …) and these
 ARGUMENT_SETTINGS = {
-    "seeds": "LINKINDEX_SEEDS",
-    "seeds_file": "LINKINDEX_SEEDS_FILE",
+    **SETTINGS,
+    "seeds_file": SEEDS_FILE_SETTING,
     "data": "LINKINDEX_DATA",
     "crawl_id": "LINKINDEX_CRAWL_ID",
-    "scope": "LINKINDEX_SCOPE",
-    "max_depth": "LINKINDEX_MAX_DEPTH",
-    "max_pages": "LINKINDEX_MAX_PAGES",
-    "max_pages_per_domain": "LINKINDEX_MAX_PAGES_PER_DOMAIN",
     "proxy": "LINKINDEX_PROXY",
     "allow_private": "LINKINDEX_ALLOW_PRIVATE",
 }
-SCOPES = ("seed-domains", "any")
 
 
 def default_crawl_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _optional_int(settings: BaseSettings, name: str) -> int | None:
-    value = settings.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise LinkindexError(f"{name} must be a whole number, not {value!r}") from None
-    if number < 0:
-        raise LinkindexError(f"{name} must not be negative")
-    return number
+def crawl_spec(settings: BaseSettings) -> CrawlSpec | None:
+    """The crawl the settings ask for, checked; None for a cluster worker (LINKINDEX_JOB),
+    whose seeds, scope and limits are the job's, checked when it was submitted."""
+    return None if settings.get("LINKINDEX_JOB") else CrawlSpec.from_settings(settings)
 
 
 def prepare_settings(settings: BaseSettings) -> None:
     """Validate the crawl settings and fill in derived defaults (crawl id, seeds)."""
-    seeds = list(settings.getlist("LINKINDEX_SEEDS"))
-    if settings.get("LINKINDEX_SEEDS_FILE"):
-        seeds += read_seeds_file(settings["LINKINDEX_SEEDS_FILE"])
-    seeds = parse_seeds(seeds)
-    # A cluster worker (LINKINDEX_JOB) takes its seeds and limits from the job in Redis.
-    if not seeds and not settings.get("LINKINDEX_JOB"):
-        raise LinkindexError("no seed URLs: give at least one URL or a seeds file")
-    # The file's URLs are now in LINKINDEX_SEEDS: a second call (the runner validates
-    # before Scrapy starts, the spider again) must not read the file again.
-    settings.set("LINKINDEX_SEEDS", seeds, priority="cmdline")
-    settings.set("LINKINDEX_SEEDS_FILE", None, priority="cmdline")
+    spec = crawl_spec(settings)
+    if spec is not None:
+        # The file's URLs are now in LINKINDEX_SEEDS: a second call (the runner validates
+        # before Scrapy starts, the spider again) must not read the file again.
+        settings.update(spec.to_settings(), priority="cmdline")
+        settings.set(SEEDS_FILE_SETTING, None, priority="cmdline")
     crawl_id = settings.get("LINKINDEX_CRAWL_ID") or default_crawl_id()
     settings.set("LINKINDEX_CRAWL_ID", check_crawl_id(crawl_id), priority="cmdline")
-    if settings.get("LINKINDEX_SCOPE") not in SCOPES:
-        raise LinkindexError(f"scope must be one of {', '.join(SCOPES)}")
-    for name in ("LINKINDEX_MAX_DEPTH", "LINKINDEX_MAX_PAGES", "LINKINDEX_MAX_PAGES_PER_DOMAIN"):
-        _optional_int(settings, name)
-    if (_optional_int(settings, "LINKINDEX_WARC_GZIP_LEVEL") or 0) > 9:
+    level = setting_int(settings, "LINKINDEX_WARC_GZIP_LEVEL")
+    if (level or 0) < 0:
+        raise LinkindexError("LINKINDEX_WARC_GZIP_LEVEL must not be negative")
+    if (level or 0) > 9:
         raise LinkindexError("LINKINDEX_WARC_GZIP_LEVEL must be 0 (plain .warc) to 9")
 
 
@@ -104,15 +86,13 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
 
     def configure(self, settings: BaseSettings) -> None:
         self.crawl_id: str = settings["LINKINDEX_CRAWL_ID"]
-        self.seeds: list[str] = settings.getlist("LINKINDEX_SEEDS")
-        self.scope_domains: set[str] | None = (
-            {registrable_domain(url_host(url)) for url in self.seeds}
-            if settings["LINKINDEX_SCOPE"] == "seed-domains"
-            else None
-        )
-        self.max_depth = _optional_int(settings, "LINKINDEX_MAX_DEPTH")
-        self.max_pages = _optional_int(settings, "LINKINDEX_MAX_PAGES")
-        self.max_per_domain = _optional_int(settings, "LINKINDEX_MAX_PAGES_PER_DOMAIN")
+        # A cluster worker has no spec here: its job's frontier applies scope and limits.
+        spec = crawl_spec(settings)
+        self.seeds: list[str] = list(spec.seeds) if spec else []
+        self.scope_domains: set[str] | None = spec.scope_domains() if spec else None
+        self.max_depth = spec.max_depth if spec else None
+        self.max_pages = spec.max_pages if spec else None
+        self.max_per_domain = spec.max_pages_per_domain if spec else None
         # Spider-side seen-set: yielding a Request for every extracted link costs far
         # more (fingerprint, middlewares, dupefilter) than a set lookup (68 → 417 pages/s).
         self.seen: set[int] = set()
