@@ -3,19 +3,74 @@
 Every link is written through :class:`Doc`, which appends the markup *and* records the
 edge the extractor must produce for it (docs/extraction.md). The expected target,
 anchor and position are stated by the caller, never recovered by parsing the output.
+
+Hosts and registrable domains of the truth are computed here with urllib, the idna
+codec, ipaddress and tldextract directly, never with core.urls or core.domains: the oracle
+must not share the product's bugs.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
-from core.domains import registrable_domain
+import tldextract
+
 from core.schema import ANCHOR_MAX_CHARS
-from core.urls import url_host
+
+
+@lru_cache(maxsize=1 << 14)
+def host_of(url: str) -> str:
+    """The ``host`` column of a URL the truth states (already in normalised form).
+
+    Lower case, no port or user info, IDNA A-labels (the stdlib codec), no trailing
+    dot; an IPv6 literal keeps its brackets.
+    """
+    host = urlsplit(url).hostname  # lower-cased; port, user info and brackets dropped
+    if not host:
+        raise ValueError(f"the truth states a URL without a host: {url!r}")
+    if ":" in host:
+        ipaddress.IPv6Address(host)  # raises on anything else
+        return f"[{host}]"
+    host = host.rstrip(".")
+    return host if host.isascii() else host.encode("idna").decode("ascii")
+
+
+@cache
+def _public_suffixes() -> tldextract.TLDExtract:
+    # The bundled snapshot only (no network, no cache), ICANN section (docs/decisions.md).
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
+                                 include_psl_private_domains=False)
+
+
+@lru_cache(maxsize=1 << 14)
+def domain_of(host: str) -> str:
+    """The registrable domain of a ``host_of`` host, by the Public Suffix List.
+
+    An IP literal or a single label is its own domain; a host that is itself a public
+    suffix too; under a suffix the list does not know (``site1.example``) the implicit
+    ``*`` rule holds: the last two labels.
+    """
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return host
+    if "." not in host:
+        return host
+    parts = _public_suffixes()(host)
+    if parts.top_domain_under_public_suffix:
+        return parts.top_domain_under_public_suffix
+    if parts.suffix:
+        return host
+    return ".".join(host.split(".")[-2:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +103,19 @@ class ExpectedEdge:
 
     @property
     def src_host(self) -> str:
-        return url_host(self.src_url)
+        return host_of(self.src_url)
 
     @property
     def dst_host(self) -> str:
-        return url_host(self.dst_url)
+        return host_of(self.dst_url)
 
     @property
     def src_domain(self) -> str:
-        return registrable_domain(self.src_host)
+        return domain_of(self.src_host)
 
     @property
     def dst_domain(self) -> str:
-        return registrable_domain(self.dst_host)
+        return domain_of(self.dst_host)
 
     @property
     def external(self) -> bool:
@@ -119,11 +174,11 @@ class ExpectedPage:
 
     def row(self) -> dict[str, Any]:
         """The page columns this ground truth decides (url, host, domain included)."""
-        host = url_host(self.url)
+        host = host_of(self.url)
         return {
             "url": self.url,
             "host": host,
-            "domain": registrable_domain(host),
+            "domain": domain_of(host),
             "status": self.status,
             "content_type": self.content_type,
             "content_length": self.content_length,

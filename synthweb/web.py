@@ -16,8 +16,7 @@ from bisect import bisect
 from collections import deque
 from functools import cache, lru_cache
 
-from core.domains import registrable_domain
-from core.urls import normalize_url, url_host
+from core.urls import normalize_url  # serving only: the truth never uses core's URL identity
 from synthweb import cases, cases_http, cases_markup  # noqa: F401 - they register cases
 from synthweb.truth import (
     Doc,
@@ -26,6 +25,8 @@ from synthweb.truth import (
     ExpectedPage,
     Page,
     Response,
+    domain_of,
+    host_of,
     plain_page,
 )
 
@@ -137,21 +138,28 @@ class SyntheticWeb:
     def robots_allowed(self, url: str) -> bool:
         """Whether the host's robots.txt lets a crawler fetch ``url``."""
         match = _URL_RE.match(url)
-        if match is None or url_host(url) not in self._site_of or match.group(1) != "http":
+        if match is None or host_of(url) not in self._site_of or match.group(1) != "http":
             return True  # no robots.txt (502 or no response): everything is allowed
         return not (match.group(3) or "/").startswith("/private/")
 
     def expected_crawl(
         self, seeds: list[str] | None = None, scope: str = "seed-domains"
     ) -> ExpectedCrawl:
-        """Every page an unlimited crawl from ``seeds`` fetches and every edge it stores."""
+        """Every page an unlimited crawl from ``seeds`` fetches and every edge it stores.
+
+        ``seeds`` are normalised URLs (as :meth:`seeds` gives them): the truth does not
+        normalise with the product's code.
+        """
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {SCOPES}")
-        start = [u for u in (normalize_url(s) for s in (seeds or self.seeds())) if u]
-        domains = {registrable_domain(url_host(u)) for u in start}
+        start = list(seeds or self.seeds())
+        for seed in start:
+            if not _URL_RE.match(seed) or seed != seed.strip() or host_of(seed) not in seed:
+                raise ValueError(f"not a normalised seed URL: {seed!r}")
+        domains = {domain_of(host_of(u)) for u in start}
 
         def wanted(url: str) -> bool:
-            in_scope = scope == "any" or registrable_domain(url_host(url)) in domains
+            in_scope = scope == "any" or domain_of(host_of(url)) in domains
             return in_scope and self.robots_allowed(url)
 
         crawl = ExpectedCrawl()

@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 from clitools import crawl_args, linkindex
 from clustertools import kill_leftovers
+from webtools import WEB_ARGS
 
 from linkindex.localredis import RedisServer
 from synthweb import SyntheticWeb, WebServer
-
-# Fast but complete: ≥ 50 sites as the issue asks, few pages each.
-WEB_ARGS = {"n_sites": 50, "pages_per_site": 8, "seed": 7}
 
 
 @pytest.fixture(scope="session")

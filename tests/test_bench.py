@@ -31,6 +31,7 @@ def test_common_helpers() -> None:
     assert f"cores ({facts['cpu']})" in common.header("x")
 
 
+@pytest.mark.slow  # a whole benchmark, at smoke size
 def test_extract_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     from bench import extract
 
@@ -44,6 +45,7 @@ def test_extract_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     assert "linkindex ÷ bare lexbor" in out and "linkindex ÷ scrapy LinkExtractor" in out
 
 
+@pytest.mark.slow  # a whole benchmark, at smoke size
 def test_index_smoke(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from bench import index
 
@@ -74,6 +76,7 @@ def test_index_smoke(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     assert "median target latency ratio vs the index timed alongside" in out
 
 
+@pytest.mark.slow  # a whole benchmark, at smoke size
 def test_crawl_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     from bench import crawl
 
@@ -88,6 +91,7 @@ def test_crawl_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     assert "linkindex ÷ no-parse ceiling" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a whole benchmark, at smoke size
 def test_layouts_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     from bench import layouts
 

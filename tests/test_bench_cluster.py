@@ -5,7 +5,12 @@ Speed is never asserted here (bench/RESULTS.md holds the measurements); the coun
 
 from __future__ import annotations
 
+import pytest
+
 from bench import cluster, frontier
+
+# Whole benchmarks: Redis servers and workers.
+pytestmark = pytest.mark.slow
 
 
 def test_cluster_bench_smoke(capsys) -> None:

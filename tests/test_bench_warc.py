@@ -6,7 +6,11 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from clitools import run
+
+# A whole benchmark in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def test_bench_warc_smoke(tmp_path: Path) -> None:

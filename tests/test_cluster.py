@@ -24,10 +24,13 @@ from clustertools import (
     submit,
     wait_for,
 )
-from test_end_to_end import EDGE_COLUMNS, PAGE_COLUMNS
+from webtools import EDGE_COLUMNS, PAGE_COLUMNS
 
 from linkindex.localredis import RedisServer
 from synthweb import ExpectedCrawl, SyntheticWeb, WebServer
+
+# Workers, a Redis server and crawls in every test.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

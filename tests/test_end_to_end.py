@@ -9,19 +9,12 @@ from pathlib import Path
 import duckdb
 import pytest
 from clitools import crawl_args, linkindex
-from conftest import WEB_ARGS
+from webtools import EDGE_COLUMNS, PAGE_COLUMNS, WEB_ARGS
 
 from synthweb import ExpectedCrawl, SyntheticWeb, WebServer
 
-PAGE_COLUMNS = (
-    "url", "host", "domain", "status", "content_type", "content_length", "title", "lang",
-    "redirect_to", "canonical", "meta_noindex", "meta_nofollow", "n_links",
-    "n_external_links", "n_skipped_links",
-)
-EDGE_COLUMNS = (
-    "src_url", "src_host", "src_domain", "dst_url", "dst_host", "dst_domain", "anchor", "kind",
-    "alt", "nofollow", "ugc", "sponsored", "position", "ordinal", "external",
-)
+# Every test here reads the session's crawl of the synthetic web (or crawls again).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,9 @@ import pytest
 from queries import Filters, run_query
 from synthweb import ExpectedCrawl, ExpectedEdge, SyntheticWeb
 
+# Every test queries the session's crawl of the synthetic web.
+pytestmark = pytest.mark.slow
+
 Edge = ExpectedEdge
 
 

@@ -19,6 +19,7 @@ from core.urls import absolutize
 from synthweb import ExpectedEdge, SyntheticWeb, WebServer
 from synthweb.cases import CASES
 from synthweb.cases_markup import LONG_ANCHOR, LONG_TITLE
+from synthweb.truth import domain_of, host_of
 
 S0 = "http://site0.example"
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,6 +240,32 @@ def test_edge_rows(web: SyntheticWeb) -> None:
     assert row["dst_domain"] == "site1.example" and row["external"] is True
     [_, blog_home, _] = _edges(web, "/case/subdomain")
     assert blog_home.dst_host == "blog.site1.example" and blog_home.dst_domain == "site1.example"
+
+
+def test_truth_hosts_and_domains_are_the_literal_ones(web: SyntheticWeb) -> None:
+    """The oracle's hosts and domains (computed without core/) are what a reader expects."""
+    everything = web.expected_crawl(scope="any")
+    got = {(e.dst_host, e.dst_domain) for e in everything.edges}
+    got |= {(e.src_host, e.src_domain) for e in everything.edges}
+    got |= {(p.row()["host"], p.row()["domain"]) for p in everything.pages.values()}
+    assert got == {
+        *((f"site{k}.example", f"site{k}.example") for k in range(web.n_sites)),
+        ("blog.site1.example", "site1.example"),
+        ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        ("formula.example", "formula.example"),
+        ("unknown-host.example", "unknown-host.example"),
+        ("www.example.org", "example.org"),
+        ("www.wikipedia.org", "wikipedia.org"),
+        ("de.wikipedia.org", "wikipedia.org"),
+    }
+    # forms the synthetic web does not serve, so the helpers hold beyond it
+    urls = ("http://127.0.0.1:8080/", "http://[::1]/", "http://bücher.example/",
+            "http://user@a.example./x")
+    assert [host_of(u) for u in urls] == [
+        "127.0.0.1", "[::1]", "xn--bcher-kva.example", "a.example"]
+    assert [domain_of(h) for h in ("127.0.0.1", "[::1]", "localhost", "co.uk", "a.b.co.uk",
+                                   "x.blogspot.com", "a.b.intranet.corp")] == [
+        "127.0.0.1", "[::1]", "localhost", "co.uk", "b.co.uk", "blogspot.com", "intranet.corp"]
 
 
 def test_hand_written_targets_agree_with_absolutize(web: SyntheticWeb, crawl) -> None:

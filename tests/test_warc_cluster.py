@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from clitools import linkindex
 from clustertools import finish, start_worker, submit
 from warcdata import rows
@@ -11,6 +12,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from linkindex.localredis import RedisServer
 from synthweb import WebServer
+
+# Workers and a Redis server.
+pytestmark = pytest.mark.slow
 
 
 def test_workers_with_warc_archive_every_page(redis_server: RedisServer, web_server: WebServer,

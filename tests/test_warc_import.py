@@ -249,6 +249,7 @@ def test_a_damaged_record_is_counted_and_the_rest_imported(tmp_path: Path, damag
     assert counts.pages == len(expected)
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_stores_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
     text = tmp_path / "notes.txt"
@@ -274,6 +275,7 @@ def test_bad_input_is_one_line_and_stores_nothing(tmp_path: Path) -> None:
     assert not (data / "raw").exists()
 
 
+@pytest.mark.slow
 def test_cli_imports_globs_in_parallel(tmp_path: Path) -> None:
     paths = []
     for n in range(3):

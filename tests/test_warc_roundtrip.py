@@ -14,6 +14,9 @@ from warcio.archiveiterator import ArchiveIterator
 from core.layout import raw_parts
 from synthweb import WebServer
 
+# Every test reads a --warc crawl of the synthetic web (or the session's crawl).
+pytestmark = pytest.mark.slow
+
 CONTENT = (
     "url, host, domain, status, content_type, content_length, title, lang, redirect_to, "
     "canonical, meta_noindex, meta_nofollow, n_links, n_external_links, n_skipped_links, error"

@@ -205,6 +205,7 @@ def test_killed_writer_leaves_no_partial_warc(tmp_path: Path) -> None:
     assert all(p.name.startswith(".tmp-") for p in folder.iterdir() if p not in warcs)
 
 
+@pytest.mark.slow
 def test_bad_gzip_level_is_one_line(tmp_path: Path) -> None:
     for level, message in [("12", "must be 0 (plain .warc) to 9"), ("-1", "must not be negative"),
                            ("fast", "must be a whole number")]:
