@@ -144,11 +144,16 @@ def parquet_metadata(kind: str) -> dict[bytes, bytes]:
 
 
 def write_table(final: Path, table: pa.Table, kind: str, row_group_size: int = 100_000) -> None:
-    """Write one Parquet file atomically, tagged with the schema version and its kind."""
+    """Write one Parquet file atomically, tagged with the schema version and its kind.
+
+    Every data page carries a CRC32 (Parquet's page checksum), so the build can tell
+    bytes damaged inside a page from the values that were written (index.part_checks).
+    """
     metadata = {**(table.schema.metadata or {}), **parquet_metadata(kind)}
     table = table.replace_schema_metadata(metadata)
     with atomic_path(final) as tmp:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size,
+                       write_page_checksum=True)
 
 
 def switch_current(data: Path, generation: str) -> None:

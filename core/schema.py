@@ -67,7 +67,9 @@ PAGES = pa.schema(
         pa.field("ip", pa.string()),
         # Additions to the design card's list (docs/decisions.md, "schema v1"):
         pa.field("n_skipped_links", pa.int32()),  # javascript:/mailto:/tel:/data:/#/unparsable
-        pa.field("error", pa.string()),  # download error when there is no HTTP response
+        # download error when there is no HTTP response (status null); with a status:
+        # "extract: <Type>: <message>", a response whose processing failed (no links)
+        pa.field("error", pa.string()),
         pa.field("warc_file", pa.string()),  # evidence, filled when a crawl archives to WARC
         pa.field("warc_offset", pa.int64()),
     ]

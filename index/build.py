@@ -1,21 +1,21 @@
 """The index build: raw Parquet parts in, one new index generation out.
 
-    raw/<crawl>/pages/*.parquet ─┐   index.part_checks    ┌─ edges/bucket=<n>/data_0.parquet
-                                 ├─ (footer checks) ─┼─ pages.parquet, hosts.parquet
-    raw/<crawl>/edges/*.parquet ─┘   index.compact   ├─ domains.parquet (index.ranks)
-                                     (DuckDB SQL)    └─ manifest.json
+    raw/<crawl>/pages/*.parquet ─┐  index.part_checks    ┌─ edges/bucket=<n>/data_0.parquet
+                                 ├─ (footer, full read) ─┼─ pages.parquet, hosts.parquet
+    raw/<crawl>/edges/*.parquet ─┘  index.compact        ├─ domains.parquet (index.ranks)
+                                    (DuckDB SQL)         └─ manifest.json
 
 This module is the orchestration: one build at a time (flock), nothing to do when the
-inputs are those of the live generation, corrupt parts skipped with a warning, and
-the switch. Everything is written into index/.tmp-<generation>/, renamed into place
-whole, and CURRENT is switched last. Earlier generations are never modified, only
-pruned, so a reader that opened one keeps working.
+inputs are those of the live generation (same paths, sizes and modification times),
+corrupt parts skipped with one warning each (again on every build that keeps them out
+of the live index), and the switch. Everything is written into index/.tmp-<generation>/,
+renamed into place whole, and CURRENT is switched last. Earlier generations are never
+modified, only pruned, so a reader that opened one keeps working.
 """
 
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import shutil
 import tomllib
@@ -33,11 +33,9 @@ from core import layout
 from core.errors import LinkindexError
 from core.schema import INDEX_FORMAT, RAW_TABLES, SCHEMA_VERSION
 from index.compact import ROW_GROUP_SIZE, choose_buckets, write_tables
-from index.part_checks import PartInfo, PartProblem, check_part, first_line, probe_parts
+from index.part_checks import PartInfo, check_parts, first_line, probe_parts
 
 __all__ = ["BuildResult", "build_index", "choose_buckets"]
-
-log = logging.getLogger(__name__)
 
 MAX_BUCKETS = 4096
 MAX_RETRIES = 3  # rebuilds after dropping parts DuckDB could not read
@@ -50,7 +48,9 @@ class BuildResult:
     generation: str
     manifest: dict[str, Any]
     built: bool  # False when nothing new: the live generation was kept
-    warnings: list[str] = field(default_factory=list)  # e.g. corrupt parts skipped
+    # One line each: the parts the live index leaves out (corrupt: skipped, also when
+    # nothing was new), old generations that could not be removed.
+    warnings: list[str] = field(default_factory=list)
 
 
 def build_index(
@@ -69,6 +69,10 @@ def build_index(
     present now, unless `force` (or `buckets` asks for another layout). Afterwards
     keeps the `keep` most recent generations, and always the one that was live when
     the build started. `row_group_size` is rounded up by DuckDB to a multiple of 2048.
+
+    Every part is read whole (index.part_checks) before it is trusted, once: a part the
+    live generation read whole and that has not changed since (path, size, modification
+    time) gets its footer checked only, unless `force`.
     """
     data = Path(data)
     if not data.is_dir():
@@ -91,14 +95,18 @@ def build_index(
         live = layout.current_generation(data)
         if live is not None and not force:
             manifest = _unchanged(data, live, inputs, buckets)
-            if manifest is not None:
-                return BuildResult(live, manifest, built=False, warnings=[])
+            if manifest is not None:  # the parts it skipped are still there: say so again
+                warnings = [_skip_warning(s["path"], s["reason"])
+                            for s in manifest.get("skipped_parts", [])]
+                return BuildResult(live, manifest, built=False, warnings=warnings)
+        read_before = set() if force or live is None else _read_whole_before(data, live, inputs)
         try:
             return _build(
                 data,
                 found,
                 inputs,
                 live,
+                read_before,
                 keep=keep,
                 buckets=buckets,
                 threads=threads,
@@ -115,11 +123,16 @@ def build_index(
 
 
 def _input_listing(data: Path, found: dict[str, list[Path]]) -> list[dict[str, Any]]:
-    """Every whole raw part, usable or not, so that a corrupt one forces no rebuild."""
+    """Every whole raw part, usable or not, so that a corrupt one forces no rebuild.
+
+    With its modification time: a part damaged or rewritten in place keeps its path and
+    often its size, and must be read again (parts are append-only: never rewritten)."""
     listing = []
     for path in sorted(p for parts in found.values() for p in parts):
         with suppress(FileNotFoundError):
-            listing.append({"path": path.relative_to(data).as_posix(), "size": path.stat().st_size})
+            stat = path.stat()
+            listing.append({"path": path.relative_to(data).as_posix(), "size": stat.st_size,
+                            "mtime_ns": stat.st_mtime_ns})
     return listing
 
 
@@ -132,8 +145,8 @@ def _unchanged(
     except LinkindexError:
         return None
 
-    def as_set(items: list[dict[str, Any]]) -> set[tuple[str, int]]:
-        return {(item["path"], item["size"]) for item in items}
+    def as_set(items: list[dict[str, Any]]) -> set[tuple[str, int, int | None]]:
+        return {(item["path"], item["size"], item.get("mtime_ns")) for item in items}
 
     same = (
         manifest.get("schema_version") == SCHEMA_VERSION
@@ -142,6 +155,20 @@ def _unchanged(
         and buckets in (None, manifest.get("buckets"))
     )
     return manifest if same else None
+
+
+def _read_whole_before(data: Path, live: str, inputs: list[dict[str, Any]]) -> set[Path]:
+    """The parts the live generation read whole and used, unchanged since (its manifest
+    lists them with their modification time: manifests written before parts were read
+    whole do not)."""
+    try:
+        manifest = layout.read_manifest(data, live)
+    except LinkindexError:
+        return set()
+    skipped = {s.get("path") for s in manifest.get("skipped_parts", [])}
+    before = {(i.get("path"), i.get("size"), i.get("mtime_ns"))
+              for i in manifest.get("inputs", []) if i.get("path") not in skipped}
+    return {data / i["path"] for i in inputs if (i["path"], i["size"], i["mtime_ns"]) in before}
 
 
 # ---------------------------------------------------------------------------
@@ -154,6 +181,7 @@ def _build(
     found: dict[str, list[Path]],
     inputs: list[dict[str, Any]],
     live: str | None,
+    read_before: set[Path],
     *,
     keep: int,
     buckets: int | None,
@@ -167,16 +195,12 @@ def _build(
     def skip(path: Path, reason: str) -> None:
         rel = path.relative_to(data).as_posix()
         skipped.append({"path": rel, "reason": reason})
-        warnings.append(f"skipped {rel}: {reason}")
-        log.warning("skipped %s: %s", rel, reason)
+        warnings.append(_skip_warning(rel, reason))
 
-    usable: dict[str, dict[Path, PartInfo]] = {table: {} for table in found}
-    for table, parts in found.items():
-        for path in parts:
-            try:
-                usable[table][path] = check_part(path, table)
-            except PartProblem as problem:
-                skip(path, str(problem))
+    # The footer of every part; every page of those not read whole by the live build.
+    usable, problems = check_parts(found, threads, footer_only=read_before)
+    for path, reason in sorted(problems.items()):
+        skip(path, reason)
 
     root = layout.index_root(data)
     generation = layout.next_generation(data)
@@ -249,6 +273,10 @@ def _unreadable_parts(
     parts = [p for ps in usable.values() for p in ps]
     named = {p: f"DuckDB cannot read it ({first_line(exc)})" for p in parts if str(p) in str(exc)}
     return named or probe_parts(parts)
+
+
+def _skip_warning(rel: str, reason: str) -> str:
+    return f"skipped {rel}: {reason}"
 
 
 # ---------------------------------------------------------------------------

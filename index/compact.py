@@ -85,16 +85,17 @@ GROUP BY crawl_id
 """
 
 # The fetch of each URL that says which links it has now: the latest one with a
-# response below 500. A 5xx or a network error (status NULL) says nothing about the
-# links, so the fetch before stays authoritative; a 404 says they are gone.
-# Ties on fetched_at go to the greater crawl id.
+# response below 500 whose processing did not fail. A 5xx, a network error (status
+# NULL) or a response the extractor failed on (error "extract: ...", no links) says
+# nothing about the links, so the fetch before stays authoritative; a 404 says they
+# are gone. Ties on fetched_at go to the greater crawl id.
 LATEST_FETCH_SQL = """
 CREATE TEMP TABLE latest_fetch AS
 SELECT url,
        max(fetched_at) AS fetched_at,
        arg_max(crawl_id, (fetched_at, crawl_id)) AS crawl_id
 FROM raw_pages
-WHERE status < 500
+WHERE status < 500 AND error IS NULL
 GROUP BY url
 """
 

@@ -1,13 +1,21 @@
-"""The build's inputs: cheap checks of raw parts before a build trusts them.
+"""The build's inputs: checks of raw parts before a build trusts them.
 
-A raw part is read only through its Parquet footer here (a few KB): a killed writer's
-4-byte stub, random bytes or a file cut short fail to give a footer and are skipped;
-a part written by a newer linkindex stops the build, since guessing at an unknown
-schema could lose data silently.
+First the Parquet footer (a few KB, `check_part`): a killed writer's 4-byte stub,
+random bytes or a file cut short fail to give a footer and are skipped; a part written
+by a newer linkindex stops the build, since guessing at an unknown schema could lose
+data silently. Then every page of the columns the build reads is decoded (`read_part`):
+damage inside a part behind an intact footer (flipped bytes in a column chunk, same
+size) fails to decode, fails the page CRC32 that core.layout.write_table has written
+since parts carry one, or gives another row count than the footer's. DuckDB verifies no
+page checksums and may read such a part without an error, with other values.
+`check_parts` runs both on every part, a few at a time.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +70,57 @@ def check_part(path: Path, table: str) -> PartInfo:
         if not _compatible(actual, expected.type):
             raise PartProblem(f"column {expected.name} is {actual}, expected {expected.type}")
     return PartInfo(rows=meta.num_rows, columns=tuple(schema.names))
+
+
+def read_part(path: Path, table: str, info: PartInfo) -> None:
+    """Decode every page of the columns of `table` the build reads, verifying page
+    checksums where the part has them; raises PartProblem for a part to skip."""
+    columns = [f.name for f in RAW_TABLES[table]]
+    rows = 0
+    try:
+        part = pq.ParquetFile(path, page_checksum_verification=True)
+        for group in range(part.num_row_groups):
+            expected = part.metadata.row_group(group).num_rows
+            decoded = part.read_row_group(group, columns=columns, use_threads=False).num_rows
+            if decoded != expected:
+                raise PartProblem(
+                    f"row group {group} decodes to {decoded} rows, its footer says {expected}"
+                )
+            rows += decoded
+    except (OSError, pa.ArrowException) as exc:
+        raise PartProblem(f"damaged data ({first_line(exc)})") from exc
+    if rows != info.rows:
+        raise PartProblem(f"{rows} rows decoded, the footer says {info.rows}")
+
+
+def check_parts(
+    found: dict[str, list[Path]], threads: int | None = None, *,
+    footer_only: Collection[Path] = (),
+) -> tuple[dict[str, dict[Path, PartInfo]], dict[Path, str]]:
+    """Footer and full read of every part (only the footer of those in `footer_only`:
+    read whole before), `threads` at a time (default: one per CPU).
+
+    Returns the usable parts by table, and the others with why. A part of a newer
+    schema version raises LinkindexError.
+    """
+
+    def check(table: str, path: Path) -> PartInfo:
+        info = check_part(path, table)
+        if path not in footer_only:
+            read_part(path, table, info)
+        return info
+
+    usable: dict[str, dict[Path, PartInfo]] = {table: {} for table in found}
+    problems: dict[Path, str] = {}
+    jobs = [(table, path) for table, paths in found.items() for path in paths]
+    with ThreadPoolExecutor(max_workers=max(1, threads or os.cpu_count() or 1)) as pool:
+        futures = [pool.submit(check, table, path) for table, path in jobs]
+        for (table, path), future in zip(jobs, futures, strict=True):
+            try:
+                usable[table][path] = future.result()
+            except PartProblem as problem:
+                problems[path] = str(problem)
+    return usable, problems
 
 
 def _compatible(actual: pa.DataType, expected: pa.DataType) -> bool:

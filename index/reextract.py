@@ -8,7 +8,8 @@ parts are never lost before the new ones are whole:
 2. every old row whose fetch (url, fetched_at) the WARCs did not give back is carried
    over unchanged, part by part: fetch errors (no response, no WARC record), pages of
    a crawl run without --warc, records found damaged now, and edges left without
-   their page by a killed writer. A part DuckDB cannot read is copied as it is;
+   their page by a killed writer. A part that does not read whole (index.part_checks)
+   is copied as it is;
 3. the table folders are swapped by renames (old ones to `.tmp-old-*` inside the
    crawl's folder, then the new ones in place), and the old ones deleted.
 
@@ -31,7 +32,7 @@ from core.errors import LinkindexError, check_crawl_id
 from core.layout import warc_dir, write_table
 from core.schema import RAW_TABLES
 from index.archives.importer import ImportSummary, import_archives
-from index.part_checks import PartProblem, check_part
+from index.part_checks import PartProblem, check_part, read_part
 
 TABLES = ("edges", "pages")  # edges first: a pages row on disk implies its edges are
 
@@ -111,7 +112,9 @@ def _carry_over(live: Path, staging: Path) -> dict[str, int]:
             for part in _parts(live / table):
                 target = staging / table / part.name
                 try:
-                    check_part(part, table)
+                    # read whole first: a part damaged behind its footer is copied as it
+                    # is (the build names it), never rewritten with fresh checksums
+                    read_part(part, table, check_part(part, table))
                     rows = con.sql(
                         f"SELECT {', '.join(schema.names)} FROM read_parquet($path) o "
                         f"ANTI JOIN fetches f ON o.{url} = f.url AND epoch_ms(o.fetched_at) = f.t",

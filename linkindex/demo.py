@@ -151,6 +151,6 @@ def run_demo(out: Path, *, sites: int = 50, pages: int = 20, workers: int = 0) -
         f"Next: linkindex query backlinks {target} --data {data} --limit 20\n"
         f"      linkindex sql \"SELECT * FROM referring_domains('{target}') LIMIT 5\" "
         f"--data {data}\n"
-        f"      duckdb -init {data / 'linkindex.sql'}"
+        f"      cd {data} && duckdb -init linkindex.sql"
     )
     console.print(f"demo finished in {time.monotonic() - started:.1f}s")

@@ -19,7 +19,7 @@ Nothing here writes to the index: the views only read its Parquet files.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,11 @@ __all__ = [
     "SCOPES",
     "Filters",
     "QuerySpec",
+    "Hidden",
     "catalogue",
     "connect",
+    "explain_empty",
+    "hidden_rows",
     "init_sql",
     "macro_files",
     "run_query",
@@ -69,6 +72,16 @@ class Filters:
     external_only: bool = True
     kind: str | None = None
     position: str | None = None
+
+    def sql_options(self) -> dict[str, Any]:
+        """The filters by the names of the macros' parameters (``position`` is
+        ``link_position`` in SQL: DuckDB 1.5's parser, the stock CLI's, rejects
+        ``position`` as a macro parameter name)."""
+        return {SQL_NAMES.get(name, name): value for name, value in asdict(self).items()}
+
+
+# The macros' name of each Filters field that SQL spells differently.
+SQL_NAMES = {"position": "link_position"}
 
 
 class _Queries(Mapping[str, QuerySpec]):
@@ -110,20 +123,13 @@ def run_query(
 
     ``min_overlap`` goes to the queries that take it (link_gap). Raises LinkindexError
     with one line for any mistake the caller can fix, including a target the index
-    knows nothing about.
+    knows nothing about. When the answer is empty, ``explain_empty`` says which filter
+    emptied it.
     """
     spec = _spec(name)
     _check_options(scope, filters, limit, min_overlap)
     values = _bind_args(name, spec, args, scope)
-    params: dict[str, Any] = dict(values)
-    call = [f"${arg}" for arg in spec.args]
-    if "min_overlap" in spec.options:
-        call.append("min_overlap := $min_overlap")
-        params["min_overlap"] = min_overlap
-    for option, value in [("scope", scope), *asdict(filters).items()]:  # named as in SQL
-        call.append(f"{option} := ${option}")
-        params[option] = value
-    sql = f"SELECT * FROM {name}({', '.join(call)})"
+    sql, params = _call(name, spec, values, scope, filters, min_overlap)
     if limit is not None:
         sql += " LIMIT $limit"
         params["limit"] = limit
@@ -138,6 +144,115 @@ def run_query(
         return table
     finally:
         con.close()
+
+
+def _call(name: str, spec: QuerySpec, values: dict[str, Any], scope: str, filters: Filters,
+          min_overlap: int) -> tuple[str, dict[str, Any]]:
+    """``SELECT * FROM name(...)`` with every value a named parameter, and the values."""
+    params: dict[str, Any] = dict(values)
+    call = [f"${arg}" for arg in spec.args]
+    if "min_overlap" in spec.options:
+        call.append("min_overlap := $min_overlap")
+        params["min_overlap"] = min_overlap
+    for option, value in [("scope", scope), *filters.sql_options().items()]:
+        call.append(f"{option} := ${option}")
+        params[option] = value
+    return f"SELECT * FROM {name}({', '.join(call)})", params
+
+
+# ---------------------------------------------------------------------------
+# An empty answer: which filter emptied it
+# ---------------------------------------------------------------------------
+
+HIDDEN_CAP = 10_000  # rows counted behind a filter, at most (the count is a hint)
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """Rows a query gives once one filter (or several) is lifted."""
+
+    lifted: Filters  # the filters with it lifted
+    option: str  # the same on the command line: "--include-internal", "without --kind"
+    rows: int  # at most HIDDEN_CAP + 1
+
+    def __str__(self) -> str:
+        count = f"{HIDDEN_CAP:,}+" if self.rows > HIDDEN_CAP else f"{self.rows:,}"
+        return f"{count} more {self.option}"
+
+
+def _liftable(filters: Filters) -> list[tuple[Filters, str]]:
+    """Each filter that is on, lifted alone, with its command-line spelling."""
+    out = []
+    if filters.external_only:
+        out.append((replace(filters, external_only=False), "with --include-internal"))
+    if filters.live_only:
+        out.append((replace(filters, live_only=False), "with --include-lost"))
+    if filters.dofollow_only:
+        out.append((replace(filters, dofollow_only=False), "without --dofollow"))
+    if filters.kind is not None:
+        out.append((replace(filters, kind=None), "without --kind"))
+    if filters.position is not None:
+        out.append((replace(filters, position=None), "without --position"))
+    return out
+
+
+def hidden_rows(
+    data: Path,
+    name: str,
+    args: list[str],
+    *,
+    scope: str = "domain",
+    filters: Filters = Filters(),
+    min_overlap: int = 1,
+) -> list[Hidden]:
+    """The rows each filter that is on hides from this query: one entry per filter that
+    hides any, counted with that filter alone lifted; if none does, one entry for all
+    of them lifted together (e.g. links that are both internal and lost). Each count is
+    a ``count(*)`` over at most HIDDEN_CAP + 1 rows. Empty for ``overview`` (always one
+    row) and when nothing hides anything.
+    """
+    spec = _spec(name)
+    _check_options(scope, filters, None, min_overlap)
+    if name == "overview":
+        return []
+    values = _bind_args(name, spec, args, scope)
+    con = shared_cursor(data)
+    try:
+        def count(lifted: Filters) -> int:
+            sql, params = _call(name, spec, values, scope, lifted, min_overlap)
+            sql = f"SELECT count(*) AS n FROM ({sql} LIMIT {HIDDEN_CAP + 1})"
+            return _fetch(con, sql, params).column("n")[0].as_py()
+
+        lifts = _liftable(filters)
+        found = [Hidden(lifted, option, n) for lifted, option in lifts if (n := count(lifted))]
+        if found or len(lifts) < 2:
+            return found
+        everything = Filters(live_only=False, dofollow_only=False, external_only=False)
+        n = count(everything)
+        words: dict[str, list[str]] = {"with": [], "without": []}  # "with --a --b"
+        for _, option in lifts:
+            word, flag = option.split(" ", 1)
+            words[word].append(flag)
+        option = " ".join(f"{word} {' '.join(flags)}" for word, flags in words.items() if flags)
+        return [Hidden(everything, option, n)] if n else []
+    finally:
+        con.close()
+
+
+def explain_empty(
+    data: Path,
+    name: str,
+    args: list[str],
+    *,
+    scope: str = "domain",
+    filters: Filters = Filters(),
+    min_overlap: int = 1,
+) -> str | None:
+    """For a query that gave no rows: one line saying which filters emptied it, e.g.
+    ``0 rows; 12 more with --include-internal``; None when no filter hides anything."""
+    hidden = hidden_rows(data, name, args, scope=scope, filters=filters,
+                         min_overlap=min_overlap)
+    return f"0 rows; {', '.join(str(h) for h in hidden)}" if hidden else None
 
 
 def run_sql(data: Path, sql: str) -> pa.Table:

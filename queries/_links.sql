@@ -9,7 +9,7 @@
 --     (status is null and a download error was recorded). A URL never fetched is unknown,
 --     not broken.
 --
--- filtered_edges(live_only, dofollow_only, external_only, kind, position)
+-- filtered_edges(live_only, dofollow_only, external_only, kind, link_position)
 --     every edge of the index that passes the standard filters; all query macros get
 --     their links through it (by way of target_edges / source_edges), so these rules
 --     exist once:
@@ -17,8 +17,10 @@
 --       dofollow_only := false  only links that pass credit (is_dofollow)
 --       external_only := true   only links between two registrable domains
 --       kind          := NULL   only this kind: a, img, area, redirect, canonical
---       position      := NULL   only this place on the page: content, nav, header, footer, aside
+--       link_position := NULL   only this place on the page: content, nav, header, footer, aside
 --     A kind or position not in these lists is an error (raised when a link is checked).
+--     The parameter is link_position, not position: DuckDB 1.5's parser (the CLI on
+--     PyPI) rejects `position` as a macro parameter name. The column stays `position`.
 --     The lists are core.schema.KINDS and POSITIONS; tests/test_closed_lists.py checks
 --     that every list spelled here says the same.
 --     Columns: those of the edges view (core.schema.INDEX_EDGES) plus bucket.
@@ -34,7 +36,7 @@ CREATE OR REPLACE TEMP MACRO filtered_edges(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 SELECT link.*
 FROM edges AS link
@@ -45,8 +47,8 @@ WHERE (link.live OR NOT live_only)
         WHEN kind IN ('a', 'img', 'area', 'redirect', 'canonical') THEN kind
         ELSE error(concat('unknown kind ''', kind, ''': use a, img, area, redirect or canonical'))
       END)
-  AND (position IS NULL OR link.position = CASE
-        WHEN position IN ('content', 'nav', 'header', 'footer', 'aside') THEN position
-        ELSE error(concat('unknown position ''', position,
+  AND (link_position IS NULL OR link.position = CASE
+        WHEN link_position IN ('content', 'nav', 'header', 'footer', 'aside') THEN link_position
+        ELSE error(concat('unknown position ''', link_position,
                           ''': use content, nav, header, footer or aside'))
       END);

@@ -3,7 +3,7 @@
 -- Question: with which words do other sites link here (brand, exact match, generic)?
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, position := NULL
+--             external_only := true, kind := NULL, link_position := NULL
 --             (as in backlinks.sql).
 --
 -- Columns:
@@ -26,7 +26,7 @@ CREATE OR REPLACE TEMP MACRO anchors(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 SELECT
     link.anchor,
@@ -43,7 +43,7 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    position := position
+    link_position := link_position
 ) AS link
 GROUP BY link.anchor
 ORDER BY referring_domains DESC, backlinks DESC, link.anchor;

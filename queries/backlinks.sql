@@ -10,7 +10,7 @@
 --   dofollow_only := false     only links without rel nofollow / ugc / sponsored
 --   external_only := true      only links from other registrable domains
 --   kind          := NULL      a, img, area, redirect or canonical
---   position      := NULL      content, nav, header, footer or aside
+--   link_position := NULL      content, nav, header, footer or aside
 --
 -- Columns:
 --   src_url, src_domain       the linking page and its registrable domain
@@ -34,7 +34,7 @@ CREATE OR REPLACE TEMP MACRO backlinks(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 SELECT
     link.src_url,
@@ -58,7 +58,7 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    position := position
+    link_position := link_position
 ) AS link
 ORDER BY
     link.src_domain_rank DESC,

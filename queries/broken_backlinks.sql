@@ -8,7 +8,7 @@
 -- crawled are unknown and not listed; a page answering 3xx is not broken here.
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, position := NULL
+--             external_only := true, kind := NULL, link_position := NULL
 --             (as in backlinks.sql).
 --
 -- Columns:
@@ -32,7 +32,7 @@ CREATE OR REPLACE TEMP MACRO broken_backlinks(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 SELECT
     link.dst_url,
@@ -56,7 +56,7 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    position := position
+    link_position := link_position
 ) AS link
 JOIN (
     SELECT target_page.url, target_page.status, target_page.error

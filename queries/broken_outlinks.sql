@@ -9,7 +9,7 @@
 -- target, not source, so this macro reads every bucket.
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, position := NULL
+--             external_only := true, kind := NULL, link_position := NULL
 --             (as in backlinks.sql; with external_only false, broken internal links too).
 --
 -- Columns:
@@ -32,7 +32,7 @@ CREATE OR REPLACE TEMP MACRO broken_outlinks(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 SELECT
     link.src_url,
@@ -56,7 +56,7 @@ FROM source_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    position := position
+    link_position := link_position
 ) AS link
 JOIN pages AS page ON page.url = link.dst_url
 WHERE is_broken(page.status, page.error)

@@ -5,7 +5,10 @@
   booleans ``true``/``false``; nulls empty;
 - a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a
   leading ``'`` so a spreadsheet shows it instead of running it as a formula (OWASP,
-  "CSV injection"); numbers are never touched;
+  "CSV injection"); so does one whose first character after any whitespace (spaces,
+  tabs, CR, LF, NBSP, any Unicode space) and invisible zero-width characters is one of
+  those four, or their full-width forms ``＝ ＋ － ＠``, which spreadsheets may read as
+  the ASCII ones; numbers are never touched;
 - an optional byte order mark, for Excel to detect UTF-8;
 - files appear whole or not at all (core.layout.atomic_path).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,6 +30,12 @@ from core import layout
 __all__ = ["to_csv_text", "write_csv"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What starts a formula after leading whitespace: the ASCII signs and their full-width forms.
+FORMULA_SIGNS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+# Skipped before that sign: Unicode whitespace (\s: space, tab, CR, LF, NBSP, U+2000-U+200A,
+# U+3000, ...) and the zero-width characters str.isspace() does not count (zero-width
+# space, non-joiner, joiner, word joiner, BOM).
+_LEADING = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]*")
 LIST_SEPARATOR = "|"
 
 
@@ -116,7 +126,11 @@ def _iso_utc(moment: datetime) -> str:
 
 def _guard(text: str) -> str:
     """Neutralise a cell a spreadsheet would read as a formula."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    lead = _LEADING.match(text)
+    start = lead.end() if lead else 0
+    return "'" + text if text[start:start + 1] in FORMULA_SIGNS else text
 
 
 def _is_text(arrow_type: pa.DataType) -> bool:

@@ -13,7 +13,7 @@
 --   since                       a TIMESTAMPTZ, DATE or ISO 8601 text such as '2025-06-01'
 --                               or '2025-06-01T12:00:00Z' (text without an offset is read in
 --                               the session's TimeZone; the linkindex command uses UTC)
---   dofollow_only := false, external_only := true, kind := NULL, position := NULL
+--   dofollow_only := false, external_only := true, kind := NULL, link_position := NULL
 --                               as in backlinks.sql
 --   live_only := true           accepted for uniformity and ignored: lost links are never live
 --
@@ -39,7 +39,7 @@ CREATE OR REPLACE TEMP MACRO new_lost(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 WITH link AS (
     SELECT any_link.*
@@ -50,7 +50,7 @@ WITH link AS (
         dofollow_only := dofollow_only,
         external_only := external_only,
         kind := kind,
-        position := position
+        link_position := link_position
     ) AS any_link
 ),
 change AS (

@@ -4,7 +4,7 @@
 -- how strong is its domain, and how much of it has been crawled?
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, position := NULL
+--             external_only := true, kind := NULL, link_position := NULL
 --             (as in backlinks.sql; `lost` ignores live_only, everything else obeys it).
 --
 -- Columns:
@@ -32,7 +32,7 @@ CREATE OR REPLACE TEMP MACRO overview(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 WITH link AS (
     SELECT
@@ -45,7 +45,7 @@ WITH link AS (
         dofollow_only := dofollow_only,
         external_only := external_only,
         kind := kind,
-        position := position
+        link_position := link_position
     ) AS any_link
 ),
 target_domain_row AS (  -- the target's registrable domain in domains.parquet, looked up once

@@ -4,7 +4,7 @@
 -- links does each give?
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, position := NULL
+--             external_only := true, kind := NULL, link_position := NULL
 --             (as in backlinks.sql; the filters pick which links are counted).
 --
 -- Columns:
@@ -26,7 +26,7 @@ CREATE OR REPLACE TEMP MACRO referring_domains(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 SELECT
     link.src_domain,
@@ -43,7 +43,7 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    position := position
+    link_position := link_position
 ) AS link
 GROUP BY link.src_domain
 ORDER BY backlinks DESC, link.src_domain;

@@ -1,13 +1,15 @@
 """The SQL session: views over the live index generation, then every macro.
 
-The same text serves our own connections (``connect``) and the stock DuckDB CLI or
-Python package (``init_sql`` / ``write_init_file`` → ``DATA/linkindex.sql``).
+The same text serves our own connections (``connect``: absolute paths) and the stock
+DuckDB CLI or Python package (``write_init_file`` → ``DATA/linkindex.sql``: paths
+relative to DATA, so it works in a moved or copied DATA, run from there).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -37,8 +39,15 @@ def macro_files(folder: Path | None = None) -> list[Path]:
     return sorted(folder.glob("*.sql"), key=lambda p: (not p.name.startswith("_"), p.name))
 
 
-def init_sql(data: Path) -> str:
-    """SQL that defines the views over the live generation and every macro."""
+def init_sql(data: Path, *, relative: bool = False) -> str:
+    """SQL that defines the views over the live generation and every macro.
+
+    With ``relative``, as in DATA/linkindex.sql: the Parquet paths are relative to DATA,
+    which DuckDB resolves from its working directory (then from ``file_search_path``),
+    so any copy of DATA works when DuckDB runs in it (``cd DATA && duckdb -init
+    linkindex.sql``); the text starts with a check that stops it with one line anywhere
+    else. Without, absolute paths: our own sessions, whatever the working directory.
+    """
     data = data.resolve()
     generation = layout.current_generation(data)
     manifest = layout.read_manifest(data, generation)  # raises when there is no index
@@ -56,23 +65,58 @@ def init_sql(data: Path) -> str:
         raise LinkindexError(
             f"index generation {generation} in {data} has no valid \"buckets\" in its manifest"
         ) from None
+
+    def where(path: Path) -> str:
+        return path.relative_to(data).as_posix() if relative else str(path)
+
+    if relative:
+        head = [
+            f"-- linkindex session over the DATA folder holding this file, index generation "
+            f"{generation}.",
+            "-- Written by queries.write_init_file after each build; edits are overwritten.",
+            "-- Paths are relative to DATA, so a moved or copied DATA keeps working: run DuckDB",
+            f"-- in DATA:  cd DATA && duckdb -init {layout.INIT_SQL}",
+            "--            SELECT * FROM backlinks('example.com');",
+            "-- From another folder, first: SET file_search_path = '/path/to/DATA';",
+            "-- Views and macros are TEMP: nothing is stored in a database file you have open.",
+            "",
+            _here_check(where(gen_dir / layout.MANIFEST), generation),
+        ]
+    else:
+        head = [
+            f"-- linkindex session over {_sql_comment(str(data))}, index generation "
+            f"{generation}.",
+            "-- Views and macros are TEMP: nothing is stored in a database file you have open.",
+            "",
+        ]
     parts = [
-        f"-- linkindex session over {_sql_comment(str(data))}, index generation {generation}.",
-        "-- Written by queries.write_init_file after each build; edits are overwritten.",
-        f"-- Use: duckdb -init {_sql_comment(str(data / layout.INIT_SQL))}",
-        "--      SELECT * FROM backlinks('example.com');",
-        "-- Views and macros are TEMP: nothing is stored in a database file you have open.",
-        "",
+        *head,
         _view_sql("edges", sorted(gen_dir.glob("edges/bucket=*/*.parquet")), INDEX_EDGES,
-                  glob=gen_dir / "edges" / "bucket=*" / "*.parquet"),
-        _view_sql("pages", [gen_dir / "pages.parquet"], INDEX_PAGES),
-        _view_sql("domains", [gen_dir / "domains.parquet"], INDEX_DOMAINS),
-        _view_sql("hosts", [gen_dir / "hosts.parquet"], INDEX_HOSTS),
+                  where, glob=gen_dir / "edges" / "bucket=*" / "*.parquet"),
+        _view_sql("pages", [gen_dir / "pages.parquet"], INDEX_PAGES, where),
+        _view_sql("domains", [gen_dir / "domains.parquet"], INDEX_DOMAINS, where),
+        _view_sql("hosts", [gen_dir / "hosts.parquet"], INDEX_HOSTS, where),
         f"CREATE OR REPLACE TEMP MACRO index_generation() AS {_sql_string(generation)};",
         f"CREATE OR REPLACE TEMP MACRO index_buckets() AS {buckets};",
         "",
     ]
     return "\n".join(parts) + _macros_sql(SQL_DIR)
+
+
+def _here_check(manifest: str, generation: str) -> str:
+    """A statement that fails with one line unless DuckDB can see DATA's `manifest`
+    (relative): run anywhere else, the views would read nothing, or another DATA."""
+    message = (
+        f"{layout.INIT_SQL}: no {manifest} here: run DuckDB in the DATA folder that holds "
+        f"this file (cd DATA && duckdb -init {layout.INIT_SQL}), or first "
+        "SET file_search_path = '/path/to/DATA'"
+    )
+    return (
+        "SET VARIABLE linkindex_data_check = (\n"
+        f"    SELECT CASE WHEN count(*) = 0 THEN error({_sql_string(message)}) END\n"
+        f"    FROM glob({_sql_string(manifest)}));\n"
+        "RESET VARIABLE linkindex_data_check;\n"
+    )
 
 
 @cache
@@ -148,23 +192,26 @@ def shared_cursor(data: Path) -> duckdb.DuckDBPyConnection:
 
 
 def write_init_file(data: Path) -> Path:
-    """Write DATA/linkindex.sql (atomically) for the stock DuckDB CLI; return its path."""
+    """Write DATA/linkindex.sql (atomically) for the stock DuckDB CLI; return its path.
+
+    Its paths are relative to DATA (``init_sql(data, relative=True)``)."""
     path = data / layout.INIT_SQL
-    text = init_sql(data)
+    text = init_sql(data, relative=True)
     with layout.atomic_open(path) as fh:
         fh.write(text)
     return path
 
 
-def _view_sql(name: str, files: list[Path], schema: pa.Schema, glob: Path | None = None) -> str:
-    """A view over Parquet files; an empty typed view when there are none."""
+def _view_sql(name: str, files: list[Path], schema: pa.Schema, where: Callable[[Path], str],
+              glob: Path | None = None) -> str:
+    """A view over Parquet files (named by `where`); an empty typed view when there are none."""
     files = [f for f in files if f.is_file() and not f.name.startswith(layout.TMP_PREFIX)]
     if not files:
         columns = [f"CAST(NULL AS {_duckdb_type(field.type)}) AS {field.name}" for field in schema]
         if glob is not None:  # the edges view also has the hive partition column
             columns.append("CAST(NULL AS UBIGINT) AS bucket")
         return f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(columns)} WHERE false;"
-    source = f"read_parquet({_sql_string(str(glob or files[0]))}"
+    source = f"read_parquet({_sql_string(where(glob or files[0]))}"
     if glob is not None:
         source += ", hive_partitioning = true, hive_types = {'bucket': UBIGINT}"
     return f"CREATE OR REPLACE TEMP VIEW {name} AS FROM {source});"

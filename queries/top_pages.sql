@@ -3,7 +3,7 @@
 -- Question: which of my pages attract links, and does each still answer 200?
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, position := NULL
+--             external_only := true, kind := NULL, link_position := NULL
 --             (as in backlinks.sql).
 --
 -- Columns:
@@ -25,7 +25,7 @@ CREATE OR REPLACE TEMP MACRO top_pages(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 WITH linked_page AS (
     SELECT
@@ -41,7 +41,7 @@ WITH linked_page AS (
         dofollow_only := dofollow_only,
         external_only := external_only,
         kind := kind,
-        position := position
+        link_position := link_position
     ) AS link
     GROUP BY link.dst_url
 )

@@ -10,6 +10,7 @@ import os
 import random
 import re
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -157,6 +158,27 @@ def test_a_5xx_or_network_error_keeps_links_a_404_loses_them(tmp_path: Path) -> 
     assert {r["url"]: r["status"] for r in table_rows(tmp_path, "pages")} == {
         pages[0]: 503, pages[1]: 404, pages[2]: None,
     }
+
+
+def test_a_fetch_whose_extraction_failed_keeps_the_links_before(tmp_path: Path) -> None:
+    """Issue 13, item 1: a response the extractor failed on is stored with its error and
+    no links; like a 5xx it says nothing about the page's links, which stay live."""
+    failed = "https://www.a.example/failed"
+    write_crawl(tmp_path, "c1", [fetch(failed, [B], at=T1), fetch(A, [C], at=T1)])
+    error = "extract: KeyError: 'href'"
+    write_crawl(tmp_path, "c2", [
+        fetch(failed, [], at=T2, crawl_id="c2", error=error, n_links=None,
+              n_external_links=None, n_skipped_links=None),
+        fetch(A, [], at=T2, crawl_id="c2"),  # a 200 without the link: lost
+    ])
+    build_index(tmp_path)
+    assert by_link(index_edges(tmp_path)) == by_link([
+        expected_edge(failed, B, first_seen=T1, last_seen=T1, live=True),
+        expected_edge(A, C, first_seen=T1, last_seen=T1, live=False),
+    ])
+    latest = {r["url"]: (r["status"], r["error"], r["fetched_at"])
+              for r in table_rows(tmp_path, "pages")}
+    assert latest[failed] == (200, error, T2)  # the page shows its latest fetch, as it went
 
 
 def test_a_link_back_after_a_gap_is_live_with_its_first_seen(tmp_path: Path) -> None:
@@ -562,7 +584,8 @@ def test_manifest(tmp_path: Path) -> None:
     }
     parts = sorted(layout.raw_parts(tmp_path, "pages") + layout.raw_parts(tmp_path, "edges"))
     assert manifest["inputs"] == [
-        {"path": p.relative_to(tmp_path).as_posix(), "size": p.stat().st_size} for p in parts
+        {"path": p.relative_to(tmp_path).as_posix(), "size": p.stat().st_size,
+         "mtime_ns": p.stat().st_mtime_ns} for p in parts
     ]
     assert manifest["skipped_parts"] == []
     assert manifest["linkindex_version"]
@@ -722,6 +745,133 @@ def test_no_crawl_data_is_an_error(tmp_path: Path) -> None:
         build_index(tmp_path)
     with pytest.raises(LinkindexError, match="does not exist"):
         build_index(tmp_path / "missing")
+
+
+# Issue 13, item 11: damage inside a part behind an intact footer, found by every build.
+
+
+def _dst_url_chunk(path: Path) -> tuple[int, int]:
+    """(first byte, length) of the dst_url column chunk of a one-row-group part."""
+    column = pq.read_metadata(path).row_group(0)
+    for i in range(column.num_columns):
+        chunk = column.column(i)
+        if chunk.path_in_schema == "dst_url":  # its dictionary page first, if any
+            return (chunk.dictionary_page_offset or chunk.data_page_offset,
+                    chunk.total_compressed_size)
+    raise AssertionError("no dst_url column")
+
+
+def flip_a_byte_duckdb_reads_silently(path: Path) -> None:
+    """Flip one byte inside the dst_url column's data (same size, footer intact) where
+    DuckDB then reads the part without an error, and other URLs than were written."""
+    written = pq.read_table(path).column("dst_url").to_pylist()
+    good = path.read_bytes()
+    start, size = _dst_url_chunk(path)
+    con = duckdb.connect()
+    for position in range(start, start + size):
+        damaged = bytearray(good)
+        damaged[position] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        try:
+            read = con.execute("SELECT dst_url FROM read_parquet($p)", {"p": str(path)}).fetchall()
+        except duckdb.Error:
+            continue
+        if [r[0] for r in read] != written:
+            assert path.stat().st_size == len(good)
+            pq.read_metadata(path)  # the footer check passes
+            return
+    raise AssertionError("no byte whose damage DuckDB reads silently")
+
+
+def hundred_links(crawl_id: str, src: str, at: datetime) -> list[dict]:
+    return [edge_row(src, f"https://www.t{i}.example/page-{i}", crawl_id=crawl_id,
+                     fetched_at=at, ordinal=i, anchor=f"target number {i}") for i in range(100)]
+
+
+def test_damage_inside_a_part_is_found_and_skipped_by_every_build(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    bad = write_part(tmp_path, "c2", "edges", hundred_links("c2", C, T2))
+    flip_a_byte_duckdb_reads_silently(bad)
+    rel = bad.relative_to(tmp_path).as_posix()
+
+    first = build_index(tmp_path)
+    assert first.built and [s["path"] for s in first.manifest["skipped_parts"]] == [rel]
+    [reason] = [s["reason"] for s in first.manifest["skipped_parts"]]
+    assert reason.startswith("damaged data (") and "CRC" in reason
+    assert first.warnings == [f"skipped {rel}: {reason}"]  # one warning, naming the part
+    assert index_edges(tmp_path) == [expected_edge(A, B, first_seen=T1, last_seen=T1, live=True)]
+    # Nothing new: the live index still leaves the part out, and says so again, once.
+    again = build_index(tmp_path)
+    assert not again.built and again.warnings == first.warnings
+
+
+def test_a_part_damaged_after_it_was_indexed_is_found_without_force(tmp_path: Path) -> None:
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    part = write_part(tmp_path, "c2", "edges", hundred_links("c2", C, T2))
+    first = build_index(tmp_path)
+    assert first.warnings == [] and len(index_edges(tmp_path)) == 101
+    before = part.stat()
+    flip_a_byte_duckdb_reads_silently(part)  # in place: same path, same size
+    if part.stat().st_mtime_ns == before.st_mtime_ns:  # a coarse clock: still a new write
+        os.utime(part, ns=(before.st_atime_ns, before.st_mtime_ns + 1))
+    assert part.stat().st_size == before.st_size
+
+    second = build_index(tmp_path)
+    rel = part.relative_to(tmp_path).as_posix()
+    assert second.built and [s["path"] for s in second.manifest["skipped_parts"]] == [rel]
+    assert len(second.warnings) == 1 and second.warnings[0].startswith(f"skipped {rel}: ")
+    assert index_edges(tmp_path) == [expected_edge(A, B, first_seen=T1, last_seen=T1, live=True)]
+
+
+def test_each_part_is_read_whole_once_unless_forced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index import part_checks
+
+    read: list[str] = []
+    real = part_checks.read_part
+
+    def recording(path: Path, table: str, info: part_checks.PartInfo) -> None:
+        read.append(path.relative_to(tmp_path).as_posix())
+        real(path, table, info)
+
+    monkeypatch.setattr(part_checks, "read_part", recording)
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    stub = layout.raw_dir(tmp_path, "c1", "edges") / "w9-000001.parquet"
+    stub.write_bytes(b"PAR1")  # skipped by its footer: never read whole, never trusted
+    first = {p.relative_to(tmp_path).as_posix()
+             for p in layout.raw_parts(tmp_path, "pages") + layout.raw_parts(tmp_path, "edges")}
+    assert build_index(tmp_path).built and sorted(read) == sorted(first - {
+        stub.relative_to(tmp_path).as_posix()})
+    read.clear()
+    assert not build_index(tmp_path).built and read == []  # nothing new: nothing read
+    page, edges = fetch(C, [D], at=T2, crawl_id="c2")
+    new_pages, new_edges = write_parts(tmp_path, "c2", [page], edges)
+    second = build_index(tmp_path)
+    assert second.built and len(second.warnings) == 1
+    assert sorted(read) == sorted(p.relative_to(tmp_path).as_posix()
+                                  for p in (new_pages, new_edges))  # only the new parts
+    read.clear()
+    assert build_index(tmp_path, force=True).built
+    assert len(read) == 4  # forced: every usable part again
+
+
+def test_parts_carry_page_checksums_and_rows_must_match_the_footer(tmp_path: Path) -> None:
+    from index.part_checks import PartInfo, PartProblem, check_part, read_part
+
+    part = write_part(tmp_path, "c1", "edges", hundred_links("c1", C, T1))
+    # Pages carry a CRC32 (Parquet's page checksum): damage DuckDB reads silently fails it.
+    flip_a_byte_duckdb_reads_silently(part)
+    with pytest.raises(OSError, match="CRC"):
+        pq.read_table(part, page_checksum_verification=True)
+    info = check_part(part, "edges")
+    assert info.rows == 100
+    with pytest.raises(PartProblem, match="^damaged data"):
+        read_part(part, "edges", info)
+    good = write_part(tmp_path, "c1", "edges", hundred_links("c1", D, T1))
+    read_part(good, "edges", check_part(good, "edges"))
+    with pytest.raises(PartProblem, match="^100 rows decoded, the footer says 99$"):
+        read_part(good, "edges", PartInfo(rows=99, columns=info.columns))
 
 
 def test_only_corrupt_parts_is_an_error(tmp_path: Path) -> None:

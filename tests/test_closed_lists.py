@@ -62,7 +62,7 @@ def closed_list_spellings(texts: dict[str, str]) -> list[tuple[str, str, list[st
             for run in spelled_lists(text, members, quoted=name == "scope"):
                 found.append((f"{file}: list", name, run))
         # Filters: kind IN ('a', ...), scope IN (...).
-        for name, items in re.findall(r"\b(kind|position|scope) IN \(([^)]*)\)", text):
+        for name, items in re.findall(r"\b(?:link_)?(kind|position|scope) IN \(([^)]*)\)", text):
             found.append((f"{file}: {name} IN (...)", name, _words(items)))
         # Errors: 'unknown kind ''', kind, ''': use a, img, area, redirect or canonical'.
         for name, items in re.findall(r"unknown (\w+) ''', \w+,\s*''': use ([^']*)'", text):

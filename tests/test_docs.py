@@ -118,7 +118,7 @@ def classify(command: Command) -> str | None:
         return "linkindex"
     if text.startswith("scrapy crawl "):
         return "scrapy"
-    if text.startswith("duckdb -init "):
+    if re.match(r"(cd \S+ && )?duckdb -init ", text):
         return "duckdb"
     if re.match(r"export [A-Za-z_]\w*=", text):
         return "export"
@@ -426,15 +426,26 @@ class Session:
         assert count_rows(self.data, "pages") > before, "the Scrapy crawl stored no pages"
 
     def run_duckdb(self, command: Command) -> None:
-        """`duckdb -init FILE  # then: SQL`: the init file and SQL through the duckdb package."""
+        """`[cd DIR && ]duckdb -init FILE  # then: SQL`: in DIR, the init file and SQL
+        through the real DuckDB CLI (duckdb-cli, in the test extra) and the duckdb package."""
         import duckdb
 
-        init = self.root / self.words(command.text.removeprefix("duckdb -init "))[0]
+        match = re.fullmatch(r"(?:cd (\S+) && )?duckdb -init (\S+)", command.text)
+        assert match, command.text
+        where = self.root / self.words(match[1])[0] if match[1] else self.root
+        init = where / self.words(match[2])[0]
         then = re.fullmatch(r"then: (.+)", command.comment)
         assert then, "say which statement to try after `duckdb -init` (# then: SQL)"
+        sql = self.substitute(then[1])
+        cli = subprocess.run([str(Path(sys.executable).with_name("duckdb")), "-init",
+                              str(init), "-json", "-c", sql], cwd=where, env=self.env,
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert cli.returncode == 0 and cli.stdout.strip() not in ("", "[]"), cli.stderr
+        self.monkeypatch.chdir(where)  # the file's paths are relative to DATA
         con = duckdb.connect()
         con.execute(init.read_text())
-        rows = con.execute(self.substitute(then[1])).fetchall()
+        rows = con.execute(sql).fetchall()
+        self.monkeypatch.chdir(self.root)
         assert rows, f"{then[1]} gave no rows"
         # The README's next claim: `linkindex sql --print-init` prints the same text.
         from linkindex.cli import main

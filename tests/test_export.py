@@ -119,3 +119,49 @@ def test_many_batches_keep_their_order() -> None:
     batches = [pa.record_batch({"n": [i, i + 1]}) for i in range(0, 6, 2)]
     table = pa.Table.from_batches(batches)
     assert [row[0] for row in parse(to_csv_text(table))[1:]] == ["0", "1", "2", "3", "4", "5"]
+
+
+# Issue 13, item 7: a formula behind leading whitespace, or spelled in full-width signs.
+# Expected cells are written out by hand: a quote in front of the whole value, as written.
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (" =1+1", "' =1+1"),
+        ("   @SUM(A1)", "'   @SUM(A1)"),
+        (" \t-2", "' \t-2"),
+        ("\n+1", "'\n+1"),
+        ("\r\n=1", "'\r\n=1"),
+        ("\u00a0=1+1", "'\u00a0=1+1"),  # NBSP
+        ("\u2003+1", "'\u2003+1"),  # em space
+        ("\u3000@x", "'\u3000@x"),  # ideographic space
+        ("\u200b=1", "'\u200b=1"),  # zero-width space (not whitespace to str.isspace)
+        ("\ufeff \u200d=1", "'\ufeff \u200d=1"),  # BOM, space, zero-width joiner
+        ("\uff1d1+1", "'\uff1d1+1"),  # full-width equals sign
+        ("\uff0b1", "'\uff0b1"),  # full-width plus
+        ("\uff0d1", "'\uff0d1"),  # full-width hyphen-minus
+        ("\uff20SUM(A1)", "'\uff20SUM(A1)"),  # full-width commercial at
+        (" \uff1d1", "' \uff1d1"),
+        # not formulas: text first, only whitespace, other dashes
+        ("  x = 1", "  x = 1"),
+        (" ", " "),
+        ("\u00a0", "\u00a0"),
+        ("a =1", "a =1"),
+        ("\u2212 1", "\u2212 1"),  # minus sign
+        ("1 +1", "1 +1"),
+    ],
+)
+def test_formulas_behind_whitespace_and_full_width_signs_get_a_quote(
+    value: str, cell: str
+) -> None:
+    assert parse(to_csv_text(one_column([value], pa.string())))[1] == [cell]
+
+
+def test_leading_whitespace_formulas_in_lists_headers_and_files(tmp_path: Path) -> None:
+    table = pa.table({
+        " =head": pa.array(["ok"]),
+        "list": pa.array([[" =a", "b"]], pa.list_(pa.string())),
+    })
+    assert parse(to_csv_text(table)) == [["' =head", "list"], ["ok", "' =a|b"]]
+    path = tmp_path / "x.csv"
+    write_csv(one_column(["\u00a0=1"], pa.string()), path, bom=True)
+    assert path.read_bytes() == "\ufeffcell\r\n'\u00a0=1\r\n".encode()

@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,17 @@ from indexdata import edge, page, ts, write_index
 from core import layout
 from core.errors import LinkindexError
 from core.schema import TARGET_SCOPES
-from queries import QUERIES, Filters, connect, macro_files, run_query, run_sql, write_init_file
+from queries import (
+    QUERIES,
+    Filters,
+    connect,
+    explain_empty,
+    hidden_rows,
+    macro_files,
+    run_query,
+    run_sql,
+    write_init_file,
+)
 from queries import session as query_session
 from queries.catalogue import QuerySpec, catalogue, parse_header
 
@@ -428,7 +437,8 @@ def test_run_sql(data: Path) -> None:
 
 @pytest.mark.parametrize(
     ("option", "word"),
-    [("scope := 'url'", "scope"), ("kind := 'image'", "kind"), ("position := 'body'", "position")],
+    [("scope := 'url'", "scope"), ("kind := 'image'", "kind"),
+     ("link_position := 'body'", "position")],
 )
 def test_macros_reject_unknown_values_in_sql_too(data: Path, option: str, word: str) -> None:
     with pytest.raises(LinkindexError, match=f"^Invalid Input Error: unknown {word} '"):
@@ -447,10 +457,13 @@ STOCK = [
 ]
 
 
-def test_stock_duckdb_with_the_init_file_gives_the_same_rows(data: Path) -> None:
+def test_stock_duckdb_with_the_init_file_gives_the_same_rows(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_init_file(data)
     assert path == data / layout.INIT_SQL
     assert not [p for p in data.iterdir() if p.name.startswith(layout.TMP_PREFIX)]
+    monkeypatch.chdir(data)  # its paths are relative to DATA: run from there
     con = duckdb.connect()  # the stock package: no linkindex code from here on
     con.execute(path.read_text())
     for sql, name, args, scope in STOCK:
@@ -509,7 +522,7 @@ def test_every_header_parses_and_states_its_macros_parameters(data: Path) -> Non
         assert dict(spec.options) == {p: d for p, d in in_sql.items() if d is not None}, name
         # run_query passes the scope and every filter: each query takes them, with the
         # defaults run_query has.
-        standard = {"scope": "domain", **asdict(Filters())}
+        standard = {"scope": "domain", **Filters().sql_options()}
         assert {p: SQL_VALUES.get(d, d.strip("'")) for p, d in spec.options.items()
                 if p in standard} == standard, name
         assert spec.description and not spec.description.endswith("."), name
@@ -520,7 +533,7 @@ NEW_QUERY = """\
 -- linked_hosts(target): the target's hosts that receive links, most linked first.
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, position := NULL
+--             external_only := true, kind := NULL, link_position := NULL
 --             (as in backlinks.sql).
 --
 -- Columns: dst_host, backlinks.
@@ -532,7 +545,7 @@ CREATE OR REPLACE TEMP MACRO linked_hosts(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    position := NULL
+    link_position := NULL
 ) AS TABLE
 SELECT link.dst_host, count(*) AS backlinks
 FROM target_edges(
@@ -542,7 +555,7 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    position := position
+    link_position := link_position
 ) AS link
 GROUP BY link.dst_host
 ORDER BY backlinks DESC, link.dst_host;
@@ -740,3 +753,96 @@ def test_a_target_query_reads_only_its_bucket(
     if "'host'" not in sql and "'exact'" not in sql:  # static pruning, stated in the text plan
         [(_, text)] = con.sql(f"EXPLAIN ANALYZE {sql}", params=params).fetchall()
         assert "Scanning Files: 1/8" in text
+
+
+# ---------------------------------------------------------------------------
+# An empty answer says which filter emptied it (issue 13, item 14)
+# ---------------------------------------------------------------------------
+
+S = "https://s.example"
+# s.example's broken pages (/missing 404, /gone 410, /lost-link 500) are linked from its
+# own pages only; the one external link goes to a page that works.
+EMPTY_EDGES = [
+    edge(f"{S}/", f"{S}/missing", "m", position="nav"),
+    edge(f"{S}/a", f"{S}/missing", "m"),
+    edge(f"{S}/a", f"{S}/gone", "g"),
+    edge(f"{S}/b", f"{S}/lost-link", "l", live=False),  # internal and lost: hidden twice
+    edge("https://x.example/", f"{S}/", "home"),
+    edge("https://x.example/", f"{S}/a", "a", nofollow=True),
+]
+EMPTY_PAGES = [page(f"{S}/"), page(f"{S}/a"), page(f"{S}/b"), page(f"{S}/missing", 404),
+               page(f"{S}/gone", 410), page(f"{S}/lost-link", 500), page("https://x.example/")]
+
+
+@pytest.fixture(scope="module")
+def internal_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("empty")
+    write_index(root, EMPTY_EDGES, EMPTY_PAGES, {"s.example": 10, "x.example": 5})
+    return root
+
+
+def test_broken_links_all_internal_say_which_filter_hides_them(internal_only: Path) -> None:
+    assert rows(internal_only, "broken_backlinks", "s.example") == []
+    # Independently: internal, live links to the pages that answered 4xx/5xx.
+    broken = {p["url"] for p in EMPTY_PAGES if p["status"] >= 400}
+    internal_live = [e for e in EMPTY_EDGES if e["dst_url"] in broken and e["live"]]
+    assert len(internal_live) == 3
+    [hidden] = hidden_rows(internal_only, "broken_backlinks", ["s.example"])
+    assert (hidden.option, hidden.rows) == ("with --include-internal", 3)
+    assert hidden.lifted == Filters(external_only=False)
+    assert explain_empty(internal_only, "broken_backlinks", ["s.example"]) == (
+        "0 rows; 3 more with --include-internal")
+    lifted = rows(internal_only, "broken_backlinks", "s.example", filters=hidden.lifted)
+    assert len(lifted) == hidden.rows
+
+
+def test_only_lifting_filters_together_finds_rows(internal_only: Path) -> None:
+    exact = {"scope": "exact"}
+    target = f"{S}/lost-link"  # its one link is internal and lost
+    assert rows(internal_only, "broken_backlinks", target, **exact) == []
+    assert explain_empty(internal_only, "broken_backlinks", [target], **exact) == (
+        "0 rows; 1 more with --include-internal --include-lost")
+
+
+def test_each_filter_that_is_on_is_counted_and_named(internal_only: Path) -> None:
+    only_img = Filters(kind="img")
+    assert explain_empty(internal_only, "backlinks", ["s.example"], filters=only_img) == (
+        "0 rows; 2 more without --kind")
+    in_aside = Filters(position="aside", dofollow_only=True)
+    assert rows(internal_only, "backlinks", "s.example", filters=in_aside) == []
+    # without --position: x.example's dofollow link; without --dofollow: nothing in aside.
+    assert explain_empty(internal_only, "backlinks", ["s.example"], filters=in_aside) == (
+        "0 rows; 1 more without --position")
+    assert explain_empty(internal_only, "backlinks", ["x.example"]) is None  # nothing hidden
+    assert hidden_rows(internal_only, "overview", ["s.example"]) == []  # always one row
+
+
+def test_hidden_counts_stop_at_the_cap(internal_only: Path, monkeypatch: pytest.MonkeyPatch,
+                                       ) -> None:
+    import queries
+
+    monkeypatch.setattr(queries, "HIDDEN_CAP", 2)
+    assert explain_empty(internal_only, "broken_backlinks", ["s.example"]) == (
+        "0 rows; 2+ more with --include-internal")
+
+
+def test_the_cli_prints_the_hint_once_on_stderr(
+    internal_only: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from linkindex.cli import main
+
+    data = ["--data", str(internal_only)]
+    hint = "linkindex: 0 rows; 3 more with --include-internal\n"
+    assert main(["query", "broken_backlinks", "s.example", "--format", "json", *data]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out) == [] and out.err == hint
+    assert main(["export", "broken_backlinks", "s.example", "-o", str(tmp_path / "b.csv"),
+                 *data]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("wrote 0 rows") and out.err == hint
+    assert main(["query", "broken_backlinks", "s.example", "--include-internal", "--format",
+                 "json", *data]) == 0
+    out = capsys.readouterr()
+    assert len(json.loads(out.out)) == 3 and out.err == ""
+    assert main(["query", "broken_backlinks", "s.example", "--limit", "0", *data]) == 0
+    assert capsys.readouterr().err == ""  # asked for no rows: no hint

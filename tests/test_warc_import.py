@@ -316,3 +316,176 @@ def test_import_needs_no_scrapy() -> None:
     code = ("import sys, index.archives.importer, index.reextract, linkindex.cli; "
             "sys.exit(sorted(m for m in ('scrapy', 'twisted') if m in sys.modules) or 0)")
     run([sys.executable, "-c", code])
+
+
+# ---------------------------------------------------------------------------
+# Issue 13, item 1: a record whose processing fails is never lost
+# ---------------------------------------------------------------------------
+
+LINKED = b'<a href="http://b.example/one">one</a><a href="/two">two</a>'
+FAILED_COLUMNS = ("url, status, content_type, content_length, title, n_links, "
+                  "n_external_links, n_skipped_links, error, warc_offset")
+
+
+def three_records(path: Path, middle: str = f"{A}/fail") -> list[int]:
+    return write_warc(path, [
+        response(f"{A}/first", http_response(LINKED)),
+        response(middle, http_response(b"<title>T</title>" + LINKED)),
+        response(f"{A}/last", http_response(LINKED)),
+    ])
+
+
+def test_a_failing_record_becomes_a_page_with_its_error_and_the_import_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import failing_extraction
+
+    from linkindex.cli import main
+
+    failing_extraction.patch(monkeypatch)
+    path = tmp_path / "three.warc.gz"
+    offsets = three_records(path)
+    data = tmp_path / "data"
+    assert main(["import-warc", str(path), "--crawl-id", "w", "--data", str(data)]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("import w: 1 files, 3 records, 3 pages, 4 links, 0 skipped in ")
+    assert out.err == (
+        "linkindex: warning: 1 record failed, stored as pages with their error, first: "
+        f"{A}/fail: extract: KeyError: 'href'\n")
+    assert rows(data, "w", "pages", FAILED_COLUMNS, "warc_offset") == [
+        (f"{A}/first", 200, "text/html", len(LINKED), None, 2, 1, 0, None, offsets[0]),
+        (f"{A}/fail", 200, "text/html", 16 + len(LINKED), None, None, None, None,
+         "extract: KeyError: 'href'", offsets[1]),
+        (f"{A}/last", 200, "text/html", len(LINKED), None, 2, 1, 0, None, offsets[2]),
+    ]
+    assert rows(data, "w", "edges", "src_url, dst_url") == [
+        (f"{A}/first", f"{A}/two"), (f"{A}/first", "http://b.example/one"),
+        (f"{A}/last", f"{A}/two"), (f"{A}/last", "http://b.example/one"),
+    ]
+
+
+def test_failures_are_counted_across_worker_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import failing_extraction
+
+    failing_extraction.patch(monkeypatch)
+    paths = [tmp_path / f"in-{n}.warc.gz" for n in range(2)]
+    for n, path in enumerate(paths):
+        three_records(path, middle=f"{A}/fail/{n}")
+    data = tmp_path / "data"
+    summary = import_archives(data, "par", paths, jobs=2, progress=False)
+    counts = summary.counts
+    assert (counts.records, counts.pages, counts.edges, counts.failed) == (6, 6, 8, 2)
+    assert summary.first_failure in {f"{A}/fail/{n}: extract: KeyError: 'href'" for n in (0, 1)}
+    assert rows(data, "par", "pages", "url, error", "url") == [
+        (f"{A}/fail/0", "extract: KeyError: 'href'"), (f"{A}/fail/1", "extract: KeyError: 'href'"),
+        (f"{A}/first", None), (f"{A}/first", None), (f"{A}/last", None), (f"{A}/last", None),
+    ]
+
+
+def test_failure_text_is_one_capped_line() -> None:
+    from index.archives.records import FAILURE_MAX_CHARS, failure_text
+
+    assert failure_text(KeyError("href")) == "extract: KeyError: 'href'"
+    assert failure_text(ValueError()) == "extract: ValueError"
+    assert failure_text(RuntimeError("two\nlines\tand  spaces")) == (
+        "extract: RuntimeError: two lines and spaces")
+    long = failure_text(RuntimeError("x" * 1000))
+    assert len(long) == FAILURE_MAX_CHARS == 300 and long.startswith("extract: RuntimeError: xx")
+
+
+def test_values_a_part_cannot_hold_reject_their_record_only(tmp_path: Path) -> None:
+    from core.warc.format import DEPTH_HEADER
+
+    path = tmp_path / "odd.warc.gz"
+    write_warc(path, [
+        response(f"{A}/first", http_response(LINKED)),
+        response(f"{A}/huge-status", http_response(LINKED, "99999 Odd")),  # > SMALLINT
+        response(f"{A}/deep", http_response(LINKED), **{DEPTH_HEADER: "99999999"}),
+        response(f"{A}/last", http_response(LINKED)),
+    ])
+    summary = run_import(tmp_path / "data", path)
+    counts = summary.counts
+    assert (counts.records, counts.pages, counts.skipped, counts.failed) == (4, 3, 1, 0)
+    assert summary.first_damage.endswith(": status 99999 out of range")
+    assert rows(tmp_path / "data", "w", "pages", "url, status, depth") == [
+        (f"{A}/deep", 200, None), (f"{A}/first", 200, None), (f"{A}/last", 200, None),
+    ]
+
+
+def test_reextract_keeps_a_failing_record_as_a_page_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import failing_extraction
+
+    from index.reextract import reextract
+
+    data = tmp_path / "data"
+    warc = data / "warc" / "c1" / "w0-000001.warc.gz"
+    warc.parent.mkdir(parents=True)
+    three_records(warc)
+    failing_extraction.patch(monkeypatch)
+    result = reextract(data, "c1")
+    assert (result.imported.counts.pages, result.imported.counts.failed) == (3, 1)
+    assert rows(data, "c1", "pages", "url, error, warc_file") == [
+        (f"{A}/fail", "extract: KeyError: 'href'", "warc/c1/w0-000001.warc.gz"),
+        (f"{A}/first", None, "warc/c1/w0-000001.warc.gz"),
+        (f"{A}/last", None, "warc/c1/w0-000001.warc.gz"),
+    ]
+
+
+def test_the_svg_page_that_aborted_a_whole_import_is_never_lost(tmp_path: Path) -> None:
+    """The record of issue 13: the extractor raised KeyError: 'href' on it, and the whole
+    file gave 0 rows. Extracted or failed, its page is stored and the others with it."""
+    path = tmp_path / "svg.warc.gz"
+    write_warc(path, [
+        response(f"{A}/first", http_response(LINKED)),
+        response(f"{A}/svg", http_response(b'<svg><a xlink:href="/x">y</a></svg>')),
+        response(f"{A}/last", http_response(LINKED)),
+    ])
+    counts = run_import(tmp_path / "data", path).counts
+    assert (counts.records, counts.pages, counts.skipped) == (3, 3, 0)
+    pages = dict(rows(tmp_path / "data", "w", "pages", "url, error"))
+    assert list(pages) == [f"{A}/first", f"{A}/last", f"{A}/svg"]
+    assert pages[f"{A}/first"] is None and pages[f"{A}/last"] is None
+    svg_error = pages[f"{A}/svg"]
+    assert counts.failed == (svg_error is not None)
+    assert svg_error is None or svg_error.startswith("extract: ")
+
+
+def test_reextract_copies_a_part_damaged_behind_its_footer_as_it_is(tmp_path: Path) -> None:
+    """Carried over through DuckDB, which checks no page CRC, the damaged values would be
+    rewritten into a fresh part with fresh checksums: the build could no longer tell."""
+    import duckdb
+    import pyarrow.parquet as pq
+    from rawdata import edge_row, write_part
+
+    from index.reextract import reextract
+
+    data = tmp_path / "data"
+    warc = data / "warc" / "c1" / "w0-000001.warc.gz"
+    warc.parent.mkdir(parents=True)
+    three_records(warc, middle=f"{A}/middle")
+    old = write_part(data, "c1", "edges", [  # rows no WARC record gives back
+        edge_row("http://old.example/", f"http://t{i}.example/page-{i}", ordinal=i)
+        for i in range(50)])
+    group = pq.read_metadata(old).row_group(0)
+    chunk = next(c for c in map(group.column, range(group.num_columns))
+                 if c.path_in_schema == "dst_url")
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    good, con = old.read_bytes(), duckdb.connect()
+    for position in range(start, start + chunk.total_compressed_size):  # a flip DuckDB reads
+        damaged = bytearray(good)
+        damaged[position] ^= 0xFF
+        old.write_bytes(bytes(damaged))
+        try:
+            con.execute("SELECT * FROM read_parquet($p)", {"p": str(old)}).fetchall()
+            break
+        except duckdb.Error:
+            continue
+    with pytest.raises(OSError, match="CRC"):
+        pq.read_table(old, page_checksum_verification=True)
+
+    reextract(data, "c1")
+    assert old.read_bytes() == bytes(damaged)  # the same file, as it was

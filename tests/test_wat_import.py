@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from warcdata import rows, wat, wat_envelope, write_warc
 
 from index.archives.importer import import_archives
@@ -100,4 +101,41 @@ def test_wat_redirects_errors_and_other_records(tmp_path: Path) -> None:
         (f"{A}/bare", "a", f"{A}/x", None),
         (f"{A}/moved", "redirect", f"{A}/new", None),
         (f"{A}/robots", "a", f"{A}/x", None),
+    ]
+
+
+def test_a_wat_record_whose_links_fail_is_kept_as_a_page_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13, item 1: mapping one record's links raises (here on purpose): that page
+    is kept with its error and no links, counted as failed; the next records go on."""
+    from index.archives import wat as wat_module
+
+    mapped = wat_module.wat_extraction
+
+    def failing(url: str, meta: dict, x_robots_tag: str | None) -> object:
+        if url.endswith("/fail"):
+            raise TypeError("unhashable type: 'list'")
+        return mapped(url, meta, x_robots_tag)
+
+    monkeypatch.setattr(wat_module, "wat_extraction", failing)
+    links = {"Links": [{"path": "A@/href", "url": "/x", "text": "X"}]}
+    path = tmp_path / "CC-MAIN-y.warc.wat.gz"
+    write_warc(path, [wat(f"{A}/{name}", wat_envelope(f"{A}/{name}", html=links))
+                      for name in ("first", "fail", "last")])
+    summary = import_archives(tmp_path / "data", "cc", [path], progress=False)
+    counts = summary.counts
+    assert (counts.records, counts.pages, counts.edges, counts.failed, counts.skipped) == (
+        3, 3, 2, 1, 0)
+    assert summary.first_failure == f"{A}/fail: extract: TypeError: unhashable type: 'list'"
+    assert rows(tmp_path / "data", "cc", "pages",
+                "url, status, content_type, content_length, title, n_links, error, warc_file, "
+                "warc_offset", "url") == [
+        (f"{A}/fail", 200, "text/html", 1234, None, None,
+         "extract: TypeError: unhashable type: 'list'", "CC-MAIN-x.warc.gz", 4242),
+        (f"{A}/first", 200, "text/html", 1234, None, 1, None, "CC-MAIN-x.warc.gz", 4242),
+        (f"{A}/last", 200, "text/html", 1234, None, 1, None, "CC-MAIN-x.warc.gz", 4242),
+    ]
+    assert rows(tmp_path / "data", "cc", "edges", "src_url, dst_url") == [
+        (f"{A}/first", f"{A}/x"), (f"{A}/last", f"{A}/x"),
     ]

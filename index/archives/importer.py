@@ -4,7 +4,9 @@ Each file is read by one process (spawned, so no Scrapy or reactor state is inhe
 with its own PartWriter, hence its own worker id in the part names; a process flushes
 its parts at the end of every file, so a file's rows are on disk when it is reported
 done. Parts appear whole or not at all (core/parts.py): an interrupted import
-leaves whole parts of the files it reached, never a partial file.
+leaves whole parts of the files it reached, never a partial file. A record whose
+processing fails is kept as a pages row with its error (index/archives/records.py),
+counted in `failed`, and the import goes on.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from core.warc.reader import GZIP_MAGIC, iter_records
 from index.archives.records import ArchiveReader, Counts, warc_file_name
 
 Report = Callable[[int], None]  # bytes read so far in the current file
+# What one file gave: its counts, its first damaged record, its first failed record.
+FileResult = tuple[Counts, str | None, str | None]
 
 
 @dataclass
@@ -39,6 +43,7 @@ class ImportSummary:
     counts: Counts
     seconds: float
     first_damage: str | None = None
+    first_failure: str | None = None  # "<url>: extract: <type>: <message>"
 
     @property
     def records_per_second(self) -> float:
@@ -86,7 +91,7 @@ def check_archive(path: Path) -> None:
 
 
 def import_file(path: Path, writer: PartWriter, crawl_id: str, data: Path,
-                report: Report | None = None) -> tuple[Counts, str | None]:
+                report: Report | None = None) -> FileResult:
     """Every record of one file into `writer`, flushed at the end."""
     reader = ArchiveReader(crawl_id, warc_file_name(path, data))
     for item in iter_records(path, report):
@@ -96,7 +101,7 @@ def import_file(path: Path, writer: PartWriter, crawl_id: str, data: Path,
             if writer.due():
                 writer.flush()
     writer.flush()
-    return reader.counts, reader.first_damage
+    return reader.counts, reader.first_damage, reader.first_failure
 
 
 # --- worker processes ---------------------------------------------------------------
@@ -112,7 +117,7 @@ def _init_worker(data: str, crawl_id: str, folder: str, queue: Any) -> None:
                   writer=PartWriter(Path(data), folder))
 
 
-def _import_in_worker(path: str) -> tuple[Counts, str | None]:
+def _import_in_worker(path: str) -> FileResult:
     queue, last = _state["queue"], [0, time.monotonic()]
 
     def report(offset: int) -> None:
@@ -121,10 +126,10 @@ def _import_in_worker(path: str) -> tuple[Counts, str | None]:
             queue.put(offset - last[0])
             last[:] = [offset, now]
 
-    counts, damage = import_file(Path(path), _state["writer"], _state["crawl_id"],
-                                 _state["data"], report)
+    result = import_file(Path(path), _state["writer"], _state["crawl_id"], _state["data"],
+                         report)
     queue.put(Path(path).stat().st_size - last[0])
-    return counts, damage
+    return result
 
 
 class _Progress:
@@ -172,14 +177,17 @@ def import_archives(data: Path, crawl_id: str, files: Sequence[Path], *, jobs: i
     started = time.monotonic()
     total = Counts()
     first_damage: str | None = None
+    first_failure: str | None = None
     bar = _Progress(sum(p.stat().st_size for p in files),
                     sys.stderr.isatty() if progress is None else progress)
 
-    def done(counts: Counts, damage: str | None) -> None:
-        nonlocal first_damage
+    def done(counts: Counts, damage: str | None, failure: str | None) -> None:
+        nonlocal first_damage, first_failure
         total.add(counts)
         first_damage = first_damage or damage
-        bar.advance(0, f"{total.pages:,} pages  {total.skipped:,} skipped")
+        first_failure = first_failure or failure
+        failed = f"  {total.failed:,} failed" if total.failed else ""
+        bar.advance(0, f"{total.pages:,} pages  {total.skipped:,} skipped{failed}")
 
     try:
         if jobs == 1 or len(files) == 1:  # in this process: no start-up cost
@@ -199,17 +207,18 @@ def import_archives(data: Path, crawl_id: str, files: Sequence[Path], *, jobs: i
         raise LinkindexError(f"import stopped: {exc}") from None
     finally:
         bar.close()
-    return ImportSummary(crawl_id, len(files), total, time.monotonic() - started, first_damage)
+    return ImportSummary(crawl_id, len(files), total, time.monotonic() - started, first_damage,
+                         first_failure)
 
 
 def _run_pool(data: Path, crawl_id: str, folder: str, files: Sequence[Path], jobs: int,
-              bar: _Progress, done: Callable[[Counts, str | None], None]) -> None:
+              bar: _Progress, done: Callable[[Counts, str | None, str | None], None]) -> None:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     with ProcessPoolExecutor(max_workers=min(jobs, len(files)), mp_context=ctx,
                              initializer=_init_worker,
                              initargs=(str(data), crawl_id, folder, queue)) as pool:
-        pending: set[Future[tuple[Counts, str | None]]] = {
+        pending: set[Future[FileResult]] = {
             pool.submit(_import_in_worker, str(path)) for path in files
         }
         try:

@@ -10,6 +10,13 @@ What each record type becomes is written down in docs/archives.md:
   make every link of that page look lost in the index);
 - `metadata` with a JSON block: a WAT record, mapped by index/archives/wat.py;
 - anything else (`request`, `warcinfo`, `resource`, …): read and ignored.
+
+A record that cannot be read as what it claims to be (bad headers, chunking, JSON) is
+damage: counted in `skipped`, no row. A record that reads well but whose processing
+raises (a bug or a page the extractor cannot handle) is never lost: it becomes a pages
+row with `error` = "extract: <ExceptionType>: <message>" and no links, counted in
+`failed`, and the import goes on with the next record. The build takes such a fetch as
+saying nothing about the page's links (index/compact.py), as a 5xx.
 """
 
 from __future__ import annotations
@@ -20,17 +27,20 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 from warcio.bufferedreaders import BufferedReader
 from warcio.limitreader import LimitReader
 from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeaders
 
-from core.extractor import page_url
-from core.pages import PageRows, page_rows
+from core.extractor import PageExtraction, media_type, page_url
+from core.pages import PageRows, page_row, page_rows
+from core.schema import PAGES
 from core.warc.format import DEPTH_HEADER
 from core.warc.reader import Damage, RawRecord
-from index.archives.wat import wat_page
+from index.archives.wat import ExtractionFailed, wat_page
 
 _DATE_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z\Z")
 _LOADER = ArcWarcRecordLoader(verify_http=False, arc2warc=False)
@@ -39,6 +49,7 @@ _LOADER = ArcWarcRecordLoader(verify_http=False, arc2warc=False)
 _TYPE_RE = re.compile(rb"\nWARC-Type:[ \t]*([A-Za-z]+)", re.I)
 _JSON_RE = re.compile(rb"\nContent-Type:[^\r\n]*json", re.I)
 WANTED = {b"response", b"revisit", b"metadata"}
+FAILURE_MAX_CHARS = 300  # pages.error of a record whose processing failed (as crawl errors)
 
 
 class RecordProblem(Exception):
@@ -52,6 +63,7 @@ class Counts:
     edges: int = 0
     skipped: int = 0  # damaged: corrupt, truncated or unreadable records
     revisits: int = 0
+    failed: int = 0  # processing raised: stored as a pages row with its error (in `pages`)
 
     def add(self, other: Counts) -> None:
         for f in fields(self):
@@ -135,11 +147,41 @@ def parse_record(data: bytes) -> ArcWarcRecord:
                          length, payload_length=payload_length)
 
 
+def failure_text(exc: BaseException) -> str:
+    """pages.error of a record whose processing raised: "extract: KeyError: 'href'"."""
+    message = " ".join(str(exc).split())  # one line
+    text = f"extract: {type(exc).__name__}" + (f": {message}" if message else "")
+    return text[:FAILURE_MAX_CHARS]
+
+
+def failed_page(page: dict[str, Any], exc: BaseException) -> PageRows:
+    """The rows of a record whose processing raised: its pages row as far as it got
+    (identity, status, …), the error, no links (their counts unknown: null)."""
+    return PageRows({**page, "error": failure_text(exc)}, PageExtraction().links)
+
+
+# The integer columns of a pages row and their ranges: a value out of range (a status
+# line "HTTP/1.1 99999", a huge Entity-Length) would fail the whole part when it is
+# written, so the record is rejected here, alone.
+_INT_RANGES = {
+    f.name: (-(1 << (f.type.bit_width - 1)), (1 << (f.type.bit_width - 1)) - 1)
+    for f in PAGES if pa.types.is_signed_integer(f.type)
+}
+
+
+def _check_ranges(page: dict[str, Any]) -> None:
+    for name, (low, high) in _INT_RANGES.items():
+        value = page.get(name)
+        if value is not None and not low <= value <= high:
+            raise RecordProblem(f"{name} {value} out of range")
+
+
 def _depth(value: str | None) -> int | None:
     try:
-        return int(value) if value is not None else None
+        depth = int(value) if value is not None else None
     except ValueError:
         return None
+    return depth if depth is None or 0 <= depth <= _INT_RANGES["depth"][1] else None
 
 
 def response_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
@@ -154,18 +196,29 @@ def response_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
     except Exception as exc:  # a bad status line, chunking or compression
         raise RecordProblem(f"unreadable HTTP response ({type(exc).__name__})") from None
     rec = record.rec_headers
-    return page_rows(
-        crawl_id,
-        page_url(uri),
-        depth=_depth(rec.get_header(DEPTH_HEADER)),
-        fetched_at=_fetched_at(rec.get_header("WARC-Date")),
-        status=status,
-        body=body,
-        content_type=last_header(http.headers, "Content-Type"),
-        location=last_header(http.headers, "Location"),
-        x_robots_tag=last_header(http.headers, "X-Robots-Tag"),
-        ip=rec.get_header("WARC-IP-Address"),
-    )
+    url = page_url(uri)
+    depth = _depth(rec.get_header(DEPTH_HEADER))
+    fetched_at = _fetched_at(rec.get_header("WARC-Date"))
+    content_type = last_header(http.headers, "Content-Type")
+    ip = rec.get_header("WARC-IP-Address")
+    try:
+        return page_rows(
+            crawl_id,
+            url,
+            depth=depth,
+            fetched_at=fetched_at,
+            status=status,
+            body=body,
+            content_type=content_type,
+            location=last_header(http.headers, "Location"),
+            x_robots_tag=last_header(http.headers, "X-Robots-Tag"),
+            ip=ip,
+        )
+    except Exception as exc:  # the page is kept, with what failed
+        page = page_row(crawl_id, url, depth, fetched_at)
+        page.update(status=status, content_type=media_type(content_type),
+                    content_length=len(body), ip=ip)
+        return failed_page(page, exc)
 
 
 def metadata_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
@@ -179,6 +232,8 @@ def metadata_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
         raise RecordProblem("WAT record with unreadable JSON") from None
     try:
         return wat_page(envelope, crawl_id, _fetched_at)
+    except ExtractionFailed as failed:  # the page is kept, with what failed
+        return failed_page(failed.page, failed.cause)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RecordProblem(f"WAT record of an unexpected shape ({type(exc).__name__})") from None
 
@@ -191,6 +246,7 @@ class ArchiveReader:
         self.warc_file = warc_file  # what pages.warc_file says for this file
         self.counts = Counts()
         self.first_damage: str | None = None
+        self.first_failure: str | None = None  # "<url>: extract: <type>: <message>"
 
     def _damaged(self, offset: int, reason: str) -> None:
         self.counts.skipped += 1
@@ -226,10 +282,26 @@ class ArchiveReader:
         except RecordProblem as exc:
             self._damaged(item.offset, str(exc))
             return None
+        except Exception as exc:  # not even a failed page could be made: no row, as damage
+            self._damaged(item.offset, failure_text(exc))
+            return None
         if page is not None:
+            try:
+                _check_ranges(page.page)
+            except RecordProblem as exc:
+                self._damaged(item.offset, str(exc))
+                return None
             self.counts.pages += 1
             self.counts.edges += len(page.links["dst_url"])
+            error = page.page.get("error")
+            if error is not None and error.startswith("extract: "):
+                self._failed(page.page["url"], error)
         return page
+
+    def _failed(self, where: str, error: str) -> None:
+        self.counts.failed += 1
+        if self.first_failure is None:
+            self.first_failure = f"{where}: {error}"
 
 
 def warc_file_name(path: Path, data: Path) -> str:

@@ -117,11 +117,21 @@ def wat_extraction(url: str, meta: dict[str, Any], x_robots_tag: str | None) -> 
     return result
 
 
+class ExtractionFailed(Exception):
+    """Mapping a well-formed record's links raised: `page` is its pages row so far."""
+
+    def __init__(self, page: dict[str, Any], cause: Exception) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.page = page
+        self.cause = cause
+
+
 def wat_page(envelope: dict[str, Any], crawl_id: str,
              when: Callable[[str | None], datetime]) -> PageRows | None:
     """One WAT JSON record → rows; None unless it describes an HTTP response.
 
-    Raises ValueError, KeyError or TypeError for a record of the wrong shape.
+    Raises ValueError, KeyError or TypeError for a record of the wrong shape, and
+    ExtractionFailed when the envelope reads well but mapping its links raises.
     """
     env = envelope["Envelope"]
     warc = env["WARC-Header-Metadata"]
@@ -152,10 +162,13 @@ def wat_page(envelope: dict[str, Any], crawl_id: str,
     extraction = PageExtraction()
     location = _header(headers, "Location")
     meta = http.get("HTML-Metadata")
-    if 300 <= status < 400 and location is not None:
-        target, extraction = extract_redirect(url, location)
-        page["redirect_to"] = target
-    elif 200 <= status < 300 and is_html(content_type) and isinstance(meta, dict):
-        extraction = wat_extraction(url, meta, _header(headers, "X-Robots-Tag"))
+    try:
+        if 300 <= status < 400 and location is not None:
+            target, extraction = extract_redirect(url, location)
+            page["redirect_to"] = target
+        elif 200 <= status < 300 and is_html(content_type) and isinstance(meta, dict):
+            extraction = wat_extraction(url, meta, _header(headers, "X-Robots-Tag"))
+    except Exception as exc:  # whatever the links hold: the page is kept, with the error
+        raise ExtractionFailed(page, exc) from exc
     page.update(extraction_columns(extraction))
     return PageRows(page, extraction.links)
