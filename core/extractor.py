@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from core.domains import registrable_domain
 from core.schema import ANCHOR_MAX_CHARS, EDGE_LINK_COLUMNS, TITLE_MAX_CHARS
-from core.urls import _SCHEME_RE, absolutize, normalize_url, url_host
+from core.urls import RESOLVER, UNSEEN, BaseResolver, absolutize, normalize_url, url_host
+from core.urls import clear_caches as clear_url_caches
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -60,7 +61,7 @@ def collapse(text: str | None, cap: int = ANCHOR_MAX_CHARS) -> str:
 def _collapsed(text: str) -> bool:
     """Whether `text` (not empty) is already collapsed: its only whitespace is single
     spaces inside. isprintable() is False for every other character str.split() splits
-    on, and costs less than the split and join. Inlined in extract_html's link loop."""
+    on, and costs less than the split and join. Inlined in _link_rows."""
     return not ("  " in text or not text.isprintable() or text[0] == " " or text[-1] == " ")
 
 
@@ -173,82 +174,6 @@ def _image_alts(images: list[LexborNode]) -> dict[int, str | None]:
     return alts
 
 
-# Link targets, memoised across pages, as (dst_url, dst_host, dst_domain) or None (skipped).
-# Resolving and normalising a URL costs far more than lexbor takes to parse its page, and
-# links repeat across pages (menus, footers, popular sites). _MEMOS holds one memo
-# (href → target) per thing a target can depend on:
-# - the base URL's scheme ("http:"), for hrefs that depend on nothing else: absolute URLs,
-#   protocol-relative "//host/..." and unusable ones (other schemes, "#...", empty);
-# - the base directory ("http://host/dir/"), for relative hrefs (RFC 3986 merge);
-# "?query" hrefs depend on the whole base and are not memoised. A page looks its two
-# memos up once; then each link costs one or two lookups by its href string.
-# Cleared when full: simple, and a crawl refills the hot entries at once.
-_Target = tuple[str, str, str]
-_Memo = dict[str, _Target | None]
-_MEMOS: dict[str, _Memo] = {}
-_MEMOS_MAX = 1 << 16  # entries in all memos together, each memo counting one more
-_n_entries = 0
-_MISS = object()
-_ABSOLUTE = ("http://", "https://")
-
-
-def _base_dir(base: str) -> str | None:
-    """The base URL up to the last '/' of its path (what relative hrefs depend on)."""
-    query = base.find("?")
-    authority = base.find("//")
-    slash = base.rfind("/", 0, query if query >= 0 else len(base))
-    if authority < 0 or slash <= authority + 1:
-        return None  # no path: not a normalised URL, do not share cache entries
-    return base[: slash + 1]
-
-
-def _memo(key: str | None) -> _Memo:
-    """The shared memo of this scheme or base directory (a throwaway one if None)."""
-    global _n_entries
-    if key is None:
-        return {}
-    memo = _MEMOS.get(key)
-    if memo is None:
-        if _n_entries >= _MEMOS_MAX:
-            _clear_memos()
-        memo = _MEMOS[key] = {}
-        _n_entries += 1
-    return memo
-
-
-def _clear_memos() -> None:
-    global _n_entries
-    _MEMOS.clear()
-    _n_entries = 0
-
-
-def _resolve(href: str, base: str, by_scheme: _Memo, by_dir: _Memo) -> _Target | None:
-    """The target of `href` on a page with this base, memoised in the page's memo of
-    its base scheme or of its base directory (see _MEMOS)."""
-    global _n_entries
-    dst = absolutize(href, base)
-    if dst is None:
-        target = None
-    else:
-        host = url_host(dst)
-        target = (dst, host, registrable_domain(host))
-    memo = by_scheme  # the target depends on the base's scheme at most
-    if not href.startswith(_ABSOLUTE):  # else decided at once: the most common miss
-        stripped = href.strip(" \t\n\r\x0c")  # what absolutize looks at
-        if stripped and stripped[0] != "#" and stripped[:2] != "//":
-            if stripped[0] == "?":
-                return target  # depends on the whole base URL: not worth a shared entry
-            if not stripped[:8].lower().startswith(_ABSOLUTE):
-                scheme = _SCHEME_RE.match(stripped)
-                if scheme is None or scheme.group(1).lower() in ("http", "https"):
-                    memo = by_dir  # relative (another scheme: skipped whatever the base)
-    if _n_entries >= _MEMOS_MAX:
-        _clear_memos()  # `memo` is then no longer shared: this entry is only local
-    memo[href] = target
-    _n_entries += 1
-    return target
-
-
 def _inherited_position(node: LexborNode | None, positions: dict[int, str]) -> str:
     """The position the nearest landmark at or above `node` gives its links ("content"
     if none). Every element on the way is memoised by mem_id, for the page's next links."""
@@ -292,25 +217,53 @@ _TAG_ID_POSITION = dict(zip(_tag_ids(*_TAG_POSITION), _TAG_POSITION.values(), st
 # walks the whole document and compiles its selector again); sorted out in Python.
 _PAGE_CSS = "title, meta[name], base[href], link[rel][href], a[href], area[href], a img"
 
+# The columns of one row built by _link_rows, in order (ordinal and position come apart).
+_ROW_COLUMNS = ("dst_url", "dst_host", "dst_domain", "anchor", "kind", "alt", "nofollow",
+                "ugc", "sponsored", "external")
+
 
 def extract_html(url: str, html: str | bytes, robots_header: str | None = None) -> PageExtraction:
-    """Extract the page facts and every link of an HTML page fetched from `url`."""
+    """Extract the page facts and every link of an HTML page fetched from `url`: one
+    parse, one CSS query (_page_nodes), then each part from what that query found."""
     tree = LexborHTMLParser(html)
+    nodes = _page_nodes(tree)
+    result = _page_facts(tree, nodes, robots_header)
+    base = _base_url(nodes.base, url)
     src_domain = registrable_domain(url_host(url))
+    _add_canonical(result, nodes.head_links, src_domain, base)
+    links = nodes.links
+    if links:
+        rows, skipped_at = _link_rows(links, nodes.areas, nodes.image_alts,
+                                      RESOLVER.for_base(base), src_domain)
+        if skipped_at:
+            result.n_skipped_links += len(skipped_at)
+            skipped = set(skipped_at)
+            links = [node for i, node in enumerate(links) if i not in skipped]
+        if rows:
+            _add_columns(result, rows, _positions(links))
+    return result
 
-    lang = None
-    html_node = tree.root
-    if html_node is None or html_node.tag != "html":
-        html_node = tree.css_first("html")
-    if html_node is not None:
-        lang = html_node.attributes.get("lang")
-        lang = lang.strip() or None if lang else None
 
-    title_node = base_node = None
+class _PageNodes(NamedTuple):
+    """The elements extract_html looks at, from the page's one CSS query."""
+
+    title: LexborNode | None  # the first <title>
+    base: LexborNode | None  # the first <base href>
+    metas: list[LexborNode]  # <meta name>
+    head_links: list[LexborNode]  # <link rel href>
+    links: list[LexborNode]  # <a href> and <area href>, in document order
+    areas: set[int]  # mem_id of the <area> ones
+    image_alts: dict[int, str | None]  # see _image_alts (empty if no <a> wraps an <img>)
+
+
+def _page_nodes(tree: LexborHTMLParser) -> _PageNodes:
+    """Link collection: the page's elements of interest, from one CSS query (_PAGE_CSS)
+    sorted out by tag id."""
+    title = base = None
     metas: list[LexborNode] = []
     head_links: list[LexborNode] = []
-    links: list[LexborNode] = []  # <a> and <area>, in document order
-    areas: set[int] = set()  # mem_id of the <area> ones
+    links: list[LexborNode] = []
+    areas: set[int] = set()
     images: list[LexborNode] = []
     for node in tree.css(_PAGE_CSS):
         tag = node.tag_id
@@ -322,64 +275,124 @@ def extract_html(url: str, html: str | bytes, robots_header: str | None = None) 
             links.append(node)
             areas.add(node.mem_id)
         elif tag == _TITLE:
-            if title_node is None:
-                title_node = node
+            if title is None:
+                title = node
         elif tag == _META:
             metas.append(node)
         elif tag == _BASE:
-            if base_node is None:
-                base_node = node
+            if base is None:
+                base = node
         elif tag == _LINK:
             head_links.append(node)
+    image_alts = _image_alts(images) if images else {}
+    return _PageNodes(title, base, metas, head_links, links, areas, image_alts)
+
+
+def _page_facts(tree: LexborHTMLParser, nodes: _PageNodes,
+                robots_header: str | None) -> PageExtraction:
+    """A page's extraction with its facts set: title, lang, robots (meta and header)."""
+    lang = None
+    html_node = tree.root
+    if html_node is None or html_node.tag != "html":
+        html_node = tree.css_first("html")
+    if html_node is not None:
+        lang = html_node.attributes.get("lang")
+        lang = lang.strip() or None if lang else None
 
     title = None
-    if title_node is not None:
-        title = collapse(title_node.text(deep=True), TITLE_MAX_CHARS)
+    if nodes.title is not None:
+        title = collapse(nodes.title.text(deep=True), TITLE_MAX_CHARS)
 
     noindex, nofollow = robots_tokens(robots_header)
-    for meta in metas:
+    for meta in nodes.metas:
         if (meta.attributes.get("name") or "").strip().lower() == "robots":
             m_noindex, m_nofollow = robots_tokens(meta.attributes.get("content"))
             noindex, nofollow = noindex or m_noindex, nofollow or m_nofollow
+    return PageExtraction(title=title, lang=lang, meta_noindex=noindex, meta_nofollow=nofollow)
 
-    base = url
-    if base_node is not None:
-        base = absolutize(base_node.attributes.get("href") or "", url) or url
-    by_scheme = _memo(base[: base.find(":") + 1])
-    by_dir = _memo(_base_dir(base))
-    scheme_get = by_scheme.get
-    dir_get = by_dir.get
 
-    result = PageExtraction(title=title, lang=lang, meta_noindex=noindex, meta_nofollow=nofollow)
+def _base_url(base_node: LexborNode | None, url: str) -> str:
+    """What the page's hrefs resolve against: its first <base href>, else its URL."""
+    if base_node is None:
+        return url
+    return absolutize(base_node.attributes.get("href") or "", url) or url
+
+
+def _add_canonical(result: PageExtraction, head_links: list[LexborNode], src_domain: str,
+                   base: str) -> None:
+    """The first <link rel=canonical>'s edge and page fact (see add_canonical)."""
     for link in head_links:
         rel = (link.attributes.get("rel") or "").lower().split()
         if "canonical" in rel:
             result.add_canonical(src_domain, link.attributes.get("href") or "", base)
-            break
+            return
 
-    image_alts = _image_alts(images) if images else None
+
+def _positions(links: list[LexborNode]) -> list[str]:
+    """Position assignment: the position of each link, from the nearest landmark above
+    it (docs/extraction.md). Memoised per element by mem_id for the page's next links
+    (which costs less than selecting landmark candidates with 16 CSS selectors tried on
+    every element); inlined for the parent and grandparent, where nearly every link
+    stops."""
     positions: dict[int, str] = {}  # mem_id of an ancestor → the position it gives links
     positions_get = positions.get
     position_of_tag = _TAG_ID_POSITION.get
-    rows = []
-    skipped = 0
+    out: list[str] = []
+    for node in links:
+        parent = node.parent
+        if parent is None:
+            out.append("content")
+            continue
+        parent_id = parent.mem_id
+        position = positions_get(parent_id)
+        if position is None:
+            position = position_of_tag(parent.tag_id)
+            if position is None:
+                parent_attrs = parent.attributes
+                if parent_attrs:
+                    position = _hint_position(parent_attrs)
+                if position is None:
+                    grandparent = parent.parent
+                    if grandparent is not None:
+                        position = positions_get(grandparent.mem_id)
+                    if position is None:
+                        position = _inherited_position(grandparent, positions)
+            positions[parent_id] = position
+        out.append(position)
+    return out
+
+
+def _link_rows(
+    links: list[LexborNode],
+    areas: set[int],
+    image_alts: dict[int, str | None],
+    targets: BaseResolver,
+    src_domain: str,
+) -> tuple[list[tuple[Any, ...]], list[int]]:
+    """Link rows: one row (_ROW_COLUMNS) per link whose href has a target, and the
+    indexes in `links` of the skipped ones. Pops `image_alts` as its links come."""
+    scheme_get = targets.by_scheme.get
+    dir_get = targets.by_dir.get
+    resolve = targets.resolve
+    rows: list[tuple[Any, ...]] = []
+    skipped_at: list[int] = []
     for node in links:
         attrs = node.attributes
         href = attrs["href"] or ""
-        target = scheme_get(href, _MISS)
-        if target is _MISS:
-            target = dir_get(href, _MISS)
-            if target is _MISS:
-                target = _resolve(href, base, by_scheme, by_dir)
+        target = scheme_get(href, UNSEEN)
+        if target is UNSEEN:
+            target = dir_get(href, UNSEEN)
+            if target is UNSEEN:
+                target = resolve(href)
         if target is None:
-            skipped += 1
+            skipped_at.append(len(rows) + len(skipped_at))
             continue
         rel_value = attrs.get("rel")
         if rel_value:
             rel = rel_value.lower().split()
-            nofollow_link, ugc, sponsored = "nofollow" in rel, "ugc" in rel, "sponsored" in rel
+            nofollow, ugc, sponsored = "nofollow" in rel, "ugc" in rel, "sponsored" in rel
         else:
-            nofollow_link = ugc = sponsored = False
+            nofollow = ugc = sponsored = False
         alt = None
         kind = "a"
         if areas and node.mem_id in areas:
@@ -402,45 +415,21 @@ def extract_html(url: str, html: str | bytes, robots_header: str | None = None) 
                 if mem_id in image_alts:
                     alt = image_alts.pop(mem_id)
                     anchor, kind = anchor or alt or "", "img"
-        # Position: the nearest landmark ancestor, memoised per element for the page's
-        # next links (which costs less than selecting landmark candidates with 16 CSS
-        # selectors tried on every element). Inlined for the parent and grandparent,
-        # where nearly every link stops: this runs for every link.
-        parent = node.parent
-        if parent is None:
-            position = "content"
-        else:
-            parent_id = parent.mem_id
-            position = positions_get(parent_id)
-            if position is None:
-                position = position_of_tag(parent.tag_id)
-                if position is None:
-                    parent_attrs = parent.attributes
-                    if parent_attrs:
-                        position = _hint_position(parent_attrs)
-                    if position is None:
-                        grandparent = parent.parent
-                        if grandparent is not None:
-                            position = positions_get(grandparent.mem_id)
-                        if position is None:
-                            position = _inherited_position(grandparent, positions)
-                positions[parent_id] = position
-        rows.append((target[0], target[1], target[2], anchor, kind, alt, nofollow_link, ugc,
-                     sponsored, position, src_domain != target[2]))
-
-    result.n_skipped_links += skipped
-    if rows:
-        cols = result.links
-        first = len(cols["dst_url"])
-        for name, values in zip(_ROW_COLUMNS, zip(*rows, strict=True), strict=True):
-            cols[name].extend(values)
-        cols["ordinal"].extend(range(first, first + len(rows)))
-    return result
+        rows.append((target[0], target[1], target[2], anchor, kind, alt, nofollow, ugc,
+                     sponsored, src_domain != target[2]))
+    return rows, skipped_at
 
 
-# The columns of one row built by extract_html, in order (ordinal is added apart).
-_ROW_COLUMNS = ("dst_url", "dst_host", "dst_domain", "anchor", "kind", "alt", "nofollow",
-                "ugc", "sponsored", "position", "external")
+def _add_columns(result: PageExtraction, rows: list[tuple[Any, ...]],
+                 positions: list[str]) -> None:
+    """Append link rows and their positions to the result's columns, numbering them
+    on (ordinal)."""
+    cols = result.links
+    first = len(cols["dst_url"])
+    for name, values in zip(_ROW_COLUMNS, zip(*rows, strict=True), strict=True):
+        cols[name].extend(values)
+    cols["position"].extend(positions)
+    cols["ordinal"].extend(range(first, first + len(rows)))
 
 
 def media_type(content_type: str | None) -> str | None:
@@ -460,10 +449,7 @@ def page_url(url: str) -> str:
 
 
 def clear_caches() -> None:
-    """Forget every memoised URL, host and domain (benchmarks start cold with this)."""
-    from core import urls
-
-    _clear_memos()
+    """Forget every memoised URL, host, link target and domain (benchmarks start cold
+    with this)."""
+    clear_url_caches()
     registrable_domain.cache_clear()
-    urls.normalize_host.cache_clear()
-    urls._netloc.cache_clear()

@@ -8,16 +8,20 @@
 
 ``absolutize`` is on the hot path (one call per link): absolute and root-relative
 hrefs skip ``urljoin`` (≈10 µs a call) and host normalisation is cached.
+``UrlResolver`` memoises link targets (URL, host, registrable domain) across pages for
+the extractor; ``clear_caches`` empties every cache of this module.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Final
 from urllib.parse import quote, urljoin
 
 import idna
 
+from core.domains import registrable_domain
 from core.schema import URL_MAX_CHARS
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -247,3 +251,182 @@ def url_host(url: str) -> str:
         return netloc[: netloc.index("]") + 1]
     colon = netloc.find(":")
     return netloc if colon < 0 else netloc[:colon]
+
+
+# ---------------------------------------------------------------- link targets
+
+LinkTarget = tuple[str, str, str]
+"""A link's target: (normalised URL, its host, its registrable domain)."""
+
+UNSEEN: Final = object()
+"""What ``BaseResolver.by_scheme.get(href, UNSEEN)`` gives for an href it does not hold
+(``None`` is a held answer: the href is skipped)."""
+
+_ABSOLUTE = ("http://", "https://")
+# What a target can depend on besides its href (see UrlResolver).
+_BY_SCHEME, _BY_DIR, _BY_WHOLE_BASE = 0, 1, 2
+# A scheme, or else a relative href whose target depends on the base directory at most:
+# it does not start with "?", "#" or ";" (for an empty path urljoin keeps the base's
+# path, and its query too if the href has none), nor with a C0 control or a space
+# (urlsplit strips those first), and has no backslash (absolutize makes "/" of it, and
+# two make an empty "//") and no tab or newline (urlsplit removes them: "ht\ttp:" is
+# "http:").
+_SCOPE_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):|[^?#;\x00-\x20\\][^\\\t\n\r]*\Z")
+
+
+def _target_scope(href: str) -> int:
+    """What the target of `href` depends on besides the href: the base's scheme at most
+    (_BY_SCHEME), its directory at most (_BY_DIR) or more (_BY_WHOLE_BASE)."""
+    if href.startswith(_ABSOLUTE):  # decided at once: the most common miss
+        return _BY_SCHEME
+    stripped = href.strip(" \t\n\r\x0c")  # what absolutize looks at
+    if not stripped:
+        return _BY_SCHEME  # skipped
+    first = stripped[0]
+    if first == "/":
+        if stripped[1:2] == "/":
+            return _BY_SCHEME  # protocol-relative
+        # absolutize appends it to the base's root, unless urljoin must read backslashes
+        return _BY_DIR if "\\" not in stripped else _BY_WHOLE_BASE
+    if first == "#":
+        return _BY_SCHEME  # skipped
+    match = _SCOPE_RE.match(stripped)
+    if match is None:
+        return _BY_WHOLE_BASE
+    scheme = match.group(1)
+    if scheme is None:
+        return _BY_DIR
+    if scheme.lower() in ("http", "https"):
+        if stripped[len(scheme) + 1 : len(scheme) + 3] == "//":
+            return _BY_SCHEME  # absolute
+        return _BY_WHOLE_BASE  # "http:x" is relative, "http:" and "http:?q" keep the base
+    return _BY_SCHEME  # another scheme: skipped whatever the base
+
+
+def _base_dir(base: str) -> str | None:
+    """The base URL up to the last '/' of its path (what relative hrefs depend on)."""
+    query = base.find("?")
+    authority = base.find("//")
+    slash = base.rfind("/", 0, query if query >= 0 else len(base))
+    if authority < 0 or slash <= authority + 1:
+        return None  # no path: not a normalised URL, do not share memo entries
+    return base[: slash + 1]
+
+
+class UrlResolver:
+    """Link targets memoised across pages: href → ``LinkTarget``, or ``None`` when
+    absolutize skips the href. Every answer equals the uncached one: ``absolutize`` of
+    the href against the page's base, with ``url_host`` and ``registrable_domain``.
+
+    Resolving and normalising a URL costs far more than lexbor takes to parse its page,
+    and links repeat across pages (menus, footers, popular sites). One memo is kept per
+    thing a target can depend on:
+
+    - the base URL's scheme (``"http:"``), for hrefs that depend on nothing else:
+      absolute URLs, protocol-relative ``//host/...`` and skipped ones (other schemes,
+      ``#...``, empty);
+    - the base directory (``"http://host/dir/"``), for relative hrefs (RFC 3986 merge);
+
+    hrefs whose target depends on the whole base URL (``?query``, ``http:``, ``;x``, and
+    a few malformed forms) are resolved each time. A page takes its two memos once
+    (``for_base``); each link then costs one or two lookups by its href string.
+
+    Bounded: at most ``max_entries`` entries in all memos together (each memo counting
+    one more); when full, every memo is cleared (simple, and a crawl refills the hot
+    entries at once).
+    """
+
+    def __init__(self, max_entries: int = 1 << 16) -> None:
+        self.max_entries = max_entries
+        self._memos: dict[str, dict[str, LinkTarget | None]] = {}
+        self._n_entries = 0
+
+    def __len__(self) -> int:
+        """Entries stored since the last clear, plus one per memo (what the bound counts)."""
+        return self._n_entries
+
+    def clear(self) -> None:
+        """Forget every memoised target."""
+        self._memos.clear()
+        self._n_entries = 0
+
+    def for_base(self, base: str) -> BaseResolver:
+        """The resolver of the links of a page whose base URL is `base` (normalised)."""
+        return BaseResolver(self, base)
+
+    def resolve(self, href: str, base: str) -> LinkTarget | None:
+        """The target of `href` against `base`, memoised (``for_base(base).get(href)``)."""
+        return BaseResolver(self, base).get(href)
+
+    def _memo(self, key: str | None) -> dict[str, LinkTarget | None]:
+        """The shared memo of this scheme or base directory (a throwaway one if None)."""
+        if key is None:
+            return {}
+        memo = self._memos.get(key)
+        if memo is None:
+            if self._n_entries >= self.max_entries:
+                self.clear()
+            memo = self._memos[key] = {}
+            self._n_entries += 1
+        return memo
+
+
+class BaseResolver:
+    """The link targets of one base URL, from its ``UrlResolver``'s memos.
+
+    ``get(href)`` answers an href. Hot loops may instead look the href up in
+    ``by_scheme`` and then ``by_dir`` (read only, ``.get(href, UNSEEN)``) and call
+    ``resolve(href)`` only when both miss: that is what ``get`` does.
+    """
+
+    __slots__ = ("_resolver", "base", "by_dir", "by_scheme")
+
+    def __init__(self, resolver: UrlResolver, base: str) -> None:
+        self._resolver = resolver
+        self.base = base
+        self.by_scheme = resolver._memo(base[: base.find(":") + 1])
+        self.by_dir = resolver._memo(_base_dir(base))
+
+    def get(self, href: str) -> LinkTarget | None:
+        """The target of `href` on a page with this base; None if it is skipped."""
+        target = self.by_scheme.get(href, UNSEEN)
+        if target is UNSEEN:
+            target = self.by_dir.get(href, UNSEEN)
+            if target is UNSEEN:
+                return self.resolve(href)
+        return target
+
+    def resolve(self, href: str) -> LinkTarget | None:
+        """The target of `href`, resolved now and memoised where it may be shared."""
+        dst = absolutize(href, self.base)
+        if dst is None:
+            target = None
+        else:
+            host = url_host(dst)
+            target = (dst, host, registrable_domain(host))
+        scope = _target_scope(href)
+        if scope != _BY_WHOLE_BASE:
+            resolver = self._resolver
+            if resolver._n_entries >= resolver.max_entries:
+                resolver.clear()  # the memos are then no longer shared: this entry is local
+            (self.by_scheme if scope == _BY_SCHEME else self.by_dir)[href] = target
+            resolver._n_entries += 1
+        return target
+
+
+RESOLVER: Final = UrlResolver()
+"""The process's memo of link targets (the extractor's)."""
+
+
+def resolve_href(href: str, base: str) -> LinkTarget | None:
+    """The target of `href` on a page whose base URL is `base`, memoised in RESOLVER."""
+    return RESOLVER.resolve(href, base)
+
+
+def clear_caches() -> None:
+    """Forget every memoised URL, host and link target of this module (benchmarks start
+    cold with this; core.domains keeps its own cache of registrable domains)."""
+    RESOLVER.clear()
+    normalize_host.cache_clear()
+    _netloc.cache_clear()
+    _plain_base_dir.cache_clear()

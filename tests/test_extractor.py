@@ -368,3 +368,27 @@ def test_memoised_targets_do_not_depend_on_the_page_before() -> None:
         clear_caches()
         alone.append(extract_html(url, html).links)
     assert shared == alone
+
+
+def test_targets_that_keep_the_base_are_not_shared_between_pages() -> None:
+    """hrefs with an empty path ("http:", "HTTP:?q", ";", a leading control character,
+    "\\\\") resolve to the page's own base URL: extracted after a page in the same
+    directory, they give what they give with the caches cleared."""
+    from core.extractor import clear_caches
+    from core.urls import RESOLVER
+
+    hrefs = ["http:", "HTTP:?q", "http:#f", ";", "&#x0b;", "&#x01;?q", "ht&#9;tp:", "\\\\",
+             "/\\", "?q", "b"]
+    links = "".join(f'<a href="{href}">{i}</a>' for i, href in enumerate(hrefs))
+    pages = [(url, body(links)) for url in ("http://s.example/p/1", "http://s.example/p/2?x=1",
+                                             "http://s.example/p/3", "http://s.example/p/1")]
+    alone = []
+    for url, html in pages:
+        clear_caches()
+        alone.append(extract_html(url, html).links)
+    assert alone[1]["dst_url"][0] == "http://s.example/p/2?x=1"
+    clear_caches()
+    assert [extract_html(url, html).links for url, html in pages] == alone
+    assert len(RESOLVER) > 0
+    clear_caches()
+    assert len(RESOLVER) == 0

@@ -212,3 +212,96 @@ def test_url_host_agrees_with_the_plain_split() -> None:
                 url_host(url)
         else:
             assert url_host(url) == expected, url
+
+
+# Hrefs of every form a link target can take, including those whose target depends on
+# the whole base URL ("?q", "http:", ";p", a leading control character, "\\\\", and a
+# tab inside "http:"), which must never be shared between bases.
+_HREF_PARTS = ["http://", "HTTPS://", "http:", "HTTP:", "ht\ttp:", "//", "/", "\\", "#", "?q",
+               "?", ";p", ";", "./", "../", ".", "a", "b/", "x.example", ":", "mailto:",
+               "%2e", " ", "\t", "\n", "\x0b", "\x01", "é", "@"]
+# Bases that share schemes and directories, with and without a query and a last segment.
+_BASES = ["http://h.com/", "http://h.com/a/b", "http://h.com/a/c?x=1", "http://h.com/a/",
+          "https://h.com/a/b", "https://h.com/a;p/b;q?x=/y", "http://h.com/a//b/c",
+          "http://h.com/a//b/d?z", "https://h.com:8443/d/e/", "https://h.com:8443/d/e/f",
+          "http://g.org/a/b", "http://h.com"]
+
+
+def _uncached_target(href: str, base: str) -> tuple[str, str, str] | None:
+    dst = absolutize(href, base)
+    return None if dst is None else (dst, url_host(dst), registrable_domain(url_host(dst)))
+
+
+def test_resolver_gives_what_uncached_absolutize_gives() -> None:
+    """UrlResolver memoises targets across bases (by scheme, by directory): on random
+    hrefs against bases that share both, every answer, first or memoised, equals
+    absolutize's with url_host and registrable_domain."""
+    import random
+
+    from core.urls import UNSEEN, UrlResolver
+
+    rng = random.Random(9)
+    resolver = UrlResolver()
+    hrefs = ["".join(rng.choice(_HREF_PARTS) for _ in range(rng.randint(0, 4)))
+             for _ in range(3_000)]
+    for _ in range(3):  # the second and third rounds answer from the memos
+        for href in hrefs:
+            base = rng.choice(_BASES)
+            assert resolver.resolve(href, base) == _uncached_target(href, base), (href, base)
+    for base in _BASES:  # the hot loop's way: two memo lookups, then resolve
+        targets = resolver.for_base(base)
+        for href in hrefs:
+            target = targets.by_scheme.get(href, UNSEEN)
+            if target is UNSEEN:
+                target = targets.by_dir.get(href, UNSEEN)
+                if target is UNSEEN:
+                    target = targets.resolve(href)
+            assert target == _uncached_target(href, base), (href, base)
+            assert targets.get(href) == target
+
+
+def test_hrefs_that_keep_the_base_are_never_shared() -> None:
+    """An href with an empty path keeps the base's path (and query): it must not be
+    answered from the memo of another base in the same directory."""
+    from core.urls import UrlResolver
+
+    resolver = UrlResolver()
+    for href in ["?q", "http:", "HTTP:?q", "http:#f", ";p", ";", "\x0b", "\x01?q",
+                 "ht\ttp:", "\\\\", "/\\", "\\\\?q"]:
+        for base in ["http://h.com/a/b", "http://h.com/a/c?x=1", "http://h.com/a/b"]:
+            assert resolver.resolve(href, base) == _uncached_target(href, base), (href, base)
+    assert resolver.resolve("http:", "http://h.com/a/c?x=1")[0] == "http://h.com/a/c?x=1"
+
+
+def test_resolver_is_bounded() -> None:
+    """At most max_entries entries (each memo counting one): cleared when full, with
+    answers unchanged."""
+    from core.urls import UrlResolver
+
+    resolver = UrlResolver(max_entries=50)
+    for i in range(1_000):
+        base = f"http://h{i % 7}.com/d{i % 3}/p"
+        for href in (f"x{i}", f"/y{i}", f"http://z{i}.com/", "#top", "?q"):
+            assert resolver.resolve(href, base) == _uncached_target(href, base)
+            assert len(resolver) <= 50
+    assert UrlResolver().max_entries == 1 << 16
+    resolver.clear()
+    assert len(resolver) == 0
+
+
+def test_clear_caches_clears_every_url_cache() -> None:
+    from core.urls import RESOLVER, _netloc, _plain_base_dir, clear_caches, resolve_href
+
+    base = "http://Cache.example/dir/page?x"
+    assert resolve_href("a b", base) == _uncached_target("a b", base)
+    assert resolve_href("http://Other.example:80/", base) == _uncached_target(
+        "http://Other.example:80/", base)
+    assert normalize_url("http://Third.example/") == "http://third.example/"
+    assert len(RESOLVER) > 0
+    caches = (normalize_host, _netloc, _plain_base_dir)
+    assert all(cache.cache_info().currsize > 0 for cache in caches)
+    clear_caches()
+    assert len(RESOLVER) == 0
+    assert [cache.cache_info().currsize for cache in caches] == [0, 0, 0]
+    assert resolve_href("a b", base) == ("http://cache.example/dir/a%20b", "cache.example",
+                                         "cache.example")
