@@ -33,7 +33,13 @@ def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> No
     limit_args(s)
     s.add_argument("--delay", type=float, default=DEFAULTS["delay"],
                    help="seconds between two fetches from one domain, across all workers "
-                        f"(default {DEFAULTS['delay']:g}; a longer robots.txt Crawl-delay wins)")
+                        f"(default {DEFAULTS['delay']:g}; a longer robots.txt Crawl-delay wins, "
+                        "up to --max-crawl-delay)")
+    s.add_argument("--max-crawl-delay", type=float, default=DEFAULTS["max_crawl_delay"],
+                   metavar="SECONDS",
+                   help="a robots.txt Crawl-delay longer than this skips its domain: its "
+                        "pages are recorded with the error 'skipped: crawl-delay …', not "
+                        f"fetched (default {DEFAULTS['max_crawl_delay']:g}; inf: no cap)")
     s.add_argument("--seen", dest="seen_mode", choices=SEEN_MODES, default=DEFAULTS["seen_mode"],
                    help="seen-URL filter: exact 8-byte fingerprints or a Bloom filter "
                         "(~1.8 bytes/URL at 0.1%% false positives; default %(default)s)")
@@ -42,7 +48,8 @@ def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> No
     s.add_argument("--max-attempts", type=int, default=DEFAULTS["max_attempts"],
                    help="leases lapsing this often mark a request failed "
                         "(default %(default)s)")
-    for action, help_text in (("status", "queued, leased, done, failed, workers, ETA"),
+    for action, help_text in (("status", "queued, leased, fetched, done, failed, workers, "
+                                         "pages/s, ETA"),
                               ("pause", "workers stop fetching, stay up"),
                               ("resume", "workers go on"),
                               ("stop", "workers finish what they fetch and exit"),
@@ -52,8 +59,10 @@ def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> No
         _redis_arg(a)
         if action == "status":
             a.add_argument("--json", action="store_true", help="machine-readable")
-    a = actions.add_parser("list", help="every job in this Redis")
+    a = actions.add_parser("list", help="every job in this Redis: its state (running, "
+                                        "paused, stopped or finished) and counts")
     _redis_arg(a)
+    a.add_argument("--json", action="store_true", help="machine-readable")
 
     p = sub.add_parser("worker", help="cluster mode: crawl jobs from Redis into DATA")
     _redis_arg(p)
@@ -94,8 +103,13 @@ def cmd_job(args: argparse.Namespace) -> int:
 
             show_job_status(status)
     elif args.action == "list":
-        for name in jobs.job_names(server):
-            print(f"{name}\t{server.hget(jobs.JobKeys(name).config, 'state')}")
+        statuses = jobs.statuses(server)
+        if args.json:
+            print(json.dumps([s.to_dict() for s in statuses], indent=2))
+        else:
+            from linkindex.render import show_job_list
+
+            show_job_list(statuses)
     elif args.action == "purge":
         deleted = jobs.purge(server, args.name)
         print(f"job {args.name}: purged ({deleted:,} keys)")

@@ -76,28 +76,82 @@ def show(table: pa.Table, fmt: str, title: str | None = None) -> None:
             console.print("(no rows)")
 
 
+def eta_text(seconds: float | None) -> str:
+    """An ETA for people: 'unknown', '45s', '12m 05s', '3h 20m', '2d 4h'."""
+    if seconds is None:
+        return "unknown"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days:,}d {hours}h"
+
+
 def show_job_status(status: Any) -> None:
-    """A crawl job's counters, a progress bar, ETA and its workers (`job status`)."""
+    """A crawl job's counters, live rates, a progress bar, ETA and its workers
+    (`job status`; status: crawler.frontier.jobs.JobStatus)."""
     from rich.progress_bar import ProgressBar
 
     console = console_for(sys.stdout)
-    eta = status.eta_seconds
-    eta_text = "—" if eta is None else f"{eta:,.0f}s"
-    state = "finished" if status.finished else status.state
-    console.print(f"[bold]job {status.name}[/bold]: {state}")
+    console.print(f"[bold]job {status.name}[/bold]: {status.display_state}")
     view = Table(show_header=False, box=None)
-    for name in ("queued", "leased", "done", "failed", "ignored"):
-        view.add_row(name, _cell(getattr(status, name)))
-    view.add_row("pages/s", f"{status.pages_per_second:,.1f}")
-    view.add_row("ETA", eta_text)
+    rows = (
+        ("queued", status.queued, "requests waiting (robots.txt included)"),
+        ("leased", status.leased, "being fetched, or fetched and not yet stored"),
+        ("fetched", status.fetched, "pages fetched (or given up on) by workers, live"),
+        ("stored", status.stored, "of them, pages in parts and acknowledged"),
+        ("done", status.done, "requests settled: pages stored, robots.txt answered"),
+        ("failed", status.failed, "given up on: stored as pages with their error"),
+        ("ignored", status.ignored, "not fetched: refused by robots.txt or the guard"),
+    )
+    for name, value, note in rows:
+        view.add_row(name, _cell(value), f"[dim]{note}[/dim]")
+    if status.skipped:
+        view.add_row("skipped", _cell(status.skipped),
+                     "[dim]of failed: domains over the Crawl-delay cap[/dim]")
+    view.add_row("pages/s", f"{status.pages_per_second:,.1f}",
+                 f"[dim]fetched; stored {status.stored_per_second:,.1f}/s[/dim]")
+    growing = " (the frontier grows)" if status.growing and status.eta_seconds is None else ""
+    view.add_row("ETA", eta_text(status.eta_seconds) + growing, "")
     console.print(view)
     console.print(ProgressBar(total=1.0, completed=status.progress, width=40),
                   f"{status.progress:.0%}")
+    if status.skipped_domains:
+        shown = list(status.skipped_domains.items())[:10]
+        console.print(f"skipped domains ({len(status.skipped_domains):,}):")
+        for domain, reason in shown:
+            console.print(f"  {domain}: {reason}", markup=False, highlight=False)
+        if len(status.skipped_domains) > len(shown):
+            console.print(f"  … and {len(status.skipped_domains) - len(shown):,} more "
+                          "(--json lists all)")
     if status.workers:
         workers = Table(title="workers", title_justify="left", header_style="bold")
-        for column in ("worker", "last beat", "pages", "pages/s"):
-            workers.add_column(column)
+        for column in ("worker", "last beat", "fetched", "stored", "pages/s"):
+            workers.add_column(column, justify="left" if column == "worker" else "right")
         for w in status.workers:
-            workers.add_row(w.name, f"{w.seconds_since_beat:.0f}s ago", _cell(w.pages),
-                            f"{w.pages_per_second:,.1f}")
+            workers.add_row(w.name, f"{w.seconds_since_beat:.0f}s ago", _cell(w.fetched),
+                            _cell(w.stored), f"{w.pages_per_second:,.1f}")
         console.print(workers)
+
+
+def show_job_list(statuses: list[Any]) -> None:
+    """Every job, one line each: its state and counts (`job list`)."""
+    if not statuses:
+        print("no jobs in this Redis")
+        return
+    view = Table(header_style="bold", box=None)
+    columns = ("job", "state", "queued", "leased", "fetched", "done", "failed", "workers",
+               "pages/s", "ETA")
+    for column in columns:
+        view.add_column(column, justify="left" if column in ("job", "state") else "right")
+    for s in statuses:
+        view.add_row(s.name, s.display_state, _cell(s.queued), _cell(s.leased),
+                     _cell(s.fetched), _cell(s.done), _cell(s.failed), _cell(len(s.workers)),
+                     f"{s.pages_per_second:,.1f}", eta_text(s.eta_seconds))
+    console_for(sys.stdout).print(view)

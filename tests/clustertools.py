@@ -8,11 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 from clitools import FAST, REPO, linkindex
+
+from synthweb import SyntheticWeb
+from synthweb.truth import domain_of, host_of
 
 STARTED: list[subprocess.Popen[str]] = []  # every worker a test started
 # Short leases and heartbeats, so a killed worker's leases return within seconds.
@@ -75,5 +80,54 @@ def raw_rows(data: Path, crawl_id: str, table: str, columns: str) -> list[tuple]
     ).fetchall()
 
 
-def fetched_urls(data: Path, crawl_id: str) -> set[str]:
-    return {url for (url,) in raw_rows(data, crawl_id, "pages", "url")}
+def fetched_urls(data: Path, crawl_id: str, web: SyntheticWeb) -> set[str]:
+    """URLs of the page rows of pages fetched or given up on: without the rows of pages
+    robots.txt disallows (recorded, not fetched)."""
+    return {url for (url,) in raw_rows(data, crawl_id, "pages", "url")
+            if web.robots_allowed(url)}
+
+
+@dataclass
+class Walk:
+    """What a seed-domains crawl of the synthetic web meets, from the generator's truth."""
+
+    fetched: set[str] = field(default_factory=set)
+    skipped: set[str] = field(default_factory=set)  # pages of skipped_domain: not fetched
+    disallowed: set[str] = field(default_factory=set)  # found, robots.txt disallows them
+
+
+def walk(web: SyntheticWeb, seeds: list[str], skipped_domain: str | None = None) -> Walk:
+    """The pages a crawl from `seeds` fetches, the ones robots.txt disallows (a row each,
+    not fetched), and those of `skipped_domain` (a row each, their links never seen),
+    walked as SyntheticWeb.expected_crawl walks the truth."""
+    domains = {domain_of(host_of(u)) for u in seeds}
+    out = Walk()
+
+    def wanted(url: str) -> bool:
+        if domain_of(host_of(url)) not in domains:
+            return False
+        if not web.robots_allowed(url):
+            out.disallowed.add(url)
+            return False
+        return True
+
+    queue = deque(u for u in dict.fromkeys(seeds) if wanted(u))
+    seen = set(queue)
+    while queue:
+        url = queue.popleft()
+        if domain_of(host_of(url)) == skipped_domain:
+            out.skipped.add(url)
+            continue
+        out.fetched.add(url)
+        facts = web.page_facts(url)
+        if facts.redirect_to is not None:
+            follow = [facts.redirect_to]
+        elif facts.is_html_2xx and not facts.meta_nofollow:
+            follow = [e.dst_url for e in web.page_links(url)]
+        else:
+            follow = []
+        for dst in follow:
+            if dst not in seen and wanted(dst):
+                seen.add(dst)
+                queue.append(dst)
+    return out

@@ -7,6 +7,8 @@ and the built indexes are compared directly.
 
 from __future__ import annotations
 
+import json
+import re
 import signal
 import time
 from collections import Counter
@@ -23,9 +25,11 @@ from clustertools import (
     start_worker,
     submit,
     wait_for,
+    walk,
 )
 from webtools import EDGE_COLUMNS, PAGE_COLUMNS
 
+from crawler.frontier import jobs
 from linkindex.localredis import RedisServer
 from synthweb import ExpectedCrawl, SyntheticWeb, WebServer
 
@@ -47,16 +51,23 @@ def index_edges(data: Path) -> list[tuple]:
 
 
 def test_three_workers_crawl_exactly_what_one_local_crawl_does(
-        redis_server: RedisServer, web_server: WebServer, seeds_file: Path, crawled: Path,
-        truth: ExpectedCrawl, tmp_path: Path) -> None:
+        redis_server: RedisServer, web_server: WebServer, web: SyntheticWeb,
+        seeds_file: Path, crawled: Path, truth: ExpectedCrawl, tmp_path: Path) -> None:
     data = tmp_path / "data"
     submit(redis_server.url, "c1", seeds_file, "--delay", "0")
     workers = [start_worker(redis_server.url, data, "c1", web_server.proxy_url)
                for _ in range(3)]
     outputs = [finish(w) for w in workers]
     assert all("(finished)" in out for out in outputs)
-    pages = raw_rows(data, "c1", "pages", ", ".join(PAGE_COLUMNS))
-    assert len(pages) == len(set(pages)), "a page was fetched twice"
+    rows = raw_rows(data, "c1", "pages", ", ".join(PAGE_COLUMNS))
+    assert len(rows) == len(set(rows)), "a page was fetched twice"
+    # pages robots.txt disallows: a row each (URL, host, domain only), not fetched
+    found = walk(web, web.seeds())
+    assert found.fetched == set(truth.pages)
+    pages = [row for row in rows if web.robots_allowed(row[0])]
+    assert {row[0] for row in rows} - {row[0] for row in pages} == found.disallowed
+    assert all(row[PAGE_COLUMNS.index("status")] is None
+               for row in rows if row[0] in found.disallowed)
     expected = [tuple(p.row()[c] for c in PAGE_COLUMNS) for p in truth.pages.values()]
     assert sorted(pages, key=repr) == sorted(expected, key=repr)
     edges = raw_rows(data, "c1", "edges", ", ".join(EDGE_COLUMNS))
@@ -67,14 +78,15 @@ def test_three_workers_crawl_exactly_what_one_local_crawl_does(
     status = job_status(redis_server.url, "c1")
     assert status["finished"] and status["failed"] == 0 and status["leased"] == 0
     assert status["done"] == len(truth.pages) + status["robots"]  # robots.txt: one per site
+    assert status["stored"] == status["fetched"] == len(truth.pages)  # page rows, no robots
     linkindex("build", "--data", data)
     assert index_edges(data) == index_edges(crawled)
 
 
 @pytest.mark.parametrize("moment", [0.1, 0.5, 0.85])
 def test_kill_9_of_a_worker_loses_no_page(
-        moment: float, redis_server: RedisServer, web_server: WebServer, seeds_file: Path,
-        truth: ExpectedCrawl, tmp_path: Path) -> None:
+        moment: float, redis_server: RedisServer, web_server: WebServer, web: SyntheticWeb,
+        seeds_file: Path, truth: ExpectedCrawl, tmp_path: Path) -> None:
     job = f"kill{int(moment * 100)}"
     data = tmp_path / "data"
     submit(redis_server.url, job, seeds_file, "--delay", "0")
@@ -96,14 +108,15 @@ def test_kill_9_of_a_worker_loses_no_page(
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     finish(survivor)
-    assert fetched_urls(data, job) == set(truth.pages)
+    assert fetched_urls(data, job, web) == set(truth.pages)
     status = job_status(redis_server.url, job)
     assert status["finished"] and status["failed"] == 0
     assert not server.exists(victims_leases)  # returned to the queue, fetched by the survivor
 
 
 def test_redis_restart_mid_crawl_changes_nothing(
-        web_server: WebServer, seeds_file: Path, truth: ExpectedCrawl, tmp_path: Path) -> None:
+        web_server: WebServer, web: SyntheticWeb, seeds_file: Path, truth: ExpectedCrawl,
+        tmp_path: Path) -> None:
     data = tmp_path / "data"
     with RedisServer(tmp_path / "redis") as redis:
         submit(redis.url, "r1", seeds_file, "--delay", "0")
@@ -115,7 +128,7 @@ def test_redis_restart_mid_crawl_changes_nothing(
         redis.start()
         for worker in workers:
             finish(worker)
-        assert fetched_urls(data, "r1") == set(truth.pages)
+        assert fetched_urls(data, "r1", web) == set(truth.pages)
         assert job_status(redis.url, "r1")["finished"]
 
 
@@ -146,8 +159,9 @@ def test_politeness_holds_across_three_workers(redis_server: RedisServer,
     robots = Counter(host for _, host, path, _ in log if path == "/robots.txt")
     assert set(robots.values()) == {1}
     # every fetch the server saw (retries aside) is one stored page, and nothing else is
+    # (but the rows of pages robots.txt disallows, not fetched)
     fetched = {(host, path) for _, host, path, _ in log if path != "/robots.txt"}
-    assert len(raw_rows(data, "polite", "pages", "url")) == len(fetched)
+    assert len(fetched_urls(data, "polite", web)) == len(fetched)
 
 
 def test_job_lifecycle_pause_resume_join_leave_stop_purge(
@@ -211,6 +225,55 @@ def test_a_worker_without_job_serves_every_unfinished_job_in_turn(
     # earlier tests' jobs in this Redis are finished: only these two are served
     assert "job turn-a: 5 pages stored by this worker (finished)" in proc.stdout
     assert "job turn-b: 7 pages stored by this worker (finished)" in proc.stdout
-    assert len(fetched_urls(data, "turn-a")) == 5 and len(fetched_urls(data, "turn-b")) == 7
+    assert len(fetched_urls(data, "turn-a", web)) == 5
+    assert len(fetched_urls(data, "turn-b", web)) == 7
     for job in ("turn-a", "turn-b"):
         linkindex("job", "purge", job, "--redis", url)
+
+
+def test_status_is_live_before_any_part_is_written_and_list_shows_finished(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    """Issue 13: `job status` showed 0.0 pages/s and no ETA during a run, and `done` moved
+    only when a part was flushed; `job list` showed finished jobs as running."""
+    url, job, data = redis_server.url, "live", tmp_path / "data"
+    web = SyntheticWeb(n_sites=5, pages_per_site=8, seed=3)
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("\n".join(web.seeds()) + "\n")
+    server = redis_server.client()
+    with WebServer(web) as site:
+        # one page per domain per second, parts written only when the job runs dry
+        submit(url, job, seeds, "--delay", "1", "--max-pages-per-domain", "6")
+        worker = start_worker(url, data, job, site.proxy_url,
+                              "-s", "LINKINDEX_PART_MAX_SECONDS=600")
+        snapshot: list[jobs.JobStatus] = []
+
+        def fetching() -> bool:
+            snapshot[:] = [jobs.status(server, job)]
+            return snapshot[0].fetched > 0 and snapshot[0].pages_per_second > 0
+
+        wait_for(fetching, what="a live rate")
+        live = snapshot[0]
+        assert live.stored == 0 and live.done <= live.robots  # no page stored yet
+        assert live.queued > 0 and live.display_state == "running"
+        [w] = live.workers
+        assert w.fetched > 0 and w.stored == 0 and w.pages_per_second > 0
+        assert not list(data.glob(f"raw/{job}/pages/*.parquet"))
+        # the commands show the same, while the job runs
+        as_json = job_status(url, job)
+        assert as_json["fetched"] > 0 and "eta_seconds" in as_json and "growing" in as_json
+        text = linkindex("job", "status", job, "--redis", url).stdout
+        assert re.search(r"^ *fetched +[1-9]", text, re.M), text
+        assert re.search(r"^ *ETA +(unknown|\d)", text, re.M), text
+        listed = json.loads(linkindex("job", "list", "--json", "--redis", url).stdout)
+        assert {s["name"]: s["display_state"] for s in listed}[job] == "running"
+        finish(worker)
+    # pages robots.txt disallows are not fetched (acknowledged as ignored), row or not
+    pages = [u for (u,) in raw_rows(data, job, "pages", "url") if web.robots_allowed(u)]
+    status = job_status(url, job)
+    assert status["finished"] and status["stored"] == status["fetched"] == len(pages)
+    assert status["done"] - status["robots"] == status["stored"] - status["failed"]
+    listed = json.loads(linkindex("job", "list", "--json", "--redis", url).stdout)
+    assert {s["name"]: s["display_state"] for s in listed}[job] == "finished"
+    text = linkindex("job", "list", "--redis", url).stdout
+    assert re.search(rf"^ *{job} +finished +0 +0 +{len(pages)} ", text, re.M), text
+    linkindex("job", "purge", job, "--redis", url)

@@ -11,6 +11,8 @@ from clitools import assert_one_line_error, linkindex
 
 from linkindex.localredis import RedisServer, free_port
 
+pytestmark = pytest.mark.slow
+
 
 def test_unreachable_redis(tmp_path: Path) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
@@ -34,8 +36,16 @@ def test_password_protected_redis(tmp_path: Path) -> None:
         proc = linkindex("job", "list", "--redis", wrong, check=False)
         assert_one_line_error(proc, "refused the password")
         assert "nope" not in proc.stderr  # never print the password
+        assert linkindex("job", "list", "--redis", server.url).stdout == "no jobs in this Redis\n"
         linkindex("job", "submit", "pw", "http://a.example/", "--redis", server.url)
-        assert linkindex("job", "list", "--redis", server.url).stdout == "pw\trunning\n"
+        listed = linkindex("job", "list", "--redis", server.url).stdout.splitlines()
+        assert listed[0].split() == ["job", "state", "queued", "leased", "fetched", "done",
+                                     "failed", "workers", "pages/s", "ETA"]
+        assert listed[1].split() == ["pw", "running", "2", "0", "0", "0", "0", "0", "0.0",
+                                     "unknown"]  # the page and its robots.txt
+        [pw] = json.loads(linkindex("job", "list", "--json", "--redis", server.url).stdout)
+        assert (pw["name"], pw["state"], pw["display_state"], pw["queued"]) == (
+            "pw", "running", "running", 2)
 
 
 def test_job_mistakes(redis_server: RedisServer, tmp_path: Path) -> None:
@@ -49,6 +59,10 @@ def test_job_mistakes(redis_server: RedisServer, tmp_path: Path) -> None:
     assert_one_line_error(
         linkindex("job", "submit", "m1", "http://b.example/", "--redis", url, check=False),
         "job 'm1' exists")
+    assert_one_line_error(
+        linkindex("job", "submit", "m2", "http://a.example/", "--max-crawl-delay", "-1",
+                  "--redis", url, check=False),
+        "--max-crawl-delay must not be negative")
     for action in ("pause", "resume", "stop", "purge", "status"):
         assert_one_line_error(linkindex("job", action, "nosuch", "--redis", url, check=False),
                               "no job 'nosuch' in this Redis")

@@ -16,7 +16,8 @@ filter, JSON requests, and job control. One module per extension point:
     queue        SCHEDULER_QUEUE_CLASS over the per-domain queues
     dupefilter   DUPEFILTER_CLASS over the seen filter
     scheduler    the Scheduler: leases, batching, heartbeats, hand-back on stop
-    robots       robots.txt fetched once per job and shared through Redis
+    robots       robots.txt fetched once per job and shared through Redis; a
+                 Crawl-delay over the job's cap skips its domain
     spider       what the `links` spider does differently in cluster mode
     jobs         submit, status, pause, resume, stop, purge
     worker       run a worker process

@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from scrapy import signals as scrapy_signals
+
 from core.domains import registrable_domain
 from core.errors import LinkindexError
 from core.urls import url_host
@@ -23,7 +25,7 @@ from crawler import signals
 from crawler.frontier import defaults
 from crawler.frontier.connection import OUTAGE_ERRORS, Backoff, connect, safe_url
 from crawler.frontier.requests import FrontierRequest
-from crawler.frontier.store import FrontierStore, Link, Popped
+from crawler.frontier.store import FrontierStore, Link, Popped, over_cap_reason
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +47,17 @@ class WorkerFrontier:
         self.outbox_links: deque[tuple[list[Link], int]] = deque()
         self.outbox_acks: list[tuple[str, str]] = []
         self.outbox_retries: list[FrontierRequest] = []
-        self.pages = 0  # pages this worker has stored (for heartbeats)
-        self._rate_mark = (time.monotonic(), 0)
-        self.rate = 0.0
+        # For heartbeats (`job status`): leased pages whose rows this worker made (fetched
+        # or given up: live), of them those acknowledged once in a part (stored), and
+        # pages its links queued.
+        self.fetched = 0
+        self.stored = 0
+        self.queued = 0
+        self._fetched_sent = 0  # of `fetched`, what the job's counter has had
+        self.rate_window = settings.getfloat("LINKINDEX_RATE_WINDOW_SECONDS",
+                                             defaults.RATE_WINDOW_SECONDS)
+        self._marks: deque[tuple[float, int, int, int]] = deque()  # (time, fetched, …)
+        self.rates = {"rate": 0.0, "stored_rate": 0.0, "queued_rate": 0.0}
         self.on_new_work: Callable[[], None] | None = None  # the scheduler's wake-up
         # Links this worker has already sent: most links of a page (menus, footers) were
         # on the page before, and a local set skips them without a round trip's worth of
@@ -65,11 +75,19 @@ class WorkerFrontier:
                          settings["LINKINDEX_WORKER_ID"], settings)
             crawler._linkindex_frontier = client
             crawler.signals.connect(client.pages_stored, signal=signals.pages_stored)
+            crawler.signals.connect(client.page_made, signal=scrapy_signals.item_scraped)
         return client
+
+    def page_made(self, item: Any, **_: Any) -> None:
+        """A page row passed the pipeline (buffered for the next part): live progress.
+        Only a leased page's, as `stored` counts them (a page not fetched, acknowledged
+        as ignored, is neither)."""
+        if item.get("lease") is not None:
+            self.fetched += 1
 
     def pages_stored(self, outcomes: list[tuple[str, str]]) -> None:
         """The pipeline's word that these pages' rows are on disk: acknowledge them."""
-        self.pages += len(outcomes)
+        self.stored += len(outcomes)
         self.ack(outcomes)
 
     # --- calls that survive outages ---------------------------------------------
@@ -98,6 +116,7 @@ class WorkerFrontier:
             if queued is None:
                 return False
             self.outbox_links.popleft()
+            self.queued += max(0, queued)
             if queued > 0 and self.on_new_work is not None:
                 self.on_new_work()
         if self.outbox_acks:
@@ -145,14 +164,31 @@ class WorkerFrontier:
         """None when unknown (Redis unreachable)."""
         return self._call("finished")
 
-    def beat(self) -> int | None:
+    def _measure(self) -> None:
+        """Rates over the last rate_window seconds (from the oldest mark within it)."""
         now = time.monotonic()
-        then, pages = self._rate_mark
-        if now - then >= 1.0:
-            self.rate = (self.pages - pages) / (now - then)
-            self._rate_mark = (now, self.pages)
-        stats = {"pages": self.pages, "rate": round(self.rate, 2)}
-        reclaimed = self._call("beat", self.worker, stats, self.lease_seconds)
+        marks = self._marks
+        marks.append((now, self.fetched, self.stored, self.queued))
+        while len(marks) > 2 and now - marks[1][0] >= self.rate_window:
+            marks.popleft()
+        then, fetched, stored, queued = marks[0]
+        if now - then > 0:
+            span = now - then
+            self.rates = {"rate": (self.fetched - fetched) / span,
+                          "stored_rate": (self.stored - stored) / span,
+                          "queued_rate": (self.queued - queued) / span}
+
+    def beat(self) -> int | None:
+        """Alive, with this worker's counters and rates; returns leases reclaimed from
+        silent workers (None: Redis unreachable)."""
+        self._measure()
+        stats: dict[str, object] = {"fetched": self.fetched, "stored": self.stored,
+                                    **{k: round(v, 2) for k, v in self.rates.items()}}
+        fetched = self.fetched
+        reclaimed = self._call("beat", self.worker, stats, self.lease_seconds,
+                               fetched - self._fetched_sent)
+        if reclaimed is not None:
+            self._fetched_sent = fetched
         self.flush_outbox()
         return reclaimed
 
@@ -166,12 +202,21 @@ class WorkerFrontier:
         return self._call("robots", site)
 
     def store_robots(self, site: str, body: str, domain: str, delay_ms: int) -> None:
-        self._call("store_robots", site, body, domain, delay_ms)
+        reason = self._call("store_robots", site, body, domain, delay_ms)
+        if reason:
+            logger.warning("skipping %s: %s (robots.txt of %s)", domain, reason, site)
+
+    def skip_reason(self, delay_ms: int) -> str | None:
+        """Why a site with this Crawl-delay is not crawled; None: within the job's cap."""
+        return over_cap_reason(delay_ms, self.frontier.crawl_delay_cap_ms)
 
     def release_all(self) -> None:
-        """Leaving: send the outbox, then hand every lease still held back at once."""
+        """Leaving: send the outbox and a last heartbeat (the job's fetched counter),
+        then hand every lease still held back at once."""
         self.backoff.succeeded()  # one last try each, whatever the backoff says
         self.flush_outbox()
+        self.backoff.succeeded()
+        self.beat()
         self.backoff.succeeded()
         if self._call("release", self.worker) is None:
             logger.warning("could not hand leases back (Redis unreachable): they return "

@@ -13,12 +13,18 @@ REDIS_PARAMS = {
 }
 
 DELAY_SECONDS = 1.0  # per-domain delay between fetches, across all workers
+# A robots.txt Crawl-delay longer than this skips its domain: its pages are recorded
+# with the error "skipped: crawl-delay N s over the cap M s", not fetched (a delay of
+# 100000000 s would otherwise park the domain, and the job, for years).
+MAX_CRAWL_DELAY_SECONDS = 60.0
 # Added to the delay when a domain's next fetch is timed: a popped request reaches the
 # wire a little after its pop, and that jitter must not bring two fetches closer.
 MARGIN_SECONDS = 0.1
 MAX_ATTEMPTS = 3  # leases lapsing this often make a request failed, not retried
 LEASE_SECONDS = 30.0  # a worker silent this long is dead; its leases return
 HEARTBEAT_SECONDS = 2.0
+# A worker's rates (pages/s fetched, stored, queued) are measured over this much time.
+RATE_WINDOW_SECONDS = 10.0
 # With nothing queued, a worker asks again this often (a pop is one cheap round trip);
 # at 1 s, two workers crawled no faster than one (bench/cluster.py).
 IDLE_POLL_SECONDS = 0.05

@@ -9,6 +9,7 @@ politely, is a crawler.spec.CrawlSpec, checked when it is built.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -26,7 +27,7 @@ STATES = ("running", "paused", "stopped")
 
 
 def _ms(seconds: float) -> str:
-    return str(round(seconds * 1000))
+    return str(round(seconds * 1000)) if math.isfinite(seconds) else "inf"
 
 
 def submit(server: redis.Redis, name: str, spec: CrawlSpec) -> int:
@@ -40,6 +41,7 @@ def submit(server: redis.Redis, name: str, spec: CrawlSpec) -> int:
         "scope": spec.scope,
         "scope_domains": json.dumps(sorted(domains) if domains is not None else None),
         "delay_ms": _ms(spec.delay),
+        "max_crawl_delay_ms": _ms(spec.max_crawl_delay),
         "margin_ms": _ms(spec.margin),
         "max_attempts": str(spec.max_attempts),
         "robots": "1" if spec.robots else "0",
@@ -100,21 +102,32 @@ def job_names(server: redis.Redis) -> list[str]:
 class WorkerStatus:
     name: str
     seconds_since_beat: float
-    pages: int
-    pages_per_second: float
+    fetched: int  # page rows made (fetched or given up), live
+    stored: int  # of them, in renamed parts and acknowledged
+    pages_per_second: float  # fetched, over the last few seconds
+    stored_per_second: float
+    queued_per_second: float  # new pages its links queued
 
 
 @dataclass
 class JobStatus:
+    """A job's counters. Requests (robots.txt included): queued, leased, done, failed,
+    ignored. Pages: fetched (live, from the workers' heartbeats) and stored (rows in
+    parts, acknowledged: done and failed pages)."""
+
     name: str
-    state: str
+    state: str  # as set: running, paused or stopped (see display_state)
     queued: int
     leased: int
     done: int
     failed: int
     ignored: int
     robots: int  # robots.txt requests (one per site), counted in queued/leased/done
-    pages_limit: int | None
+    fetched: int = 0
+    stored: int = 0
+    skipped: int = 0  # failed pages of skipped domains (counted in failed)
+    pages_limit: int | None = None
+    skipped_domains: dict[str, str] = field(default_factory=dict)  # domain → reason
     workers: list[WorkerStatus] = field(default_factory=list)
 
     @property
@@ -122,8 +135,24 @@ class JobStatus:
         return self.queued == 0 and self.leased == 0
 
     @property
+    def display_state(self) -> str:
+        """finished (nothing queued, nothing leased, whatever the state), else the state."""
+        return "finished" if self.finished else self.state
+
+    @property
     def pages_per_second(self) -> float:
+        """Pages fetched per second by the live workers (over their last few seconds)."""
         return sum(w.pages_per_second for w in self.workers)
+
+    @property
+    def stored_per_second(self) -> float:
+        return sum(w.stored_per_second for w in self.workers)
+
+    @property
+    def growing(self) -> bool:
+        """The workers queue new pages at least as fast as they fetch them."""
+        rate = self.pages_per_second
+        return rate > 0 and sum(w.queued_per_second for w in self.workers) >= rate
 
     @property
     def progress(self) -> float:
@@ -133,16 +162,23 @@ class JobStatus:
 
     @property
     def eta_seconds(self) -> float | None:
-        """At the workers' current rate, until what is known now is done."""
+        """At the workers' current rate, until what is queued now is fetched; None
+        (unknown) when nothing is fetched or the frontier grows faster than it drains."""
         if self.finished:
             return 0.0
         rate = self.pages_per_second
-        return (self.queued + self.leased) / rate if rate > 0 else None
+        if rate <= 0 or self.growing:
+            return None
+        return (self.queued + self.leased) / rate
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
-        out.update(finished=self.finished, pages_per_second=round(self.pages_per_second, 2),
-                   progress=round(self.progress, 4), eta_seconds=self.eta_seconds)
+        eta = self.eta_seconds
+        out.update(finished=self.finished, display_state=self.display_state,
+                   pages_per_second=round(self.pages_per_second, 2),
+                   stored_per_second=round(self.stored_per_second, 2),
+                   growing=self.growing, progress=round(self.progress, 4),
+                   eta_seconds=None if eta is None else round(eta, 1))
         return out
 
 
@@ -160,8 +196,11 @@ def status(server: redis.Redis, name: str) -> JobStatus:
         workers.append(WorkerStatus(
             worker,
             max(0.0, (now_ms - beats.get(worker, now_ms)) / 1000),
-            int(info.get("pages", 0)),
+            int(info.get("fetched", 0)),
+            int(info.get("stored", info.get("pages", 0))),  # "pages": an older worker's
             float(info.get("rate", 0.0)),
+            float(info.get("stored_rate", 0.0)),
+            float(info.get("queued_rate", 0.0)),
         ))
     limit = config.get("max_pages")
     return JobStatus(
@@ -173,6 +212,21 @@ def status(server: redis.Redis, name: str) -> JobStatus:
         failed=counts["failed"],
         ignored=counts["ignored"],
         robots=counts["robots"],
+        fetched=counts["fetched"],
+        stored=counts["stored"],
+        skipped=counts["skipped"],
         pages_limit=int(limit) if limit else None,
+        skipped_domains=dict(sorted(frontier.skipped().items())),
         workers=workers,
     )
+
+
+def statuses(server: redis.Redis) -> list[JobStatus]:
+    """Every job's status, oldest first (`job list`)."""
+    out = []
+    for name in job_names(server):
+        try:
+            out.append(status(server, name))
+        except LinkindexError:  # purged between the two calls
+            continue
+    return out

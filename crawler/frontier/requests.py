@@ -1,7 +1,8 @@
 """Requests in the shared frontier: small JSON documents, never pickle.
 
     {"u": URL, "d": depth, "q": queue (the registrable domain)}
-    + "a": lapsed leases so far, "t": retries so far, when any; "r": 1 for robots.txt
+    + "a": lapsed leases so far, "t": retries so far, when any; "r": 1 for robots.txt;
+      "s": why it is not fetched (its domain is skipped for its Crawl-delay), set by pop
 
 Everything else a request needs (callback, errback, headers) is the same for every
 request of the `links` spider, so it is rebuilt by the worker, not stored.
@@ -22,6 +23,7 @@ class FrontierRequest:
     attempts: int = 0
     robots: bool = False
     retries: int = 0  # Scrapy's retry_times: a retry waits in the queue for its slot
+    skip: str = ""  # not to be fetched, why: "crawl-delay N s over the cap M s"
 
     def to_json(self) -> str:
         doc: dict[str, object] = {"u": self.url, "d": self.depth, "q": self.domain}
@@ -31,6 +33,8 @@ class FrontierRequest:
             doc["r"] = 1
         if self.retries:
             doc["t"] = self.retries
+        if self.skip:
+            doc["s"] = self.skip
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
@@ -43,6 +47,7 @@ class FrontierRequest:
             attempts=int(doc.get("a", 0)),
             robots=bool(doc.get("r")),
             retries=int(doc.get("t", 0)),
+            skip=str(doc.get("s") or ""),
         )
 
 

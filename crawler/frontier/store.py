@@ -2,12 +2,15 @@
 
 Each method is one round trip. Workers call `pop` for work, `add` with a page's new
 links, `ack` once the page's rows are in a renamed Parquet part, `release` to hand
-work back, and `beat` every few seconds (which also returns dead workers' leases).
+work back, `beat` every few seconds (which also returns dead workers' leases), and
+`store_robots` with a site's robots.txt (which may skip its domain: its Crawl-delay is
+over the job's cap).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -15,11 +18,17 @@ from importlib import resources
 
 import redis
 
+from crawler.frontier import defaults
 from crawler.frontier.fingerprint import SeenFilter
 from crawler.frontier.keys import JobKeys
 from crawler.frontier.requests import FrontierRequest, origin, robots_request
 
-COUNTERS = ("queued", "leased", "done", "failed", "ignored", "enqueued", "robots")
+# queued, leased, done, failed, ignored, enqueued, robots: requests (robots.txt included);
+# fetched: page rows workers made (live, from heartbeats; fetched or given up);
+# stored: page rows in renamed parts, acknowledged (done or failed with a row);
+# skipped: failed pages of domains skipped for their Crawl-delay (counted in failed too).
+COUNTERS = ("queued", "leased", "done", "failed", "ignored", "enqueued", "robots",
+            "fetched", "stored", "skipped")
 
 
 @cache
@@ -49,7 +58,7 @@ class FrontierStore:
         self.keys = JobKeys(job)
         self._scripts = {
             name: server.register_script(script_text(name))
-            for name in ("add", "pop", "ack", "release", "beat")
+            for name in ("add", "pop", "ack", "release", "beat", "robots")
         }
         self._config: dict[str, str] | None = None
 
@@ -99,7 +108,8 @@ class FrontierStore:
         return Popped(state, int(wait_ms), [FrontierRequest.from_json(r) for r in found])
 
     def ack(self, worker: str, outcomes: Sequence[tuple[str, str]]) -> int:
-        """outcomes: (url, 'done' | 'ignored' | 'failed: REASON')."""
+        """outcomes: (url, 'done' | 'ignored' | 'failed: REASON' | 'robots'); 'robots':
+        a robots.txt answered and stored with `store_robots` (done, but no page row)."""
         if not outcomes:
             return 0
         return int(self._run("ack", worker, *[x for pair in outcomes for x in pair]))
@@ -109,9 +119,12 @@ class FrontierStore:
         them (the worker is leaving)."""
         return int(self._run("release", worker, *[x for pair in requests for x in pair]))
 
-    def beat(self, worker: str, stats: dict[str, object], lease_seconds: float) -> int:
+    def beat(self, worker: str, stats: dict[str, object], lease_seconds: float,
+             fetched: int = 0) -> int:
+        """The worker is alive, with its `stats` (shown by `job status`); `fetched`: page
+        rows it made since its last beat, added to the job's live `fetched` counter."""
         payload = json.dumps(stats, separators=(",", ":"))
-        return int(self._run("beat", worker, payload, int(lease_seconds * 1000)))
+        return int(self._run("beat", worker, payload, int(lease_seconds * 1000), fetched))
 
     def counts(self) -> dict[str, int]:
         values = self.server.hmget(self.keys.stats, COUNTERS)
@@ -129,11 +142,38 @@ class FrontierStore:
     def robots(self, site: str) -> str | None:
         return self.server.hget(self.keys.robots, site)
 
-    def store_robots(self, site: str, body: str, domain: str, delay_ms: int) -> None:
-        pipe = self.server.pipeline(transaction=True)
-        pipe.hset(self.keys.robots, site, body)
-        if delay_ms > 0:
-            # the longest Crawl-delay of the domain's hosts governs its queue
-            current = int(self.server.hget(self.keys.delay, domain) or 0)
-            pipe.hset(self.keys.delay, domain, max(current, delay_ms))
-        pipe.execute()
+    @property
+    def crawl_delay_cap_ms(self) -> float:
+        """A robots.txt Crawl-delay longer than this skips its domain (inf: no cap)."""
+        value = self.settings.get("max_crawl_delay_ms")
+        return float(value) if value else defaults.MAX_CRAWL_DELAY_SECONDS * 1000
+
+    def store_robots(self, site: str, body: str, domain: str, delay_ms: int) -> str | None:
+        """Store a site's robots.txt and its Crawl-delay. Over the job's cap, the domain
+        is skipped instead: its queued and future requests become failed page rows, not
+        fetches. Returns the skip reason (None: not skipped)."""
+        reason = over_cap_reason(delay_ms, self.crawl_delay_cap_ms)
+        self._run("robots", site, body, domain, delay_ms, reason or "")
+        return reason
+
+    def skipped(self) -> dict[str, str]:
+        """Domains skipped for their Crawl-delay, with the reason."""
+        return self.server.hgetall(self.keys.skipped)
+
+
+def seconds_text(ms: float) -> str:
+    """Milliseconds as seconds, without a needless fraction: 100000000000 → '100000000'."""
+    if not math.isfinite(ms):
+        return "inf"
+    seconds = ms / 1000
+    if seconds == int(seconds) and seconds < 1e15:
+        return str(int(seconds))
+    return f"{seconds:g}"
+
+
+def over_cap_reason(delay_ms: float, cap_ms: float) -> str | None:
+    """Why a domain with this Crawl-delay is skipped; None when the delay is within the cap.
+    The page rows say "skipped: " and this."""
+    if delay_ms <= cap_ms:
+        return None
+    return f"crawl-delay {seconds_text(delay_ms)} s over the cap {seconds_text(cap_ms)} s"

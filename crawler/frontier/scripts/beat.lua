@@ -2,12 +2,15 @@
 -- workers silent for longer than the lease time to the queue (any live worker does
 -- this, so a dead worker's pages are fetched by the others). A request whose lease
 -- has lapsed max_attempts times is recorded as failed instead of queued again.
--- ARGV: P, worker, worker_stats_json, lease_ms. Returns the number of leases reclaimed.
-local worker, lease_ms = ARGV[2], tonumber(ARGV[4])
+-- The worker's page rows made since its last beat go to the job's live 'fetched' counter.
+-- ARGV: P, worker, worker_stats_json, lease_ms, fetched. Returns the number of leases
+-- reclaimed.
+local worker, lease_ms, fetched = ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5] or 0)
 local now = now_ms()
 local workers = P .. 'workers'
 redis.call('ZADD', workers, now, worker)
 redis.call('HSET', P .. 'wstats', worker, ARGV[3])
+if fetched > 0 then redis.call('HINCRBY', STATS, 'fetched', fetched) end
 local max_attempts = number(JOB, 'max_attempts') or 3
 local reclaimed = 0
 for _, dead in ipairs(redis.call('ZRANGEBYSCORE', workers, '-inf', now - lease_ms)) do

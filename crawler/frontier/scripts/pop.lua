@@ -2,6 +2,9 @@
 -- come, and move each such domain's ready time on by its delay (the job's delay, or
 -- the site's robots.txt Crawl-delay if longer). One script, so the delay holds across
 -- any number of workers. The lease is recorded under the worker until acknowledged.
+-- A domain skipped for its Crawl-delay (robots.lua) stays ready: its pages are leased
+-- at once with the reason ("s"), to be recorded as failed rows, not fetched; its other
+-- hosts' robots.txt requests are settled here as ignored (nothing is fetched there).
 -- ARGV: P, worker, n
 -- Returns {state, wait_ms, request...}: wait_ms is how long until some domain is
 -- ready (-1: nothing queued) when no request is returned.
@@ -17,13 +20,25 @@ local margin = number(JOB, 'margin_ms') or 0
 local ready = P .. 'ready'
 local leases = P .. 'lw:' .. worker
 local out = {state, 0}
-local got = 0
+local got, settled = 0, 0
 while got < n do
   local due = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, n - got)
   if #due == 0 then break end
   for _, domain in ipairs(due) do
     local req = redis.call('LPOP', P .. 'q:' .. domain)
-    if req then
+    local skip = req and redis.call('HGET', P .. 'skipped', domain)
+    if skip then  -- the domain stays ready
+      local r = cjson.decode(req)
+      if r['r'] then
+        settled = settled + 1
+      else
+        r['s'] = skip
+        req = cjson.encode(r)
+        redis.call('HSET', leases, r['u'], req)
+        got = got + 1
+        out[#out + 1] = req
+      end
+    elseif req then
       redis.call('HSET', leases, cjson.decode(req)['u'], req)
       local wait = math.max(delay, number(P .. 'delay', domain) or 0)
       if wait > 0 then wait = wait + margin end  -- no delay: the domain stays ready
@@ -35,6 +50,10 @@ while got < n do
       redis.call('ZREM', ready, domain)
     end
   end
+end
+if settled > 0 then
+  redis.call('HINCRBY', STATS, 'queued', -settled)
+  redis.call('HINCRBY', STATS, 'ignored', settled)
 end
 if got > 0 then
   redis.call('HINCRBY', STATS, 'queued', -got)
