@@ -1,13 +1,18 @@
-"""The live progress line: pages, pages/s, edges, errors (on a terminal only)."""
+"""Extensions: the live progress line (pages, pages/s, edges, errors, on a terminal
+only), and Scrapy's failure logs turned into one line each."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+
+from crawler.failures import classify, error_text
 
 
 class CrawlProgress:
@@ -54,3 +59,60 @@ class CrawlProgress:
             self.show()
             self.stream.write("\n")
 
+
+
+# Scrapy's log lines that repeat, as a traceback or an alarm, what a crawl records as
+# data: a failed robots.txt fetch (its pages are crawled as if allowed, and a failure to
+# reach the site shows on the pages themselves), retries given up on, responses over
+# DOWNLOAD_MAXSIZE (each a pages row with its error, counted per kind in the summary).
+_QUIET = {
+    "scrapy.downloadermiddlewares.robotstxt": ("Error downloading",),
+    "scrapy.downloadermiddlewares.retry": ("Gave up retrying",),
+    "scrapy.core.downloader.handlers.http11": ("larger than download max size",
+                                               "larger than download warn size"),
+    "scrapy.downloadermiddlewares.httpcompression": ("during decompression",
+                                                     "larger than the download warning size"),
+}
+
+
+class _OneLineInfo(logging.Filter):
+    """Turn the matching records into one line at INFO (shown with --verbose only)."""
+
+    def __init__(self, needles: tuple[str, ...]) -> None:
+        super().__init__()
+        self.needles = needles
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if not any(needle in text for needle in self.needles):
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(record.args, dict) and isinstance(record.args.get("f_exception"),
+                                                        BaseException):
+            exc = record.args["f_exception"]
+        if exc is not None:
+            kind, message = classify(exc)
+            request = record.args.get("request") if isinstance(record.args, dict) else None
+            site = urlsplit(request.url) if request is not None else None
+            where = f" of {site.scheme}://{site.netloc}" if site is not None else ""
+            text = (f"robots.txt{where} not fetched ({error_text(kind, message)}): "
+                    "its pages are crawled as if allowed")
+        record.msg, record.args = text, None
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+class QuietFailures:
+    """Scrapy's failure logs as one INFO line each: the crawl records each failure as a
+    pages row and counts it by kind (crawler.failures), never as a traceback."""
+
+    installed = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> QuietFailures:
+        if not QuietFailures.installed:  # loggers are per process
+            for name, needles in _QUIET.items():
+                logging.getLogger(name).addFilter(_OneLineInfo(needles))
+            QuietFailures.installed = True
+        return cls()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from scrapy.resolver import CachingThreadedResolver
-from twisted.internet.error import DNSLookupError
 
-from core.addresses import is_ip_literal, is_public_ip
+from core.addresses import is_ip_literal, is_public_ip, parse_address, special_purpose
+from crawler.failures import PrivateAddressResolved
 
 
 class PublicOnlyResolver(CachingThreadedResolver):
@@ -31,5 +31,7 @@ class PublicOnlyResolver(CachingThreadedResolver):
 
 def _refuse_private(address: str, name: str) -> str:
     if not is_public_ip(address):
-        raise DNSLookupError(f"{name} resolves to a private address {address}; refused")
+        parsed = parse_address(address)
+        why = (special_purpose(parsed) if parsed is not None else None) or "not public"
+        raise PrivateAddressResolved(f"{name} resolves to {address} ({why})")
     return address

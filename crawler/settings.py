@@ -49,10 +49,15 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateAddressMiddleware": 50,
     # before HttpProxyMiddleware (750), so robots.txt requests use the proxy too
     "crawler.middlewares.ProxyMiddleware": 740,
+    # Scrapy's, but a response too large after decompression is recorded, not dropped
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.SizeLimitedCompressionMiddleware": 590,
 }
 TWISTED_DNS_RESOLVER = "crawler.resolver.PublicOnlyResolver"
 ITEM_PIPELINES = {"pipelines.raw_parts.RawPartsPipeline": 300}
-EXTENSIONS = {"crawler.extensions.CrawlProgress": 500}
+# Failures are pages rows counted by kind (crawler/failures.py): Scrapy's tracebacks and
+# alarms about them become one INFO line each.
+EXTENSIONS = {"crawler.extensions.CrawlProgress": 500, "crawler.extensions.QuietFailures": 0}
 
 # --- linkindex --------------------------------------------------------------------
 LINKINDEX_DATA = "data"  # DATA root (raw parts go to DATA/raw/<crawl_id>/)

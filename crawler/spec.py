@@ -6,7 +6,8 @@ so each of them rejects bad seeds and limits with the same one-line message.
 
     seeds, scope, max_depth, max_pages, max_pages_per_domain
         the crawl; also Scrapy settings LINKINDEX_<FIELD> (`to_settings`, `from_settings`)
-    delay, margin, max_attempts, robots, seen_mode, expected_urls, bloom_error_rate
+    delay, max_crawl_delay, margin, max_attempts, robots, seen_mode, expected_urls,
+    bloom_error_rate
         a cluster job's frontier options, kept in Redis with the job (crawler.frontier)
 """
 
@@ -40,6 +41,7 @@ class CrawlSpec:
     max_pages: int | None = field(default=None, metadata=_SETTING)
     max_pages_per_domain: int | None = field(default=None, metadata=_SETTING)
     delay: float = defaults.DELAY_SECONDS
+    max_crawl_delay: float = defaults.MAX_CRAWL_DELAY_SECONDS  # longer Crawl-delay: skipped
     margin: float = defaults.MARGIN_SECONDS
     max_attempts: int = defaults.MAX_ATTEMPTS
     robots: bool = True
@@ -62,6 +64,8 @@ class CrawlSpec:
                 raise LinkindexError(f"{option(name)} must not be negative")
         if self.delay < 0 or self.max_attempts < 1:
             raise LinkindexError("--delay must be ≥ 0 and max attempts ≥ 1")
+        if not self.max_crawl_delay >= 0:  # NaN too
+            raise LinkindexError("--max-crawl-delay must not be negative")
         self.seen_filter()
 
     @classmethod

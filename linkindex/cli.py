@@ -15,6 +15,20 @@ from linkindex import cluster
 
 SCOPES = TARGET_SCOPES  # of a query's target
 FORMATS = ("table", "csv", "json")
+FORMAT_HELP = "table (default), csv or json"
+
+
+def version() -> str:
+    """The installed package's version (its metadata), else the source tree's."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("linkindex")
+    except PackageNotFoundError:
+        from linkindex import __version__
+
+        return __version__
 
 
 def _data_arg(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +42,9 @@ def _data_arg(parser: argparse.ArgumentParser) -> None:
 
 def _query_args(parser: argparse.ArgumentParser) -> None:
     """A named query, its arguments, DATA, and the scope and filters (query, export)."""
-    parser.add_argument("name")
-    parser.add_argument("args", nargs="*", metavar="ARG")
+    parser.add_argument("name", help="the query (see `linkindex queries`)")
+    parser.add_argument("args", nargs="*", metavar="ARG",
+                        help="its arguments: the target, then competitors or a date")
     _data_arg(parser)
     _filter_args(parser)
 
@@ -54,10 +69,19 @@ def _filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="at most N rows")
 
 
+LIMIT_HELP = {
+    "max_depth": "follow links at most N hops from a seed, a redirect being one "
+                 "(default: no limit)",
+    "max_pages": "fetch at most N pages in all (default: no limit)",
+    "max_pages_per_domain": "fetch at most N pages per registrable domain (default: no limit)",
+}
+
+
 def _limit_args(parser: argparse.ArgumentParser) -> None:
     """What a crawl may fetch (crawl, job submit): fields of crawler.spec.CrawlSpec."""
     for name in LIMITS:  # --max-depth, --max-pages, --max-pages-per-domain
-        parser.add_argument(option(name), type=int, default=DEFAULTS[name], metavar="N")
+        parser.add_argument(option(name), type=int, default=DEFAULTS[name], metavar="N",
+                            help=LIMIT_HELP[name])
     parser.add_argument("--scope", choices=CRAWL_SCOPES, default=DEFAULTS["scope"],
                         help="follow links within the seeds' registrable domains, or anywhere "
                              "(default %(default)s)")
@@ -71,7 +95,9 @@ def _fetch_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warc", action="store_true",
                         help="archive every response to WARC files under DATA/warc/<crawl_id>/")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="any Scrapy or LINKINDEX_* setting")
+                        help="a Scrapy or LINKINDEX_* setting, repeatable; those linkindex "
+                             "does itself (DEPTH_LIMIT, REDIRECT_*, …) are refused with the "
+                             "option to use instead")
     parser.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log")
 
 
@@ -84,6 +110,9 @@ def _fetch_overrides(args: argparse.Namespace) -> dict[str, object]:
     if args.warc:
         overrides["LINKINDEX_WARC"] = True
     overrides.update(_settings(args.set))
+    from crawler.runner import scrapy_settings
+
+    scrapy_settings(overrides)  # a value Scrapy cannot read: one line now, not mid-crawl
     return overrides
 
 
@@ -92,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="linkindex",
         description="A self-hosted backlink index: crawl, build, query.",
     )
+    parser.add_argument("--version", action="version", version=f"linkindex {version()}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("crawl", help="crawl seed sites into DATA/raw/<crawl_id>/")
@@ -125,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("query", help="answer a backlink question (see `linkindex queries`)")
     _query_args(p)
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
 
     p = sub.add_parser("export", help="write a query's full answer to a CSV file")
     _query_args(p)
@@ -135,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sql", help="run SQL over views edges, pages, domains, hosts + macros")
     p.add_argument("sql", nargs="?", help="the statement (omit with --print-init)")
     _data_arg(p)
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     p.add_argument("--print-init", action="store_true",
                    help="print the init SQL for the stock DuckDB CLI and exit")
 
@@ -144,16 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="crawl a synthetic web on loopback, build, and query it")
     p.add_argument("--out", type=Path, default=Path("linkindex-demo"),
                    help="folder for the demo's DATA and CSVs (default ./linkindex-demo)")
-    p.add_argument("--sites", type=int, default=50)
-    p.add_argument("--pages", type=int, default=20, help="pages per site")
+    p.add_argument("--sites", type=int, default=50, help="sites of the synthetic web (default 50)")
+    p.add_argument("--pages", type=int, default=20, help="pages per site (default 20)")
     p.add_argument("--workers", type=int, default=0,
                    help="crawl in cluster mode: a private Redis and N worker processes")
 
     p = sub.add_parser("testweb", help="serve the synthetic web as a loopback HTTP proxy")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--sites", type=int, default=50)
-    p.add_argument("--pages", type=int, default=20, help="pages per site")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--port", type=int, default=8080,
+                   help="loopback port the proxy listens on (default 8080)")
+    p.add_argument("--sites", type=int, default=50, help="sites of the synthetic web (default 50)")
+    p.add_argument("--pages", type=int, default=20, help="pages per site (default 20)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the generator: the same seed, the same web (default 0)")
     p.add_argument("--seeds-file", type=Path, help="also write the home pages here")
     return parser
 
@@ -169,6 +202,8 @@ def _settings(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    """Exit 0 when the crawl fetched pages (its failures are rows, counted by kind);
+    1 when it fetched nothing at all (every seed failed, was refused or disallowed)."""
     from crawler.runner import run_crawl
 
     spec = CrawlSpec.from_options(vars(args))  # seeds, --seeds-file, scope and limits
@@ -179,11 +214,26 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         **_fetch_overrides(args),
     }
     summary = run_crawl(overrides)
+    by_kind = summary.error_counts()
+    stopped = ("" if summary.finish_reason == "finished"
+               else f", stopped early ({summary.finish_reason})")
     print(
         f"crawl {summary.crawl_id}: {summary.pages:,} pages, {summary.edges:,} links, "
-        f"{summary.errors:,} errors in {summary.seconds:.1f}s "
-        f"({summary.pages_per_second:,.0f} pages/s) → {summary.data / 'raw' / summary.crawl_id}"
+        f"{summary.errors:,} errors{f' ({by_kind})' if by_kind else ''}{stopped} "
+        f"in {summary.seconds:.1f}s ({summary.pages_per_second:,.0f} pages/s) "
+        f"→ {summary.data / 'raw' / summary.crawl_id}"
     )
+    nothing = summary.nothing_fetched()
+    if nothing is not None:
+        raise LinkindexError(nothing)
+    refused = summary.refused()
+    if refused:
+        print(f"linkindex: warning: {refused}", file=sys.stderr)
+    failed = summary.errors_by_kind.get("extract", 0)
+    if failed:  # a bug of ours on some page: kept as a row with its error, say so
+        pages = "page" if failed == 1 else "pages"
+        print(f"linkindex: warning: extraction failed on {failed:,} {pages}, each stored "
+              f"with its error, first: {summary.first_errors.get('extract')}", file=sys.stderr)
     return 0
 
 
@@ -197,6 +247,11 @@ def _warn_damage(summary) -> None:  # summary: index.archives.importer.ImportSum
     if summary.first_damage:
         print(f"linkindex: warning: skipped damaged records, first: {summary.first_damage}",
               file=sys.stderr)
+    failed = summary.counts.failed
+    if failed:  # kept as pages rows with their error, and counted in "pages"
+        records = "record" if failed == 1 else "records"
+        print(f"linkindex: warning: {failed:,} {records} failed, stored as pages with their "
+              f"error, first: {summary.first_failure}", file=sys.stderr)
 
 
 def cmd_import_warc(args: argparse.Namespace) -> int:
@@ -228,7 +283,12 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     return 0
 
 
+BUILT_WITH_WARNINGS = 3  # exit status of a build that left something out (said on stderr)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
+    """Exit 0, or BUILT_WITH_WARNINGS when the live index leaves out a corrupt raw part
+    (built from the rest: nothing readable is lost)."""
     from index.build import build_index
     from queries import write_init_file
 
@@ -245,8 +305,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     else:
         print(f"index {result.generation} is up to date (nothing new; --force rebuilds)")
     init = write_init_file(args.data)
-    print(f"DuckDB init file: {init}")
-    return 0
+    print(f"DuckDB init file: {init} (run DuckDB in DATA: duckdb -init {init.name})")
+    return BUILT_WITH_WARNINGS if result.warnings else 0
 
 
 def _filters(args: argparse.Namespace):  # -> queries.Filters
@@ -270,18 +330,34 @@ def _run_named(args: argparse.Namespace):  # -> pyarrow.Table
     )
 
 
+def _explain_empty(args: argparse.Namespace, table) -> None:  # table: pyarrow.Table
+    """On stderr, which filter emptied an answer: "0 rows; 12 more with --include-internal"."""
+    if table.num_rows or args.limit == 0:
+        return
+    from queries import explain_empty
+
+    line = explain_empty(args.data, args.name, args.args, scope=args.scope,
+                         filters=_filters(args), min_overlap=args.min_overlap)
+    if line:
+        print(f"linkindex: {line}", file=sys.stderr)
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from linkindex.render import show
 
-    show(_run_named(args), args.format, title=f"{args.name} {' '.join(args.args)}")
+    table = _run_named(args)
+    show(table, args.format, title=f"{args.name} {' '.join(args.args)}")
+    _explain_empty(args, table)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from queries.export import write_csv
 
-    rows = write_csv(_run_named(args), args.output, bom=args.bom)
+    table = _run_named(args)
+    rows = write_csv(table, args.output, bom=args.bom)
     print(f"wrote {rows:,} rows to {args.output}")
+    _explain_empty(args, table)
     return 0
 
 
@@ -289,7 +365,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from queries import init_sql, run_sql
 
     if args.print_init:
-        print(init_sql(args.data))
+        print(init_sql(args.data, relative=True))  # the text of DATA/linkindex.sql
         return 0
     if not args.sql:
         raise LinkindexError(
@@ -322,7 +398,10 @@ def cmd_testweb(args: argparse.Namespace) -> int:
     from synthweb import SyntheticWeb
     from synthweb.server import WebServer
 
-    web = SyntheticWeb(n_sites=args.sites, pages_per_site=args.pages, seed=args.seed)
+    try:
+        web = SyntheticWeb(n_sites=args.sites, pages_per_site=args.pages, seed=args.seed)
+    except ValueError as exc:  # too few sites or pages for the special cases
+        raise LinkindexError(str(exc)) from None
     if args.seeds_file:
         args.seeds_file.write_text("\n".join(web.seeds()) + "\n")
     with WebServer(web, port=args.port) as server:

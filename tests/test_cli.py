@@ -39,6 +39,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_scrapy_crawl_and_linkindex_crawl_write_the_same_parts(
     crawled: Path, web_server: WebServer, seeds_file: Path, tmp_path: Path
 ) -> None:
@@ -54,6 +55,7 @@ def test_scrapy_crawl_and_linkindex_crawl_write_the_same_parts(
     assert rows(data, "s1", "edges", edge_columns) == rows(crawled, "c1", "edges", edge_columns)
 
 
+@pytest.mark.slow
 def test_query_formats(crawled: Path) -> None:
     table = linkindex("query", "referring_domains", "site1.example", "--data", crawled,
                       "--limit", "3")
@@ -67,6 +69,7 @@ def test_query_formats(crawled: Path) -> None:
     assert len(as_json) > 3
 
 
+@pytest.mark.slow
 def test_sql_and_init_file(crawled: Path) -> None:
     out = linkindex("sql", "SELECT count(*) AS n FROM edges", "--data", crawled,
                     "--format", "json")
@@ -74,13 +77,14 @@ def test_sql_and_init_file(crawled: Path) -> None:
     assert n == duckdb.sql(
         f"SELECT count(*) FROM read_parquet('{crawled}/index/*/edges/*/*.parquet')"
     ).fetchall()[0][0]
-    con = duckdb.connect()
+    con = duckdb.connect(config={"file_search_path": str(crawled)})  # paths relative to DATA
     con.execute((crawled / "linkindex.sql").read_text())
     assert con.execute("SELECT count(*) FROM edges").fetchone()[0] == n
     printed = linkindex("sql", "--print-init", "--data", crawled).stdout
     assert "CREATE" in printed and "referring_domains" in printed
 
 
+@pytest.mark.slow
 def test_export_writes_csv(crawled: Path, tmp_path: Path) -> None:
     out = tmp_path / "rd.csv"
     proc = linkindex("export", "referring_domains", "site1.example", "--data", crawled,
@@ -92,6 +96,7 @@ def test_export_writes_csv(crawled: Path, tmp_path: Path) -> None:
     assert header.startswith("src_domain,")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -105,6 +110,7 @@ def test_query_errors(crawled: Path, args: list[str], message: str) -> None:
     assert_one_line_error(linkindex(*args, "--data", crawled, check=False), message)
 
 
+@pytest.mark.slow
 def test_missing_empty_and_unbuilt_data(tmp_path: Path) -> None:
     missing = tmp_path / "missing"
     assert_one_line_error(
@@ -121,6 +127,7 @@ def test_missing_empty_and_unbuilt_data(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_bad_crawl_input(tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert_one_line_error(
@@ -144,6 +151,7 @@ def test_bad_crawl_input(tmp_path: Path) -> None:
     assert not data.exists()  # nothing half-made
 
 
+@pytest.mark.slow
 def test_corrupt_part_is_skipped_and_nothing_indexed_is_lost(crawled: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(crawled, data)
@@ -152,7 +160,8 @@ def test_corrupt_part_is_skipped_and_nothing_indexed_is_lost(crawled: Path, tmp_
     edges_dir = data / "raw" / "c1" / "edges"
     (edges_dir / "killed-000000.parquet").write_bytes(b"PAR1")
     (edges_dir / "garbage-000000.parquet").write_bytes(b"not parquet at all" * 100)
-    proc = linkindex("build", "--data", data)
+    proc = linkindex("build", "--data", data, check=False)
+    assert proc.returncode == 3  # built from the rest, with warnings (README)
     assert "killed-000000.parquet" in proc.stderr and "garbage-000000.parquet" in proc.stderr
     assert "Traceback" not in proc.stderr
     after = linkindex("sql", "SELECT count(*) AS n FROM edges", "--data", data,
@@ -160,6 +169,7 @@ def test_corrupt_part_is_skipped_and_nothing_indexed_is_lost(crawled: Path, tmp_
     assert after == before
 
 
+@pytest.mark.slow
 def test_private_addresses_are_refused_unless_allowed(web_server: WebServer,
                                                       tmp_path: Path) -> None:
     seed = f"http://127.0.0.1:{web_server.port}/"
@@ -168,8 +178,11 @@ def test_private_addresses_are_refused_unless_allowed(web_server: WebServer,
         return sum(1 for entry in web_server.access_log() if entry[1].startswith("127.0.0.1"))
 
     before = hits()
-    refused = linkindex("crawl", seed, "--data", tmp_path / "a", "--crawl-id", "r1", *FAST)
-    assert "0 pages" in refused.stdout
+    refused = linkindex("crawl", seed, "--data", tmp_path / "a", "--crawl-id", "r1", *FAST,
+                        check=False)
+    # nothing fetched: exit 1, the refused seed stored as a row with its reason (issue 13)
+    assert refused.returncode == 1 and "1 errors (1 private address refused)" in refused.stdout
+    assert "allow them with --allow-private" in refused.stderr
     assert hits() == before  # no request reached the server
     allowed = linkindex("crawl", seed, "--data", tmp_path / "b", "--crawl-id", "r2",
                         "--allow-private", "-s", "ROBOTSTXT_OBEY=false",
@@ -178,6 +191,7 @@ def test_private_addresses_are_refused_unless_allowed(web_server: WebServer,
     assert hits() == before + 1
 
 
+@pytest.mark.slow
 def test_limits(web_server: WebServer, seeds_file: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     linkindex("crawl", "--seeds-file", seeds_file,
@@ -196,6 +210,7 @@ def test_limits(web_server: WebServer, seeds_file: Path, tmp_path: Path) -> None
     assert per_domain == 2
 
 
+@pytest.mark.slow
 def test_demo(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     proc = linkindex("demo", "--out", out, "--sites", "50", "--pages", "8")
@@ -215,6 +230,7 @@ def test_demo(tmp_path: Path) -> None:
     assert (other / "precious.txt").read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_progress_line_and_download_maxsize(web_server: WebServer, tmp_path: Path) -> None:
     data = tmp_path / "data"
     proc = linkindex("crawl", "http://site2.example/",
@@ -254,6 +270,7 @@ def test_testweb_serves_the_synthetic_web(tmp_path: Path) -> None:
         proc.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_export_neutralises_formulas(crawled: Path, tmp_path: Path) -> None:
     out = tmp_path / "anchors.csv"
     linkindex("export", "anchors", "formula.example", "--data", crawled, "-o", out)
@@ -264,6 +281,7 @@ def test_export_neutralises_formulas(crawled: Path, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_every_fetched_page(seeds_file: Path, tmp_path: Path) -> None:
     """SIGINT mid-crawl: Scrapy shuts down gently and the buffered rows are written."""
     from synthweb import SyntheticWeb
@@ -291,3 +309,28 @@ def test_ctrl_c_keeps_every_fetched_page(seeds_file: Path, tmp_path: Path) -> No
     assert len(stored) < len(web.expected_crawl().pages)  # it really was interrupted
     # every stored page was fetched, and at most the requests in flight are missing
     assert len(fetched) - len(stored) <= 8
+
+
+def test_build_with_a_corrupt_part_warns_once_and_exits_3(tmp_path: Path) -> None:
+    """Issue 13, item 11: one warning per skipped part, exit 3 ("built with warnings"),
+    on the build that skips it and on each later one that keeps it out of the index."""
+    from rawdata import fetch, utc, write_crawl
+
+    data = tmp_path / "data"
+    write_crawl(data, "c1", [fetch("https://www.a.example/", ["https://www.b.example/"],
+                                   at=utc("2025-01-01T10:00"))])
+    stub = data / "raw" / "c1" / "edges" / "killed-000000.parquet"
+    stub.write_bytes(b"PAR1")
+    warning = ("linkindex: warning: skipped raw/c1/edges/killed-000000.parquet: unreadable "
+               "Parquet footer (Parquet file size is 4 bytes, smaller than the minimum file "
+               "footer (8 bytes))\n")
+    first = linkindex("build", "--data", data, check=False)
+    assert (first.returncode, first.stderr) == (3, warning)
+    assert first.stdout.startswith("built index g000001: 1 links (1 live), 1 pages, 2 domains\n")
+    again = linkindex("build", "--data", data, check=False)
+    assert (again.returncode, again.stderr) == (3, warning)
+    assert again.stdout.startswith("index g000001 is up to date")
+    stub.unlink()  # moved away: the next build is clean
+    clean = linkindex("build", "--data", data, check=False)
+    assert (clean.returncode, clean.stderr) == (0, "")
+    assert clean.stdout.startswith("built index g000002: 1 links")

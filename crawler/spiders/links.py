@@ -9,27 +9,39 @@ commands configure the crawl the same way.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from scrapy import signals as scrapy_signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.settings import BaseSettings
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings, default_settings
 from twisted.python.failure import Failure
 
 from core.domains import registrable_domain
 from core.errors import LinkindexError, check_crawl_id
-from core.extractor import PageExtraction, page_url
-from core.pages import page_row, page_rows
+from core.extractor import PageExtraction, media_type, page_url
+from core.pages import PageRows, page_row, page_rows
 from core.urls import url_host
+from crawler import settings as project_settings
 from crawler.evidence import evidence_of
+from crawler.failures import (
+    NOT_FETCHED,
+    RECEIVED,
+    ResponseTooLarge,
+    classify,
+    error_text,
+    status_kind,
+)
 from crawler.frontier.client import WorkerFrontier
 from crawler.frontier.spider import SharedFrontierSpider
 from crawler.items import PageItem
+from crawler.middlewares import SITE_ADDRESS
 from crawler.spec import SEEDS_FILE_SETTING, SETTINGS, CrawlSpec, setting_int
 
 # -a NAME=VALUE → setting: the crawl spec's fields (seeds, scope, max_depth, …) and these
@@ -53,8 +65,107 @@ def crawl_spec(settings: BaseSettings) -> CrawlSpec | None:
     return None if settings.get("LINKINDEX_JOB") else CrawlSpec.from_settings(settings)
 
 
+# Scrapy settings this project sets itself, because the spider does their work: a
+# different value would change what is recorded, so it is refused with what to use.
+_REDIRECTS = ("each redirect is recorded (a page and a link) and its target fetched as a "
+              "new request: limit chains with --max-depth")
+OVERRIDDEN: dict[str, str] = {
+    "DEPTH_LIMIT": "use --max-depth N",
+    "DEPTH_PRIORITY": "crawls are breadth-first already (a request's priority is -depth)",
+    "REDIRECT_ENABLED": _REDIRECTS,
+    "REDIRECT_MAX_TIMES": _REDIRECTS,
+    "METAREFRESH_ENABLED": _REDIRECTS,
+    "DUPEFILTER_CLASS": "the spider keeps its own set of URLs seen",
+    "HTTPERROR_ALLOW_ALL": "every response is recorded in pages, whatever its status",
+    "CLOSESPIDER_PAGECOUNT": "use --max-pages N (it counts pages, not robots.txt responses)",
+}
+_DEPTH_MIDDLEWARE = "scrapy.spidermiddlewares.depth.DepthMiddleware"
+# Scrapy reads these with getfloat although their defaults are whole numbers.
+_FLOAT_SETTINGS = frozenset({
+    "AUTOTHROTTLE_MAX_DELAY", "AUTOTHROTTLE_START_DELAY", "AUTOTHROTTLE_TARGET_CONCURRENCY",
+    "CLOSESPIDER_TIMEOUT", "DNS_TIMEOUT", "DOWNLOAD_DELAY", "DOWNLOAD_DELAY_JITTER",
+    "DOWNLOAD_TIMEOUT", "LOGSTATS_INTERVAL", "LINKINDEX_PART_MAX_SECONDS",
+})
+_CMDLINE = SETTINGS_PRIORITIES["cmdline"]
+
+
+def _default(name: str) -> Any:
+    """A setting's value before the user's: this project's, else Scrapy's."""
+    value = getattr(project_settings, name, None)
+    return value if value is not None else getattr(default_settings, name, None)
+
+
+def _check_type(settings: BaseSettings, name: str) -> None:
+    """One line, not a traceback mid-crawl, for a value Scrapy cannot read."""
+    value, default = settings.get(name), _default(name)
+    if value is None or default is None:
+        return
+    try:
+        if isinstance(default, bool):
+            settings.getbool(name)
+        elif isinstance(default, float) or (isinstance(default, int) and name in _FLOAT_SETTINGS):
+            settings.getfloat(name)
+        elif isinstance(default, int):
+            settings.getint(name)
+        elif isinstance(default, dict):
+            settings.getdict(name)
+        elif name == "LOG_LEVEL" and not (isinstance(value, int)
+                                          or value in logging.getLevelNamesMapping()):
+            raise ValueError
+    except (TypeError, ValueError):
+        if isinstance(default, bool):
+            expected = "true or false"
+        elif isinstance(default, float) or name in _FLOAT_SETTINGS:
+            expected = "a number"
+        elif isinstance(default, int):
+            expected = "a whole number"
+        elif isinstance(default, dict):
+            expected = 'a JSON object, e.g. \'{"NAME": 100}\''
+        else:
+            expected = "one of " + ", ".join(logging.getLevelNamesMapping())
+        raise LinkindexError(f"setting {name} must be {expected}, not {value!r}") from None
+
+
+def _same(settings: BaseSettings, name: str) -> bool:
+    default = _default(name)
+    if isinstance(default, bool):
+        return settings.getbool(name) == default
+    if isinstance(default, int):
+        return settings.getint(name) == default
+    return settings.get(name) == default
+
+
+def check_scrapy_settings(settings: BaseSettings) -> None:
+    """The Scrapy settings given on the command line (-s, or `scrapy crawl -s`): values
+    Scrapy can read, and none of the settings the spider does the work of (OVERRIDDEN)."""
+    given = [name for name in settings if settings.getpriority(name) >= _CMDLINE]
+    for name in given:
+        _check_type(settings, name)
+    cluster = bool(settings.get("LINKINDEX_JOB"))  # its frontier has its own dupefilter
+    for name, instead in OVERRIDDEN.items():
+        if name in given and not (cluster and name == "DUPEFILTER_CLASS") \
+                and not _same(settings, name):
+            raise LinkindexError(f"setting {name} is not used by linkindex: {instead}")
+    if "SPIDER_MIDDLEWARES" in given:
+        middlewares = settings.getdict("SPIDER_MIDDLEWARES")
+        if middlewares.get(_DEPTH_MIDDLEWARE, None) is not None:
+            raise LinkindexError(f"{_DEPTH_MIDDLEWARE} stays off in linkindex: use --max-depth N")
+        settings.set("SPIDER_MIDDLEWARES", {**middlewares, _DEPTH_MIDDLEWARE: None},
+                     priority=settings.getpriority("SPIDER_MIDDLEWARES"))
+    if "DOWNLOADER_MIDDLEWARES" in given:
+        middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+        for path, order in project_settings.DOWNLOADER_MIDDLEWARES.items():
+            if order is not None and path in middlewares and middlewares[path] is None:
+                raise LinkindexError(f"{path} stays on in linkindex (see crawler/settings.py)")
+        ours = {path: order for path, order in project_settings.DOWNLOADER_MIDDLEWARES.items()
+                if path not in middlewares}
+        settings.set("DOWNLOADER_MIDDLEWARES", {**ours, **middlewares},
+                     priority=settings.getpriority("DOWNLOADER_MIDDLEWARES"))
+
+
 def prepare_settings(settings: BaseSettings) -> None:
     """Validate the crawl settings and fill in derived defaults (crawl id, seeds)."""
+    check_scrapy_settings(settings)
     spec = crawl_spec(settings)
     if spec is not None:
         # The file's URLs are now in LINKINDEX_SEEDS: a second call (the runner validates
@@ -82,6 +193,9 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
         prepare_settings(crawler.settings)
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.configure(crawler.settings)
+        # A chunked response over DOWNLOAD_MAXSIZE is cancelled with no word of its size:
+        # count what arrived, so that its row says "too large" (crawler.failures).
+        crawler.signals.connect(_count_bytes, signal=scrapy_signals.bytes_received)
         return spider
 
     def configure(self, settings: BaseSettings) -> None:
@@ -99,6 +213,7 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
         self.scheduled = 0
         self.per_domain: Counter[str] = Counter()
         self.archive = settings.getbool("LINKINDEX_WARC")  # attach evidence for the WARC
+        self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         # Cluster mode: the frontier is shared through Redis (crawler.frontier).
         self.shared: WorkerFrontier | None = (
             WorkerFrontier.of(self.crawler) if settings.get("LINKINDEX_JOB") else None
@@ -150,52 +265,105 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
 
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         depth = response.meta.get("depth", 0)
-        fetched = page_rows(
-            self.crawl_id,
-            page_url(response.url),
-            depth=depth,
-            fetched_at=datetime.now(UTC),
-            status=response.status,
-            body=response.body,
-            content_type=_header(response, b"Content-Type"),
-            location=_header(response, b"Location"),
-            x_robots_tag=_header(response, b"X-Robots-Tag"),
-            ip=str(response.ip_address) if response.ip_address else None,
-        )
+        url = page_url(response.url)
+        fetched_at = datetime.now(UTC)
+        content_type = _header(response, b"Content-Type")
+        ip = self.site_address(response.meta, response.ip_address)
         stats = self.crawler.stats
+        stats.inc_value("linkindex/responses")
+        try:
+            fetched = page_rows(
+                self.crawl_id,
+                url,
+                depth=depth,
+                fetched_at=fetched_at,
+                status=response.status,
+                body=response.body,
+                content_type=content_type,
+                location=_header(response, b"Location"),
+                x_robots_tag=_header(response, b"X-Robots-Tag"),
+                ip=ip,
+            )
+        except Exception as exc:  # noqa: BLE001 - one page's failure never loses the page
+            page = page_row(self.crawl_id, url, depth, fetched_at)
+            page.update(status=response.status, content_type=media_type(content_type),
+                        content_length=len(response.body), ip=ip)
+            page["error"] = self.count_error("extract", f"{type(exc).__name__}: {exc}", url)
+            fetched = PageRows(page, PageExtraction().links)
+        else:
+            kind = status_kind(response.status)
+            if kind is not None:
+                self.count_error(kind, None, url)
         stats.inc_value("linkindex/pages")
         stats.inc_value("linkindex/edges", len(fetched.links["dst_url"]))
-        if response.status >= 400:
-            stats.inc_value("linkindex/errors")
         item = PageItem(page=fetched.page, links=fetched.links)
         if "lease" in response.meta:
             item["lease"] = response.meta["lease"]
-        if self.archive:
-            item["evidence"] = evidence_of(response)
+        if self.archive:  # WARC-IP-Address as pages.ip: the site's address, not a proxy's
+            item["evidence"] = replace(evidence_of(response), ip=ip)
         yield item
         yield from self.follow(fetched.follow, depth + 1)
 
+    def site_address(self, meta: dict[str, Any], ip_address: Any) -> str | None:
+        """The site's address for pages.ip: behind a proxy the connection's address is
+        the proxy's, so only an address this crawler resolved itself, or none."""
+        if meta.get("proxy"):
+            return meta.get(SITE_ADDRESS)
+        return str(ip_address) if ip_address else None
+
+    def count_error(self, kind: str, message: str | None, url: str) -> str | None:
+        """Count a failure of `kind`; its pages.error text (None for an HTTP status)."""
+        stats = self.crawler.stats
+        stats.inc_value("linkindex/errors")
+        stats.inc_value(f"linkindex/errors/{kind}")
+        if message is None:
+            return None
+        error = error_text(kind, message)
+        if stats.get_value(f"linkindex/first_error/{kind}") is None:
+            stats.set_value(f"linkindex/first_error/{kind}", f"{url}: {error}")
+        return error
+
+    def give_back(self, request: scrapy.Request) -> None:
+        """A request not fetched (robots.txt, the private-address guard): limits count
+        pages actually fetched, so its slot goes back."""
+        if self.shared is not None:
+            if "lease" in request.meta:
+                self.shared.ack([(request.meta["lease"], "ignored")])
+            return
+        self.scheduled -= 1
+        self.per_domain[registrable_domain(url_host(request.url))] -= 1
+
     def on_error(self, failure: Failure) -> Iterator[PageItem]:
+        """Every request given up on is a pages row with its error, counted by kind; one
+        not fetched (robots.txt, the private-address guard) gives its slot back."""
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(IgnoreRequest) and self.shared is not None:
-            self.shared.ack([(request.meta["lease"], "ignored")])
-            return
-        if failure.check(IgnoreRequest):  # robots.txt or the private-address guard
-            # Not fetched: give the slot back, so limits count pages actually fetched.
-            self.scheduled -= 1
-            self.per_domain[registrable_domain(url_host(request.url))] -= 1
-            return
-        page = page_row(
-            self.crawl_id, page_url(request.url), request.meta.get("depth", 0), datetime.now(UTC)
-        )
-        message = failure.getErrorMessage() or failure.type.__name__
-        page["error"] = f"{failure.type.__name__}: {message}"[:300]
-        self.crawler.stats.inc_value("linkindex/errors")
-        self.crawler.stats.inc_value("linkindex/pages")
+        exc = failure.value
+        kind, message = classify(exc, request.meta.get(RECEIVED, 0),
+                                 request.meta.get("download_maxsize", self.max_size))
+        stats = self.crawler.stats
+        depth = request.meta.get("depth", 0)
+        url = page_url(request.url)
+        page = page_row(self.crawl_id, url, depth, datetime.now(UTC))
+        if kind == "too large":  # the site answered: the crawl reached it
+            stats.inc_value("linkindex/responses")
+        if isinstance(exc, ResponseTooLarge):  # a response came, too large to keep
+            page.update(status=exc.status, content_type=media_type(exc.content_type),
+                        ip=self.site_address(request.meta, exc.ip))
+        page["error"] = self.count_error(kind, message, url)
+        stats.inc_value("linkindex/pages")
         item = PageItem(page=page, links=PageExtraction().links)
-        if "lease" in request.meta:
+        if kind in NOT_FETCHED:  # the slot goes back (and the lease, acked ignored)
+            if kind == "refused":
+                stats.inc_value("linkindex/refused/seeds" if depth == 0
+                                else "linkindex/refused/requests")
+            self.give_back(request)
+        elif "lease" in request.meta:
             item["lease"] = request.meta["lease"]
         yield item
+
+
+def _count_bytes(data: bytes, request: scrapy.Request, **_: Any) -> None:
+    request.meta[RECEIVED] = request.meta.get(RECEIVED, 0) + len(data)
 
 
 def _header(response: Response, name: bytes) -> str | None:
