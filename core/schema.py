@@ -23,6 +23,18 @@ POSITIONS = ("content", "nav", "header", "footer", "aside")
 # How a query names its target (queries/_target.sql): a registrable domain with its
 # subdomains, one host, one URL exactly, or every URL starting with a prefix.
 TARGET_SCOPES = ("domain", "host", "exact", "prefix")
+
+# pages.error is "<kind>: <what happened>". These kinds are URLs the crawl never fetched
+# (robots.txt disallows it, the private-address guard refused it, its domain was skipped
+# for a Crawl-delay over the cap): such a row says why the URL has no content. It is not
+# a broken page, not a crawled page, and never the "latest fetch" of a URL fetched before.
+UNFETCHED_ERROR_KINDS = ("robots", "refused", "skipped")
+
+
+def unfetched_sql(error: str = "error") -> str:
+    """SQL that is true for a pages row of an unfetched kind (the build and the queries)."""
+    kinds = ", ".join(f"'{kind}'" for kind in UNFETCHED_ERROR_KINDS)
+    return f"coalesce(split_part({error}, ':', 1) IN ({kinds}), false)"
 # The target scopes whose target is a URL (the others name a host).
 URL_SCOPES = ("exact", "prefix")
 

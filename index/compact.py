@@ -28,6 +28,7 @@ from core.schema import (
     INDEX_PAGES,
     PAGES,
     RAW_TABLES,
+    unfetched_sql,
 )
 from index.part_checks import PartInfo
 from index.ranks import compute_domain_ranks
@@ -150,13 +151,15 @@ LEFT JOIN domain_hash AS h ON h.dst_domain = edge.latest.dst_domain
 """
 
 # The latest row of each URL (ties: greater crawl id, packed with the time into one
-# HUGEINT as above), with its first fetch and number of distinct fetches.
+# HUGEINT as above; a fetched row wins over a later unfetched one, see
+# core.schema.UNFETCHED_ERROR_KINDS), with its first fetch and number of distinct fetches.
 INDEX_PAGES_SQL = """
 INSERT INTO index_pages BY NAME
 SELECT unnest(latest), first_fetched, n_fetches
 FROM (
     SELECT arg_max({{{page}}},
-                   epoch_ms(p.fetched_at)::HUGEINT * 1073741824 + c.rank) AS latest,
+                   ((CASE WHEN {unfetched} THEN 0 ELSE 1 END)::HUGEINT << 100)
+                   + epoch_ms(p.fetched_at)::HUGEINT * 1073741824 + c.rank) AS latest,
            min(p.fetched_at) AS first_fetched,
            count(DISTINCT (p.crawl_id, p.fetched_at))::INTEGER AS n_fetches
     FROM raw_pages AS p
@@ -199,7 +202,8 @@ outbound AS (
     FROM domain_pair GROUP BY src_domain
 ),
 crawled AS (
-    SELECT domain, count(*) AS pages_crawled FROM index_pages GROUP BY domain
+    SELECT domain, count(*) AS pages_crawled FROM index_pages
+    WHERE NOT {unfetched} GROUP BY domain
 )
 SELECT r.domain,
        coalesce(c.pages_crawled, 0) AS pages_crawled,
@@ -273,7 +277,7 @@ def write_tables(
     hashed = (buckets or choose_buckets(raw_edges)) > 1
     con.execute(INDEX_EDGES_SQL, {"hashed": hashed})
     page_fields = ", ".join(f"'{name}': p.{name}" for name in PAGES.names)
-    con.execute(INDEX_PAGES_SQL.format(page=page_fields))
+    con.execute(INDEX_PAGES_SQL.format(page=page_fields, unfetched=unfetched_sql("p.error")))
     con.execute(INDEX_HOSTS_SQL)
     con.execute(DOMAIN_PAIR_SQL)
     con.execute(
@@ -281,7 +285,7 @@ def write_tables(
         "SELECT src_domain, dst_domain FROM domain_pair WHERE followed"
     )
     compute_domain_ranks(con, domains="index_hosts", links="rank_link")
-    con.execute(INDEX_DOMAINS_SQL)
+    con.execute(INDEX_DOMAINS_SQL.format(unfetched=unfetched_sql()))
 
     counts = dict(
         zip(

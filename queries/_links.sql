@@ -7,7 +7,8 @@
 -- is_broken(status, error)
 --     true when a fetched URL answered 4xx or 5xx, or gave no HTTP answer at all
 --     (status is null and a download error was recorded). A URL never fetched is unknown,
---     not broken.
+--     not broken: no row, or a row saying why it was not fetched (error kinds robots,
+--     refused, skipped: core/schema.py UNFETCHED_ERROR_KINDS).
 --
 -- filtered_edges(live_only, dofollow_only, external_only, kind, link_position)
 --     every edge of the index that passes the standard filters; all query macros get
@@ -29,7 +30,9 @@ CREATE OR REPLACE TEMP MACRO is_dofollow(nofollow, ugc, sponsored) AS
     NOT (nofollow OR ugc OR sponsored);
 
 CREATE OR REPLACE TEMP MACRO is_broken(status, error) AS
-    coalesce(status >= 400, error IS NOT NULL);
+    coalesce(status >= 400,
+             error IS NOT NULL
+             AND NOT coalesce(split_part(error, ':', 1) IN ('robots', 'refused', 'skipped'), false));
 
 CREATE OR REPLACE TEMP MACRO filtered_edges(
     live_only := true,

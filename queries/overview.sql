@@ -85,5 +85,7 @@ SELECT
         WHERE scope <> 'domain'  -- lets DuckDB drop this scan for scope 'domain'
           AND page.domain = target_domain(target, scope)
           AND matches_target(page.url, page.host, page.domain, target, scope)
+          AND NOT coalesce(split_part(page.error, ':', 1) IN ('robots', 'refused', 'skipped'),
+                           false)
     ) END AS pages_crawled
 FROM link;

@@ -165,3 +165,22 @@ def test_python_takes_the_lists_from_core_schema() -> None:
     assert "a, img, area, redirect or canonical" in options["kind"].help
     assert "content, nav, header, footer or aside" in options["position"].help
 
+
+
+def test_unfetched_error_kinds_are_spelled_as_in_python() -> None:
+    """Every SQL spelling of the unfetched kinds (the build's comes from unfetched_sql)."""
+    from pathlib import Path
+
+    from core.schema import UNFETCHED_ERROR_KINDS, unfetched_sql
+
+    expected = ", ".join(f"'{kind}'" for kind in UNFETCHED_ERROR_KINDS)
+    assert f"IN ({expected})" in unfetched_sql()
+    sql_dir = Path(__file__).resolve().parent.parent / "queries"
+    spelled = []
+    for path in sorted(sql_dir.glob("*.sql")):
+        for match in re.finditer(r"split_part\([^)]*error, ':', 1\) IN \(([^)]*)\)",
+                                 path.read_text()):
+            spelled.append((path.name, match.group(1)))
+    assert {name for name, _ in spelled} == {"_links.sql", "overview.sql"}
+    for name, kinds in spelled:
+        assert kinds == expected, name
