@@ -17,6 +17,10 @@ from core.domains import registrable_domain
 from core.extractor import PageExtraction, extract_html, extract_redirect, is_html, media_type
 from core.urls import url_host
 
+# Statuses whose response has no content by definition (RFC 9110): a body sent with
+# one is not read, as Scrapy and browsers do not read it.
+NO_CONTENT = (204, 205)
+
 
 @dataclass
 class PageRows:
@@ -103,7 +107,7 @@ def page_rows(
         target, extraction = extract_redirect(url, location)
         page["redirect_to"] = target
         follow = [target] if target else []
-    elif 200 <= status < 300 and is_html(content_type):
+    elif 200 <= status < 300 and status not in NO_CONTENT and is_html(content_type):
         extraction = extract_html(url, decode_html(body, content_type), x_robots_tag)
         if not extraction.meta_nofollow:
             follow = extraction.links["dst_url"]

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Final
 from urllib.parse import quote, urljoin
 
-import idna
+import ada_url
 
 from core.domains import registrable_domain
 from core.schema import URL_MAX_CHARS
@@ -65,13 +65,15 @@ def normalize_host(host: str) -> str | None:
     if host.startswith("["):  # IPv6 literal
         return host if re.fullmatch(r"\[[0-9a-f:.]+\]", host) else None
     if not host.isascii():
+        # The WHATWG URL standard's host parser (UTS #46, as browsers do): a host a
+        # browser rejects (a zero-width joiner in the wrong place) is no host, and is
+        # never mapped to another one (IDNA 2003 dropped it: a\u200d.x became a.x).
+        if any(c in host for c in "/?#@\\"):
+            return None
         try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except idna.IDNAError:
-            try:
-                host = host.encode("idna").decode("ascii")
-            except UnicodeError:
-                return None
+            host = ada_url.URL(f"http://{host}/").hostname
+        except ValueError:
+            return None
     if not _HOST_OK_RE.match(host) or ".." in host or host.startswith("."):
         return None
     return host

@@ -42,6 +42,7 @@ LABELS = {
     "other": ("other failure", "other failures"),
     "robots": ("disallowed by robots.txt", "disallowed by robots.txt"),
     "refused": ("private address refused", "private addresses refused"),
+    "skipped": ("skipped (crawl-delay over the cap)", "skipped (crawl-delay over the cap)"),
 }
 # the summary's order: the site's failures first, then the crawl's own refusals
 KINDS = tuple(LABELS)

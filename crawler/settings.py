@@ -4,6 +4,7 @@
 explicitly and overrides from its flags. Settings named LINKINDEX_* are ours.
 """
 
+from core.schema import URL_MAX_CHARS
 from crawler import spec as _spec
 
 BOT_NAME = "linkindex"
@@ -22,6 +23,8 @@ DOWNLOAD_DELAY_JITTER = 0.5  # ±50%
 AUTOTHROTTLE_ENABLED = False
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+# Scrapy drops longer URLs silently (2083 by default); we store URLs up to this long.
+URLLENGTH_LIMIT = URL_MAX_CHARS
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_TIMES = 2
 COOKIES_ENABLED = False

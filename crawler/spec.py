@@ -29,6 +29,10 @@ CRAWL_SCOPES = ("seed-domains", "any")  # the seeds' registrable domains, or any
 LIMITS = ("max_depth", "max_pages", "max_pages_per_domain")
 SEEDS_FILE_SETTING = "LINKINDEX_SEEDS_FILE"  # read into LINKINDEX_SEEDS by from_settings
 _SETTING = {"setting": True}  # field metadata: also the Scrapy setting LINKINDEX_<FIELD>
+# Links followed from a seed, at most, unless told otherwise: an endless chain of pages
+# (a calendar's "next month", session ids in URLs) must end without the user's help.
+# Real sites' pages lie a few clicks from the home page; 50 leaves room for long archives.
+DEFAULT_MAX_DEPTH = 50
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class CrawlSpec:
 
     seeds: Sequence[str] = field(default=(), metadata=_SETTING)  # kept as a tuple, normalised
     scope: str = field(default=CRAWL_SCOPES[0], metadata=_SETTING)
-    max_depth: int | None = field(default=None, metadata=_SETTING)
+    max_depth: int | None = field(default=DEFAULT_MAX_DEPTH, metadata=_SETTING)
     max_pages: int | None = field(default=None, metadata=_SETTING)
     max_pages_per_domain: int | None = field(default=None, metadata=_SETTING)
     delay: float = defaults.DELAY_SECONDS

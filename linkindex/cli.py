@@ -240,6 +240,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def _archive_counts(counts) -> str:  # counts: index.archives.records.Counts
     text = (f"{counts.records:,} records, {counts.pages:,} pages, {counts.edges:,} links, "
             f"{counts.skipped:,} skipped")
+    if counts.failed:
+        text += f", {counts.failed:,} failed (stored with their error)"
     return text + (f", {counts.revisits:,} revisits not imported" if counts.revisits else "")
 
 

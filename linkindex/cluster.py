@@ -55,7 +55,7 @@ def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> No
                               ("stop", "workers finish what they fetch and exit"),
                               ("purge", "delete every key of the job (and no other's)")):
         a = actions.add_parser(action, help=help_text)
-        a.add_argument("name")
+        a.add_argument("name", help="the job's name (its crawl id)")
         _redis_arg(a)
         if action == "status":
             a.add_argument("--json", action="store_true", help="machine-readable")

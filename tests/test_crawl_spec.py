@@ -164,7 +164,7 @@ def test_settings_checks_are_the_spec_checks() -> None:
     with pytest.raises(LinkindexError, match="^no seed URLs"):
         prepare_settings(project_settings())
     with pytest.raises(LinkindexError,
-                       match="^LINKINDEX_MAX_DEPTH must be a whole number, not 'deep'$"):
+                       match="^setting LINKINDEX_MAX_DEPTH must be a whole number, not 'deep'$"):
         prepare_settings(project_settings(LINKINDEX_SEEDS=[SEED], LINKINDEX_MAX_DEPTH="deep"))
     # a cluster worker's seeds and limits are its job's: none needed here
     prepare_settings(project_settings(LINKINDEX_JOB="j1"))

@@ -315,12 +315,8 @@ def _actions(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Any
 def test_every_option_and_argument_has_help() -> None:
     from linkindex.cli import build_parser
 
-    # linkindex/cluster.py's `job ACTION name` positionals: left to its owner
-    exempt = {(("job", action), "name") for action in ("status", "pause", "resume", "stop",
-                                                        "purge")}
     missing = [(" ".join(path), action.option_strings or action.dest)
-               for path, action in _actions(build_parser())
-               if not action.help and (path, action.dest) not in exempt]
+               for path, action in _actions(build_parser()) if not action.help]
     assert missing == []
 
 

@@ -305,3 +305,12 @@ def test_clear_caches_clears_every_url_cache() -> None:
     assert [cache.cache_info().currsize for cache in caches] == [0, 0, 0]
     assert resolve_href("a b", base) == ("http://cache.example/dir/a%20b", "cache.example",
                                          "cache.example")
+
+
+def test_hosts_browsers_reject_are_no_hosts_and_never_another_host() -> None:
+    # IDNA 2003's nameprep dropped the joiner: a link to a\u200d.example became a.example.
+    assert normalize_url("http://a\u200d.example/") is None
+    assert normalize_url("http://\u2603.net/") == "http://xn--n3h.net/"  # as browsers do
+    assert normalize_url("http://B\u00fccher.EXAMPLE/x") == "http://xn--bcher-kva.example/x"
+    assert normalize_url("http://\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com/") == (
+        "http://example.com/")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from io import BytesIO
@@ -184,6 +185,23 @@ def _depth(value: str | None) -> int | None:
     return depth if depth is None or 0 <= depth <= _INT_RANGES["depth"][1] else None
 
 
+_MAX_DECODED = 64 * 1024 * 1024  # a payload decoded here, at most (a gzip bomb stops there)
+
+
+def _decoded(body: bytes, encoding: str | None) -> bytes:
+    """Undo what warcio leaves of a stacked Content-Encoding (`gzip, gzip`): warcio
+    decodes a single known coding only; a crawl (Scrapy) undoes every layer."""
+    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
+    if len(codings) < 2:
+        return body
+    for coding in reversed(codings):
+        if coding not in ("gzip", "x-gzip") or body[:2] != b"\x1f\x8b":
+            break  # not (or no longer) gzip: warcio did this layer, or it is unknown
+        inflater = zlib.decompressobj(31)
+        body = inflater.decompress(body, _MAX_DECODED)
+    return body
+
+
 def response_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
     """A WARC response record → its rows (None: not an HTTP response)."""
     uri = record.rec_headers.get_header("WARC-Target-URI") or ""
@@ -192,7 +210,8 @@ def response_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
     http = record.http_headers
     try:
         status = int(http.get_statuscode())
-        body = record.content_stream().read()
+        body = _decoded(record.content_stream().read(),
+                        last_header(http.headers, "Content-Encoding"))
     except Exception as exc:  # a bad status line, chunking or compression
         raise RecordProblem(f"unreadable HTTP response ({type(exc).__name__})") from None
     rec = record.rec_headers
