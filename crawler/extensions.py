@@ -62,8 +62,8 @@ class CrawlProgress:
 
 
 # Scrapy's log lines that repeat, as a traceback or an alarm, what a crawl records as
-# data: a failed robots.txt fetch (its pages are crawled as if allowed, and a failure to
-# reach the site shows on the pages themselves), retries given up on, responses over
+# data: a failed robots.txt fetch in cluster mode (its pages are crawled as if allowed;
+# local mode follows RFC 9309, crawler/robotstxt.py), retries given up on, responses over
 # DOWNLOAD_MAXSIZE (each a pages row with its error, counted per kind in the summary).
 _QUIET = {
     "scrapy.downloadermiddlewares.robotstxt": ("Error downloading",),

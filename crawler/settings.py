@@ -50,6 +50,10 @@ CONCURRENT_ITEMS = 4
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateAddressMiddleware": 50,
+    # Scrapy's, but robots.txt as RFC 9309 says: 5xx and unreachable disallow all,
+    # redirects followed, 500 KiB parsed (a cluster worker swaps in its own)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robotstxt.RobotsTxtMiddleware": 100,
     # before HttpProxyMiddleware (750), so robots.txt requests use the proxy too
     "crawler.middlewares.ProxyMiddleware": 740,
     # Scrapy's, but a response too large after decompression is recorded, not dropped
