@@ -66,7 +66,7 @@ def serve(args: dict[str, Any], urls_file: Path) -> None:
 
     web = SyntheticWeb(**args, cache_size=1 << 20)
     crawl = web.expected_crawl()  # renders (and caches) every reachable page
-    urls_file.write_text("\n".join(crawl.pages) + "\n")
+    urls_file.write_text("\n".join(crawl.fetched) + "\n")
     serve_forever(web)  # prints the proxy URL once listening
 
 

@@ -142,12 +142,25 @@ class ExpectedEdge:
         }
 
 
+# pages.error of a URL the crawler does not fetch because robots.txt disallows it: the
+# crawler still records a row (status null, no links, no WARC record). Stated here, not
+# imported from crawler.failures: the oracle does not share the product's code.
+ROBOTS_ERROR = "robots: disallowed by robots.txt"
+# error kinds of rows for URLs never requested: robots.txt, the private-address guard
+NOT_FETCHED_KINDS = ("robots", "refused")
+
+
 @dataclass(frozen=True, slots=True)
 class ExpectedPage:
-    """What the crawler must record in ``pages`` for one fetched URL.
+    """What the crawler must record in ``pages`` for one URL it reaches.
 
     ``status`` is None when the fetch gives no HTTP response (https through this
-    proxy: it refuses CONNECT). ``content_type`` is the lower-case media type only.
+    proxy: it refuses CONNECT) or when there is no fetch at all (robots.txt disallows
+    the URL: ``error`` is then :data:`ROBOTS_ERROR`). ``content_type`` is the
+    lower-case media type only. ``error`` is the ``pages.error`` the truth states:
+    None for every response (an HTTP 4xx/5xx has no error text), ROBOTS_ERROR for a
+    disallowed URL; for https (no response) the truth states none, the proxy's
+    refusal is the crawler's to word.
     """
 
     url: str
@@ -163,6 +176,17 @@ class ExpectedPage:
     n_links: int = 0
     n_external_links: int = 0
     content_length: int | None = None
+    error: str | None = None
+
+    @property
+    def error_kind(self) -> str | None:
+        """The kind of ``error`` ("robots", …): the text before its first colon."""
+        return None if self.error is None else self.error.partition(":")[0]
+
+    @property
+    def fetched(self) -> bool:
+        """Whether the crawler requests the URL (False: robots.txt disallows it)."""
+        return self.error_kind not in NOT_FETCHED_KINDS
 
     @property
     def is_html_2xx(self) -> bool:
@@ -173,12 +197,16 @@ class ExpectedPage:
         )
 
     def row(self) -> dict[str, Any]:
-        """The page columns this ground truth decides (url, host, domain included)."""
+        """The page columns this ground truth decides (url, host, domain included).
+
+        A URL not fetched has its identity and ``error`` only: every column a response
+        or its extraction fills is null (not False or 0: nothing was read)."""
         host = host_of(self.url)
+        identity = {"url": self.url, "host": host, "domain": domain_of(host)}
+        if not self.fetched:
+            return {**identity, **dict.fromkeys(_RESPONSE_COLUMNS), "error": self.error}
         return {
-            "url": self.url,
-            "host": host,
-            "domain": domain_of(host),
+            **identity,
             "status": self.status,
             "content_type": self.content_type,
             "content_length": self.content_length,
@@ -191,7 +219,19 @@ class ExpectedPage:
             "n_links": self.n_links,
             "n_external_links": self.n_external_links,
             "n_skipped_links": self.n_skipped_links,
+            "error": self.error,
         }
+
+
+_RESPONSE_COLUMNS = (
+    "status", "content_type", "content_length", "title", "lang", "redirect_to", "canonical",
+    "meta_noindex", "meta_nofollow", "n_links", "n_external_links", "n_skipped_links",
+)
+
+
+def disallowed_page(url: str) -> ExpectedPage:
+    """The row of a URL the crawl reaches but robots.txt disallows: never requested."""
+    return ExpectedPage(url, None, None, error=ROBOTS_ERROR)
 
 
 Truth = tuple[ExpectedPage, tuple[ExpectedEdge, ...], tuple[tuple[str, str, str | None], ...]]
@@ -199,10 +239,24 @@ Truth = tuple[ExpectedPage, tuple[ExpectedEdge, ...], tuple[tuple[str, str, str 
 
 @dataclass
 class ExpectedCrawl:
-    """Every page a correct crawl fetches, and every edge it stores."""
+    """Every pages row a correct crawl records, and every edge it stores.
+
+    ``pages`` holds the URLs fetched and those robots.txt disallows (a row each, not
+    fetched: ``ExpectedPage.fetched`` is False); :attr:`fetched` only the former.
+    """
 
     pages: dict[str, ExpectedPage] = field(default_factory=dict)
     edges: list[ExpectedEdge] = field(default_factory=list)
+
+    @property
+    def fetched(self) -> dict[str, ExpectedPage]:
+        """The pages the crawl requests (every row but those of disallowed URLs)."""
+        return {url: page for url, page in self.pages.items() if page.fetched}
+
+    @property
+    def disallowed(self) -> set[str]:
+        """The URLs the crawl reaches but robots.txt disallows: rows, never requested."""
+        return {url for url, page in self.pages.items() if page.error_kind == "robots"}
 
 
 class Page:

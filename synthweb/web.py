@@ -25,6 +25,7 @@ from synthweb.truth import (
     ExpectedPage,
     Page,
     Response,
+    disallowed_page,
     domain_of,
     host_of,
     plain_page,
@@ -145,7 +146,10 @@ class SyntheticWeb:
     def expected_crawl(
         self, seeds: list[str] | None = None, scope: str = "seed-domains"
     ) -> ExpectedCrawl:
-        """Every page an unlimited crawl from ``seeds`` fetches and every edge it stores.
+        """Every pages row an unlimited crawl from ``seeds`` records and every edge it
+        stores: a row for each page it fetches, and one (status None, error
+        ``robots: …``, no edges) for each in-scope URL it reaches that robots.txt
+        disallows, never requested.
 
         ``seeds`` are normalised URLs (as :meth:`seeds` gives them): the truth does not
         normalise with the product's code.
@@ -157,14 +161,22 @@ class SyntheticWeb:
             if not _URL_RE.match(seed) or seed != seed.strip() or host_of(seed) not in seed:
                 raise ValueError(f"not a normalised seed URL: {seed!r}")
         domains = {domain_of(host_of(u)) for u in start}
-
-        def wanted(url: str) -> bool:
-            in_scope = scope == "any" or domain_of(host_of(url)) in domains
-            return in_scope and self.robots_allowed(url)
-
         crawl = ExpectedCrawl()
-        queue = deque(u for u in dict.fromkeys(start) if wanted(u))
-        seen = set(queue)
+        queue: deque[str] = deque()
+        seen: set[str] = set()
+
+        def reach(url: str) -> None:
+            """A URL the crawl finds: fetched later, or a robots row now, or nothing."""
+            if url in seen or not (scope == "any" or domain_of(host_of(url)) in domains):
+                return
+            seen.add(url)
+            if self.robots_allowed(url):
+                queue.append(url)
+            else:
+                crawl.pages[url] = disallowed_page(url)
+
+        for seed in dict.fromkeys(start):
+            reach(seed)
         while queue:
             url = queue.popleft()
             facts = self.page_facts(url)
@@ -178,9 +190,7 @@ class SyntheticWeb:
             else:
                 follow = []
             for dst in follow:
-                if dst not in seen and wanted(dst):
-                    seen.add(dst)
-                    queue.append(dst)
+                reach(dst)
         return crawl
 
     # ------------------------------------------------------------------ rendering

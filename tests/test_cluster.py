@@ -63,13 +63,10 @@ def test_three_workers_crawl_exactly_what_one_local_crawl_does(
     assert len(rows) == len(set(rows)), "a page was fetched twice"
     # pages robots.txt disallows: a row each (URL, host, domain only), not fetched
     found = walk(web, web.seeds())
-    assert found.fetched == set(truth.pages)
-    pages = [row for row in rows if web.robots_allowed(row[0])]
-    assert {row[0] for row in rows} - {row[0] for row in pages} == found.disallowed
-    assert all(row[PAGE_COLUMNS.index("status")] is None
-               for row in rows if row[0] in found.disallowed)
+    assert found.fetched == set(truth.fetched) and found.disallowed == truth.disallowed
+    # every row, the disallowed ones (status null, no links) included, is the truth's
     expected = [tuple(p.row()[c] for c in PAGE_COLUMNS) for p in truth.pages.values()]
-    assert sorted(pages, key=repr) == sorted(expected, key=repr)
+    assert sorted(rows, key=repr) == sorted(expected, key=repr)
     edges = raw_rows(data, "c1", "edges", ", ".join(EDGE_COLUMNS))
     assert Counter(edges) == Counter(tuple(e.row()[c] for c in EDGE_COLUMNS)
                                      for e in truth.edges)
@@ -77,8 +74,8 @@ def test_three_workers_crawl_exactly_what_one_local_crawl_does(
     # depends on when each worker got going: not asserted)
     status = job_status(redis_server.url, "c1")
     assert status["finished"] and status["failed"] == 0 and status["leased"] == 0
-    assert status["done"] == len(truth.pages) + status["robots"]  # robots.txt: one per site
-    assert status["stored"] == status["fetched"] == len(truth.pages)  # page rows, no robots
+    assert status["done"] == len(truth.fetched) + status["robots"]  # robots.txt: one per site
+    assert status["stored"] == status["fetched"] == len(truth.fetched)  # page rows, no robots
     linkindex("build", "--data", data)
     assert index_edges(data) == index_edges(crawled)
 
@@ -95,7 +92,7 @@ def test_kill_9_of_a_worker_loses_no_page(
                           "-s", "CONCURRENT_REQUESTS=4", "-s", "LINKINDEX_WORKER_ID=victim")
     survivor = start_worker(redis_server.url, data, job, web_server.proxy_url,
                             "-s", "CONCURRENT_REQUESTS=4")
-    total = len(truth.pages)
+    total = len(truth.fetched)
     server = redis_server.client()
     victims_leases = f"linkindex:{{{job}}}:lw:victim"
 
@@ -108,7 +105,7 @@ def test_kill_9_of_a_worker_loses_no_page(
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     finish(survivor)
-    assert fetched_urls(data, job, web) == set(truth.pages)
+    assert fetched_urls(data, job, web) == set(truth.fetched)
     status = job_status(redis_server.url, job)
     assert status["finished"] and status["failed"] == 0
     assert not server.exists(victims_leases)  # returned to the queue, fetched by the survivor
@@ -122,13 +119,13 @@ def test_redis_restart_mid_crawl_changes_nothing(
         submit(redis.url, "r1", seeds_file, "--delay", "0")
         workers = [start_worker(redis.url, data, "r1", web_server.proxy_url,
                                 "-s", "CONCURRENT_REQUESTS=8") for _ in range(2)]
-        wait_for(lambda: job_status(redis.url, "r1")["done"] >= 0.3 * len(truth.pages))
+        wait_for(lambda: job_status(redis.url, "r1")["done"] >= 0.3 * len(truth.fetched))
         redis.kill()  # SIGKILL: only what the append-only file holds survives
         time.sleep(2)  # workers find Redis gone and back off
         redis.start()
         for worker in workers:
             finish(worker)
-        assert fetched_urls(data, "r1", web) == set(truth.pages)
+        assert fetched_urls(data, "r1", web) == set(truth.fetched)
         assert job_status(redis.url, "r1")["finished"]
 
 

@@ -30,17 +30,35 @@ def raw(data: Path, table: str, crawl_id: str = "c1") -> str:
     return f"read_parquet('{data}/raw/{crawl_id}/{table}/*.parquet')"
 
 
-def test_fetched_pages_equal_ground_truth(crawled: Path, truth: ExpectedCrawl) -> None:
-    got = select(f"SELECT {', '.join(PAGE_COLUMNS)} FROM {raw(crawled, 'pages')}")
-    expected = [tuple(p.row()[c] for c in PAGE_COLUMNS) for p in truth.pages.values()]
+def test_page_rows_equal_ground_truth(crawled: Path, truth: ExpectedCrawl,
+                                      web_server: WebServer) -> None:
+    columns = (*PAGE_COLUMNS, "error")
+    got = select(f"SELECT {', '.join(columns)} FROM {raw(crawled, 'pages')}")
+    expected = [tuple(p.row()[c] for c in columns) for p in truth.pages.values()]
     assert len(got) == len(set(got)), "a page was fetched twice"
     assert sorted(got, key=repr) == sorted(expected, key=repr)
     # the special cases are really in there
     urls = {row[0] for row in got}
-    assert not any("/private/" in u for u in urls)  # robots.txt obeyed
     assert "http://xn--bcher-kva.example/" in urls
     statuses = Counter(row[3] for row in got)
-    assert {200, 301, 302, 404, 500} <= set(statuses)
+    assert {200, 301, 302, 404, 500, None} <= set(statuses)
+    # robots.txt obeyed: every /private/ page reached is a row with no response, no
+    # links and the robots error, and the server never saw a request for one
+    private = {row[0]: row for row in got if "/private/" in row[0]}
+    assert set(private) == truth.disallowed
+    assert len(private) > len(truth.pages) // 20  # every home page links one
+    for row in private.values():
+        assert row[columns.index("status")] is None
+        assert row[columns.index("n_links")] is None
+        assert row[columns.index("error")] == "robots: disallowed by robots.txt"
+    [(sources,)] = select(
+        f"SELECT count(*) FROM {raw(crawled, 'edges')} WHERE src_url LIKE '%/private/%'")
+    assert sources == 0
+    requested = web_server.access_log()
+    assert len(requested) > len(truth.fetched)
+    assert not [path for _, _, path, _ in requested if path.startswith("/private/")]
+    # and nothing but /private/ pages is a robots row, nor any other error here
+    assert {row[-1] for row in got if "/private/" not in row[0]} == {None}
 
 
 def test_every_link_equals_ground_truth(crawled: Path, truth: ExpectedCrawl) -> None:

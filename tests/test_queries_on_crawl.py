@@ -174,7 +174,8 @@ def test_overview(crawled: Path, index_edges: list[Edge], truth: ExpectedCrawl, 
         "redirects": sum(e.kind == "redirect" for e in links),
         "canonicals": sum(e.kind == "canonical" for e in links),
         "lost": 0,
-        "pages_crawled": sum(1 for u, p in truth.pages.items() if match(u, p)),
+        # URLs never requested (robots.txt) have rows, but were not crawled
+        "pages_crawled": sum(1 for u, p in truth.fetched.items() if match(u, p)),
     }
 
 
@@ -243,15 +244,16 @@ def matcher_domain(scope: str, me: str) -> str:
 def test_broken_backlinks(crawled: Path, index_edges: list[Edge], truth: ExpectedCrawl) -> None:
     got = query(crawled, "broken_backlinks", ["site0.example"], "domain", external_only=False)
 
-    def broken(url: str) -> bool:
+    def broken(url: str) -> bool:  # a row of a URL never requested is not broken
         page = truth.pages.get(url)
-        return page is not None and (page.status is None or page.status >= 400)
+        return page is not None and page.fetched and (page.status is None
+                                                      or page.status >= 400)
 
-    expected = sorted(
-        (e.dst_url, e.src_url, e.anchor)
-        for e in links_to(index_edges, "domain", "site0.example", external=False)
-        if broken(e.dst_url)
-    )
+    links = links_to(index_edges, "domain", "site0.example", external=False)
+    expected = sorted((e.dst_url, e.src_url, e.anchor) for e in links if broken(e.dst_url))
     assert expected
     assert sorted((r["dst_url"], r["src_url"], r["anchor"]) for r in got) == expected
+    # links to pages robots.txt disallows (status null rows) are there, and not broken
+    assert {e.dst_url for e in links} & truth.disallowed
+    assert not {r["dst_url"] for r in got} & truth.disallowed
     assert {r["status"] for r in got} >= {404, 500}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
+from clustertools import walk
 from selectolax.lexbor import LexborHTMLParser
 from w3lib.encoding import html_to_unicode
 
@@ -202,15 +203,28 @@ def test_module_entry_point() -> None:
 def test_expected_crawl_rules(web: SyntheticWeb, crawl) -> None:
     pages = crawl.pages
     assert not [u for u in pages if "/hidden/" in u]  # only linked from meta-nofollow pages
-    assert not [u for u in pages if "/private/" in u]  # robots.txt
-    assert f"{S0}/private" in pages  # "Disallow: /private/" does not cover /private
+    # robots.txt: every /private/ URL reached is a row, never fetched, with no edges
+    private = {u for u in pages if "/private/" in u}
+    assert private == crawl.disallowed and f"{S0}/private/login" in private
+    assert {u for u, p in pages.items() if not p.fetched} == private
+    for url in private:
+        facts = pages[url]
+        assert (facts.status, facts.error, facts.error_kind) == (
+            None, "robots: disallowed by robots.txt", "robots")
+        assert set(facts.row().values()) == {url, host_of(url), domain_of(host_of(url)), None,
+                                             facts.error}
+        assert facts.row()["status"] is None and facts.row()["n_links"] is None
+    assert not [e for e in crawl.edges if e.src_url in private]
+    assert f"{S0}/private" in crawl.fetched  # "Disallow: /private/" does not cover /private
+    assert pages[f"{S0}/private"].error is None
     assert pages[f"{S0}/case/loop-a"].redirect_to == f"{S0}/case/loop-b"
     assert pages[f"{S0}/case/loop-b"].redirect_to == f"{S0}/case/loop-a"
     assert pages[f"{S0}/case/chain-end"].status == 200
     assert f"{S0}/case/after-noindex" in pages  # noindex still follows
     assert f"{S0}/case/canonical-target" in pages  # canonical edges are followed
     assert not [u for u in pages if "unknown-host" in u or "wikipedia" in u]
-    assert all(web.robots_allowed(u) for u in pages)
+    assert all(web.robots_allowed(u) == p.fetched for u, p in pages.items())
+    assert all(p.error is None for p in crawl.fetched.values())
     for edge in crawl.edges:
         src = pages[edge.src_url]
         assert src.is_html_2xx or (edge.kind == "redirect" and 300 <= (src.status or 0) < 400)
@@ -219,6 +233,19 @@ def test_expected_crawl_rules(web: SyntheticWeb, crawl) -> None:
     edge_keys = {(e.src_url, e.ordinal) for e in crawl.edges}
     assert len(edge_keys) == len(crawl.edges)
     assert sum(p.n_links for p in pages.values()) == len(crawl.edges)
+    # a disallowed URL is reached like any other: linked from a page followed, or the
+    # target of a redirect
+    linked = {e.dst_url for e in crawl.edges if e.kind == "redirect" or (
+        pages[e.src_url].is_html_2xx and not pages[e.src_url].meta_nofollow)}
+    assert crawl.disallowed <= linked
+    assert f"{S0}/private/from-redirect" in crawl.disallowed
+
+
+def test_expected_crawl_agrees_with_the_cluster_walk(web: SyntheticWeb, crawl) -> None:
+    """tests/clustertools.walk works out fetched and disallowed pages on its own."""
+    found = walk(web, web.seeds())
+    assert found.fetched == set(crawl.fetched) and found.disallowed == crawl.disallowed
+    assert found.disallowed and not found.skipped
 
 
 def test_expected_crawl_scopes(web: SyntheticWeb) -> None:
@@ -226,7 +253,9 @@ def test_expected_crawl_scopes(web: SyntheticWeb) -> None:
     assert {u.split("/")[2] for u in one.pages} == {"site5.example"}
     blog = web.expected_crawl(["http://site1.example/"])
     assert "http://blog.site1.example/" in blog.pages  # same registrable domain
+    assert {u.split("/")[2] for u in one.disallowed} == {"site5.example"}
     anything = web.expected_crawl(["http://site5.example/"], scope="any")
+    assert {u.split("/")[2] for u in anything.disallowed} == set(web.hosts)
     assert f"http://site{web.n_sites - 1}.example/p/0" in anything.pages  # all reachable
     assert anything.pages["http://unknown-host.example/"].status == 502
     assert anything.pages["https://www.wikipedia.org/wiki/X"].status is None  # CONNECT refused
@@ -270,7 +299,7 @@ def test_truth_hosts_and_domains_are_the_literal_ones(web: SyntheticWeb) -> None
 
 def test_hand_written_targets_agree_with_absolutize(web: SyntheticWeb, crawl) -> None:
     checked = 0
-    for url in crawl.pages:
+    for url in crawl.fetched:
         for href, base, dst in web.page(url).hrefs:
             assert absolutize(href, base) == dst, (url, href)
             checked += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from clitools import assert_one_line_error, crawl_args, linkindex
 from rawdata import fetch, write_part
@@ -33,6 +34,14 @@ def warc_crawl(web_server: WebServer, seeds_file: Path,
     return data
 
 
+def not_fetched(error: str | None) -> bool:
+    """Whether a pages row's error says its URL was never requested (no WARC record)."""
+    return error is not None and error.startswith(("robots: ", "refused: "))
+
+
+UNFETCHED = "coalesce(error LIKE 'robots: %' OR error LIKE 'refused: %', false)"
+
+
 def warcs(data: Path, crawl_id: str = "wc") -> list[Path]:
     return sorted((data / "warc" / crawl_id).glob("*.warc.gz"))
 
@@ -43,9 +52,16 @@ def test_a_warc_per_part_and_every_row_points_at_its_evidence(warc_crawl: Path,
     assert len(parts) >= 3
     assert [p.name.replace(".warc.gz", ".parquet") for p in warcs(warc_crawl)] == parts
     assert not [p for p in (warc_crawl / "warc" / "wc").iterdir() if p.name.startswith(".")]
-    pages = rows(warc_crawl, "wc", "pages", "url, status, warc_file, warc_offset")
-    assert all(file is not None for _, _, file, _ in pages)
-    for url, status, file, offset in pages:
+    pages = rows(warc_crawl, "wc", "pages", "url, status, warc_file, warc_offset, error")
+    # a URL robots.txt disallows (or the private-address guard refuses) is a row with no
+    # WARC record: nothing was fetched; every other row has one
+    unfetched = [row for row in pages if not_fetched(row[4])]
+    assert unfetched and all(row[1:4] == (None, None, None) for row in unfetched)
+    assert {row[0] for row in unfetched} == {row[0] for row in pages if "/private/" in row[0]}
+    archived = [row[:4] for row in pages if not not_fetched(row[4])]
+    assert len(archived) + len(unfetched) == len(pages)
+    assert all(file is not None and offset is not None for _, _, file, offset in archived)
+    for url, status, file, offset in archived:
         with open(warc_crawl / file, "rb") as fh:
             fh.seek(offset)
             record = next(iter(ArchiveIterator(fh)))
@@ -64,11 +80,16 @@ def test_importing_the_crawls_warcs_gives_the_crawls_rows(warc_crawl: Path,
     shutil.copytree(warc_crawl, data)
     proc = linkindex("import-warc", f"{data}/warc/wc/*.warc.gz", "--crawl-id", "imp",
                      "--jobs", "2", "--data", data)
-    [(pages,)] = rows(data, "wc", "pages", "count(*)")
+    # the WARCs hold every fetch: every row but those of URLs never requested
+    [(pages, unfetched)] = rows(data, "wc", "pages", f"count(*), count(*) FILTER ({UNFETCHED})")
     [(edges,)] = rows(data, "wc", "edges", "count(*)")
-    assert f", {pages:,} pages, {edges:,} links, 0 skipped in " in proc.stdout
+    assert unfetched > 0
+    assert f", {pages - unfetched:,} pages, {edges:,} links, 0 skipped in " in proc.stdout
     everything = "* EXCLUDE (crawl_id)"  # fetched_at, depth, ip and the WARC pointer too
-    assert rows(data, "imp", "pages", everything) == rows(data, "wc", "pages", everything)
+    crawled_rows = rows(data, "wc", "pages", f"{everything}, {UNFETCHED} AS unfetched")
+    assert rows(data, "imp", "pages", everything) == [row[:-1] for row in crawled_rows
+                                                      if not row[-1]]
+    assert sum(row[-1] for row in crawled_rows) == unfetched
     assert rows(data, "imp", "edges", everything) == rows(data, "wc", "edges", everything)
     # and the index takes it like a crawl: built alone, it answers as the crawl does
     alone, crawl_alone = tmp_path / "alone", tmp_path / "crawl-alone"
@@ -90,12 +111,22 @@ def test_reextract_reproduces_the_crawls_parts(warc_crawl: Path, tmp_path: Path)
     before_pages = rows(data, "wc", "pages", everything)
     before_edges = rows(data, "wc", "edges", everything)
     old_names = {p.name for p in raw_parts(data, "pages")}
+    [(unfetched,)] = rows(data, "wc", "pages", f"count(*) FILTER ({UNFETCHED})")
     proc = linkindex("reextract", "--crawl-id", "wc", "--jobs", "2", "--data", data)
-    assert f"{len(before_pages):,} pages, {len(before_edges):,} links, 0 skipped" in proc.stdout
-    assert "kept 0 pages and 0 links" in proc.stdout
+    # every fetch comes again from its WARC record; the rows of URLs never requested
+    # have none, and are kept as they were (no links: they have none)
+    assert unfetched > 0
+    assert (f"{len(before_pages) - unfetched:,} pages, {len(before_edges):,} links, 0 skipped"
+            in proc.stdout)
+    assert f"kept {unfetched:,} pages and 0 links" in proc.stdout
     assert rows(data, "wc", "pages", everything) == before_pages
     assert rows(data, "wc", "edges", everything) == before_edges
-    assert not {p.name for p in raw_parts(data, "pages")} & old_names  # really rewritten
+    new_names = {p.name for p in raw_parts(data, "pages")}
+    assert new_names - old_names  # really rewritten from the WARCs
+    for name in new_names & old_names:  # a part keeps its name only for the rows kept
+        errors = pq.read_table(data / "raw" / "wc" / "pages" / name).column("error")
+        assert all(error.split(":")[0] in ("robots", "refused")
+                   for error in errors.to_pylist()), name
     assert [p.name for p in (data / "raw").iterdir()] == ["wc"]  # no staging left
     assert sorted(p.name for p in (data / "raw" / "wc").iterdir()) == ["edges", "pages"]
 
@@ -110,11 +141,14 @@ def test_reextract_keeps_rows_it_has_no_evidence_for(warc_crawl: Path, tmp_path:
     lost = warcs(data)[1]
     [(lost_pages,)] = rows(data, "wc", "pages", "count(*) FILTER "
                            f"(WHERE warc_file = 'warc/wc/{lost.name}')")
+    # and the rows of URLs never requested (robots.txt): no WARC record either
+    [(unfetched,)] = rows(data, "wc", "pages", f"count(*) FILTER ({UNFETCHED})")
+    assert lost_pages > 0 and unfetched > 0
     lost.unlink()
     before_pages = rows(data, "wc", "pages")
     before_edges = rows(data, "wc", "edges")
     proc = linkindex("reextract", "--crawl-id", "wc", "--data", data)
-    assert f"kept {lost_pages + 1:,} pages and " in proc.stdout
+    assert f"kept {lost_pages + 1 + unfetched:,} pages and " in proc.stdout
     assert rows(data, "wc", "pages") == before_pages
     assert rows(data, "wc", "edges") == before_edges
 

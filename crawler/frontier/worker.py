@@ -40,7 +40,6 @@ CLUSTER_SETTINGS: dict[str, Any] = {
     "DOWNLOADER_MIDDLEWARES": {
         **project_settings.DOWNLOADER_MIDDLEWARES,
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-        "crawler.robotstxt.RobotsTxtMiddleware": None,  # the shared one below replaces it
         "crawler.frontier.robots.SharedRobotsTxtMiddleware": 100,
     },
 }
