@@ -17,6 +17,7 @@ from collections import deque
 from functools import cache, lru_cache
 
 from core.urls import normalize_url  # serving only: the truth never uses core's URL identity
+from crawler.spec import CRAWL_SCOPES  # a setting's list, not identity: shared
 from synthweb import cases, cases_http, cases_markup  # noqa: F401 - they register cases
 from synthweb.truth import (
     Doc,
@@ -35,7 +36,6 @@ BLOG_HOST = "blog.site1.example"
 IDN_HOST = "xn--bcher-kva.example"
 IDN_UNICODE = "bücher.example"
 ROBOTS_TXT = b"User-agent: *\nDisallow: /private/\n"
-SCOPES = ("seed-domains", "any")
 
 _WORDS = (
     "garden river market winter travel coffee history science music design city "
@@ -154,8 +154,8 @@ class SyntheticWeb:
         ``seeds`` are normalised URLs (as :meth:`seeds` gives them): the truth does not
         normalise with the product's code.
         """
-        if scope not in SCOPES:
-            raise ValueError(f"scope must be one of {SCOPES}")
+        if scope not in CRAWL_SCOPES:
+            raise ValueError(f"scope must be one of {CRAWL_SCOPES}")
         start = list(seeds or self.seeds())
         for seed in start:
             if not _URL_RE.match(seed) or seed != seed.strip() or host_of(seed) not in seed:
