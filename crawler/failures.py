@@ -63,6 +63,17 @@ class PrivateAddressResolved(tx_error.DNSLookupError):
     """A name resolved to a non-public address, refused by crawler.resolver."""
 
 
+class RobotsUnreachable(IgnoreRequest):
+    """Not fetched: the host's robots.txt could not be downloaded (RFC 9309: disallow
+    all). The page's row names that failure's kind (dns, timeout, …): the site is as
+    unreachable as if the page had been requested."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{message} (robots.txt unreachable: nothing fetched)")
+        self.kind = kind
+        self.message = f"{message} (robots.txt unreachable: nothing fetched)"
+
+
 class ResponseTooLarge(IgnoreRequest):
     """A response dropped for size after decompression (crawler.middlewares)."""
 
@@ -130,6 +141,8 @@ def classify(exc: BaseException, received: int = 0, max_size: int = 0) -> tuple[
     if isinstance(exc, DownloadCancelledError) and max_size and received > max_size:
         # Scrapy cancels a body growing past the limit without saying why (no length sent)
         return "too large", f"received {received} bytes, over DOWNLOAD_MAXSIZE ({max_size} bytes)"
+    if isinstance(exc, RobotsUnreachable):
+        return exc.kind, exc.message
     if isinstance(exc, IgnoreRequest) and "robots.txt" in str(exc):
         return "robots", "disallowed by robots.txt"
     tls = next((item for item in chain if _is_tls(item)), None)

@@ -38,7 +38,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 from w3lib.url import safe_url_string
 
-from crawler.failures import classify, error_text
+from crawler.failures import RobotsUnreachable, classify, error_text
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -56,8 +56,9 @@ FORBIDDEN = "Forbidden by robots.txt"  # crawler/failures.py matches "robots.txt
 class DisallowAll(RobotParser):
     """The parser of an unreachable robots.txt: nothing is allowed (RFC 9309 2.3.1.4)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, failure: tuple[str, str] | None = None) -> None:
         self.reason = reason
+        self.failure = failure  # (kind, message) of a robots.txt download that failed
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, robotstxt_body: bytes) -> DisallowAll:
@@ -89,6 +90,8 @@ class RobotsTxtMiddleware(ScrapyRobotsTxt):
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         if isinstance(rp, DisallowAll):
             self._stats.inc_value("robotstxt/forbidden")
+            if rp.failure is not None:  # the host did not answer: its pages say how
+                raise RobotsUnreachable(*rp.failure)
             raise IgnoreRequest(f"{FORBIDDEN} ({rp.reason}: disallow all)")
         super().process_request_2(rp, request)
 
@@ -169,9 +172,10 @@ class RobotsTxtMiddleware(ScrapyRobotsTxt):
         kind, message = classify(exc)
         self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
         self._stats.inc_value("robotstxt/disallow_all")
-        logger.warning("robots.txt of %s unreachable (%s): every page disallowed",
+        # INFO (-v): each page of the host is a row naming this failure, counted by kind
+        logger.info("robots.txt of %s unreachable (%s): every page disallowed",
                        netloc, error_text(kind, message), extra={"spider": self.crawler.spider})
-        return DisallowAll(f"robots.txt unreachable: {kind}")
+        return DisallowAll(f"robots.txt unreachable: {kind}", (kind, message))
 
     def _bytes_received(self, data: bytes, request: Request, spider: Any = None) -> None:
         """Stop a robots.txt download at MAX_BYTES, keeping what came (StopDownload)."""

@@ -348,7 +348,8 @@ def test_a_failing_record_becomes_a_page_with_its_error_and_the_import_goes_on(
     data = tmp_path / "data"
     assert main(["import-warc", str(path), "--crawl-id", "w", "--data", str(data)]) == 0
     out = capsys.readouterr()
-    assert out.out.startswith("import w: 1 files, 3 records, 3 pages, 4 links, 0 skipped in ")
+    assert out.out.startswith("import w: 1 files, 3 records, 3 pages, 4 links, 0 skipped, "
+                              "1 failed (stored with their error) in ")
     assert out.err == (
         "linkindex: warning: 1 record failed, stored as pages with their error, first: "
         f"{A}/fail: extract: KeyError: 'href'\n")

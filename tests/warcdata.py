@@ -121,10 +121,11 @@ def write_warc(path: Path, records: list[Record], *, gzip_members: bool = True,
 
 
 def rows(data: Path, crawl_id: str, table: str, columns: str = "*",
-         order: str = "ALL") -> list[tuple]:
+         order: str = "ALL", where: str = "true") -> list[tuple]:
     files = f"{data}/raw/{crawl_id}/{table}/*.parquet"
     if not list((data / "raw" / crawl_id / table).glob("*.parquet")):
         return []
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    return con.sql(f"SELECT {columns} FROM read_parquet('{files}') ORDER BY {order}").fetchall()
+    return con.sql(f"SELECT {columns} FROM read_parquet('{files}') WHERE {where} "
+                   f"ORDER BY {order}").fetchall()

@@ -21,11 +21,13 @@ def _robots(data: bytes, status: str = "200 OK", content_type: str = TEXT) -> Ca
 
 
 def _page(case_id: str, host: str, path: str, what: str, robots: Callable[[], Reply] | None,
-          disallowed: bool) -> Case:
-    """A page on `host` whose robots.txt is `robots`: not fetched (a `robots:` row) when
-    `disallowed`, else fetched."""
+          disallowed: bool | str) -> Case:
+    """A page on `host` whose robots.txt is `robots`: not fetched when `disallowed` (a
+    `robots:` row, or a row of the given error kind when robots.txt could not be
+    downloaded), else fetched."""
     title = f"{host} {path}"
-    expect = (Expect(status=None, error="robots:", content_type=None, links=()) if disallowed
+    error = disallowed if isinstance(disallowed, str) else "robots:"
+    expect = (Expect(status=None, error=error, content_type=None, links=()) if disallowed
               else Expect(title=title, links=()))
     return Case(case_id, "robots", what, case_url(host, path),
                 whole(lambda: http(page(title, "<p>robots case</p>"))), expect, robots=robots)
@@ -70,12 +72,14 @@ def cases() -> list[Case]:
                     _robots(b"User-agent: *\nDisallow: /blocked\n"), Expect(row=False),
                     linked=False, aux=True))
     out.append(_page("robots-timeout", "robots-timeout", "/page",
-                     "robots.txt drips one byte a second (unreachable: complete disallow)",
+                     "robots.txt drips one byte a second (unreachable: nothing fetched, "
+                     "the row names the failure)",
                      once(lambda: [Send(head("200 OK", [("Content-Type", TEXT)])),
-                                   Drip(b"#" * 60, 1.0)]), DISALLOWED))
+                                   Drip(b"#" * 60, 1.0)]), "timeout:"))
     out.append(_page("robots-reset", "robots-reset", "/page",
-                     "robots.txt connection reset (unreachable: complete disallow)",
-                     once(lambda: [Reset()]), DISALLOWED))
+                     "robots.txt connection reset (unreachable: nothing fetched, the row "
+                     "names the failure)",
+                     once(lambda: [Reset()]), "connection:"))
     out.append(_page("robots-crawl-delay", "robots-crawl-delay", "/page",
                      "Crawl-delay: 100000000 (local mode: Scrapy ignores Crawl-delay)",
                      _robots(b"User-agent: *\nCrawl-delay: 100000000\n"), FETCHED))
