@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode
 
+from core.bounds import bound_markup
 from core.domains import registrable_domain
 from core.schema import ANCHOR_MAX_CHARS, EDGE_LINK_COLUMNS, TITLE_MAX_CHARS
 from core.urls import RESOLVER, UNSEEN, BaseResolver, absolutize, normalize_url, url_host
@@ -75,6 +76,8 @@ class PageExtraction:
     meta_noindex: bool = False
     meta_nofollow: bool = False
     n_skipped_links: int = 0
+    # Why only a first part of the page was parsed (core/bounds.py), None if it all was.
+    truncated: str | None = None
     links: dict[str, list[Any]] = field(
         default_factory=lambda: {name: [] for name in EDGE_LINK_COLUMNS}
     )
@@ -169,8 +172,8 @@ def _image_alts(images: list[LexborNode]) -> dict[int, str | None]:
         while parent is not None and parent.tag != "a":
             parent = parent.parent
         if parent is not None and parent.mem_id not in alts:
-            alt = img.attributes.get("alt")
-            alts[parent.mem_id] = None if alt is None else collapse(alt)
+            attrs = img.attributes  # a bare `alt` is present and empty (value None here)
+            alts[parent.mem_id] = collapse(attrs["alt"]) if "alt" in attrs else None
     return alts
 
 
@@ -200,6 +203,28 @@ def _inherited_position(node: LexborNode | None, positions: dict[int, str]) -> s
     return position
 
 
+_FOREIGN_ROOTS = frozenset(("svg", "math"))
+# Where SVG holds HTML again (HTML integration points): foreignObject, desc, title.
+_HTML_IN_FOREIGN = frozenset(("foreignobject", "desc", "title"))
+
+
+def _in_foreign(node: LexborNode) -> bool:
+    """Whether `node` is an SVG or MathML element (inside <svg> or <math>, not back in
+    HTML under a foreignObject, desc or title): an SVG <title>, <base>, <link> or <area>
+    is not the HTML element of that name, and browsers give it no page meaning. Tag ids
+    and `tag` do not tell the namespaces apart, so this walks up the ancestors; it is
+    asked only of the few elements where it matters (never of <a>)."""
+    parent = node.parent
+    while parent is not None:
+        tag = (parent.tag or "").lower()
+        if tag in _FOREIGN_ROOTS:
+            return True
+        if tag in _HTML_IN_FOREIGN:
+            return False
+        parent = parent.parent
+    return False
+
+
 def _tag_ids(*names: str) -> tuple[int, ...]:
     """lexbor's tag ids of these HTML tags: comparing ints costs less than `node.tag`,
     which maps the id to its name (the same for every namespace, as `tag` is)."""
@@ -215,22 +240,34 @@ _TAG_ID_POSITION = dict(zip(_tag_ids(*_TAG_POSITION), _TAG_POSITION.values(), st
 
 # Everything extract_html looks at, found in one pass over the tree (each css() call
 # walks the whole document and compiles its selector again); sorted out in Python.
-_PAGE_CSS = "title, meta[name], base[href], link[rel][href], a[href], area[href], a img"
+_PAGE_CSS = ("title, meta[name], meta[http-equiv], base[href], link[rel][href], a[href],"
+             " area[href], a img")
 
 # The columns of one row built by _link_rows, in order (ordinal and position come apart).
 _ROW_COLUMNS = ("dst_url", "dst_host", "dst_domain", "anchor", "kind", "alt", "nofollow",
                 "ugc", "sponsored", "external")
 
 
+# Mutation events off: lexbor's run after each node is inserted, and one (an <option>'s
+# selectedness, copied to <selectedcontent>) made 20,000 <option> in a <select> take 2 s.
+_PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS
+
+
 def extract_html(url: str, html: str | bytes, robots_header: str | None = None) -> PageExtraction:
-    """Extract the page facts and every link of an HTML page fetched from `url`: one
-    parse, one CSS query (_page_nodes), then each part from what that query found."""
-    tree = LexborHTMLParser(html)
+    """Extract the page facts and every link of an HTML page fetched from `url`: its
+    cost bounded (core/bounds.py), one parse, one CSS query (_page_nodes), then each
+    part from what that query found. Bytes are read as UTF-8."""
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", "replace")
+    bounded = bound_markup(html)
+    tree = LexborHTMLParser(bounded.html, options=_PARSE_OPTIONS)
     nodes = _page_nodes(tree)
     result = _page_facts(tree, nodes, robots_header)
+    result.truncated = bounded.truncated
     base = _base_url(nodes.base, url)
     src_domain = registrable_domain(url_host(url))
     _add_canonical(result, nodes.head_links, src_domain, base)
+    _add_refresh(result, nodes.metas, src_domain, base)
     links = nodes.links
     if links:
         rows, skipped_at = _link_rows(links, nodes.areas, nodes.image_alts,
@@ -272,15 +309,16 @@ def _page_nodes(tree: LexborHTMLParser) -> _PageNodes:
         elif tag == _IMG:
             images.append(node)
         elif tag == _AREA:
-            links.append(node)
-            areas.add(node.mem_id)
+            if not _in_foreign(node):
+                links.append(node)
+                areas.add(node.mem_id)
         elif tag == _TITLE:
-            if title is None:
+            if title is None and not _in_foreign(node):
                 title = node
         elif tag == _META:
             metas.append(node)
         elif tag == _BASE:
-            if base is None:
+            if base is None and not _in_foreign(node):
                 base = node
         elif tag == _LINK:
             head_links.append(node)
@@ -323,9 +361,80 @@ def _add_canonical(result: PageExtraction, head_links: list[LexborNode], src_dom
     """The first <link rel=canonical>'s edge and page fact (see add_canonical)."""
     for link in head_links:
         rel = (link.attributes.get("rel") or "").lower().split()
-        if "canonical" in rel:
+        if "canonical" in rel and not _in_foreign(link):
             result.add_canonical(src_domain, link.attributes.get("href") or "", base)
             return
+
+
+_ASCII_WHITESPACE = " \t\n\f\r"
+_ASCII_DIGITS = "0123456789"
+
+
+def refresh_url(content: str) -> str | None:
+    """The URL a <meta http-equiv="refresh"> content names, by HTML's "shared declarative
+    refresh steps": a delay (digits, then digits and dots, ignored), then `;` or `,` or
+    whitespace, then the URL, optionally written `url=` (any case, spaces around `=`)
+    and in quotes (cut at the closing one). "" when the content parses but names no
+    URL (the page refreshes itself); None when it does not parse (`abc`, empty)."""
+    n = len(content)
+    i = _skip(content, 0, _ASCII_WHITESPACE)
+    digits_end = _skip(content, i, _ASCII_DIGITS)
+    if digits_end == i and (i >= n or content[i] != "."):
+        return None
+    i = _skip(content, digits_end, _ASCII_DIGITS + ".")
+    if i < n:
+        if content[i] not in ";," and content[i] not in _ASCII_WHITESPACE:
+            return None
+        i = _skip(content, i, _ASCII_WHITESPACE)
+        if i < n and content[i] in ";,":
+            i += 1
+        i = _skip(content, i, _ASCII_WHITESPACE)
+    if i >= n:
+        return ""
+    url_start = i
+    if content[i] in "Uu":
+        if content[i + 1:i + 2] not in ("R", "r") or content[i + 2:i + 3] not in ("L", "l"):
+            return content[url_start:]  # "parse": the whole rest is the URL
+        i = _skip(content, i + 3, _ASCII_WHITESPACE)
+        if i >= n or content[i] != "=":
+            return content[url_start:]
+        i = _skip(content, i + 1, _ASCII_WHITESPACE)
+    if i < n and content[i] in "'\"":  # "skip quotes"
+        quote = content[i]
+        url = content[i + 1:]
+        end = url.find(quote)
+        return url if end < 0 else url[:end]
+    return content[i:]
+
+
+def _skip(text: str, i: int, chars: str) -> int:
+    """The first index from `i` whose character is not one of `chars`."""
+    n = len(text)
+    while i < n and text[i] in chars:
+        i += 1
+    return i
+
+
+def _add_refresh(result: PageExtraction, metas: list[LexborNode], src_domain: str,
+                 base: str) -> None:
+    """The page's meta refresh: its edge (kind `refresh`), or a skipped link. The first
+    <meta http-equiv=refresh> whose content parses counts, as in a browser; one that
+    names no URL reloads the page itself and gives no edge."""
+    for meta in metas:
+        attrs = meta.attributes
+        equiv = attrs.get("http-equiv")
+        if not equiv or not equiv.isascii() or equiv.lower() != "refresh":
+            continue
+        url = refresh_url(attrs.get("content") or "")
+        if url is None:
+            continue
+        if url:
+            target = absolutize(url, base)
+            if target is None:
+                result.n_skipped_links += 1
+            else:
+                result.add(src_domain, target, kind="refresh")
+        return
 
 
 def _positions(links: list[LexborNode]) -> list[str]:
@@ -378,7 +487,12 @@ def _link_rows(
     skipped_at: list[int] = []
     for node in links:
         attrs = node.attributes
-        href = attrs["href"] or ""
+        # `a[href]` also matches an SVG <a xlink:href> (the selector sees the attribute's
+        # local name): its target is xlink:href when it has no href (SVG 2: href wins).
+        href = attrs.get("href", attrs)
+        if href is attrs:
+            href = attrs.get("xlink:href")
+        href = href or ""
         target = scheme_get(href, UNSEEN)
         if target is UNSEEN:
             target = dir_get(href, UNSEEN)
@@ -396,8 +510,7 @@ def _link_rows(
         alt = None
         kind = "a"
         if areas and node.mem_id in areas:
-            alt_value = attrs.get("alt")
-            alt = None if alt_value is None else collapse(alt_value)
+            alt = collapse(attrs["alt"]) if "alt" in attrs else None  # bare `alt`: ""
             anchor, kind = alt or "", "area"
         else:
             # text_lexbor() is text(deep=True) (both join every descendant text node's

@@ -112,4 +112,6 @@ def page_rows(
         if not extraction.meta_nofollow:
             follow = extraction.links["dst_url"]
     page.update(extraction_columns(extraction))
+    if extraction.truncated:  # links before the cut are kept (docs/extraction.md)
+        page["error"] = f"truncated: {extraction.truncated}"
     return PageRows(page, extraction.links, follow)

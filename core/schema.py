@@ -18,7 +18,7 @@ META_KIND = b"linkindex.kind"
 # The closed lists, each spelled once here. Where SQL must spell one too
 # (queries/*.sql), tests/test_closed_lists.py checks that it says the same.
 # Values of edges.kind and edges.position.
-KINDS = ("a", "img", "area", "redirect", "canonical")
+KINDS = ("a", "img", "area", "redirect", "canonical", "refresh")
 POSITIONS = ("content", "nav", "header", "footer", "aside")
 # How a query names its target (queries/_target.sql): a registrable domain with its
 # subdomains, one host, one URL exactly, or every URL starting with a prefix.

@@ -17,7 +17,7 @@
 --       live_only     := true   only links seen on the latest fetch of their source page
 --       dofollow_only := false  only links that pass credit (is_dofollow)
 --       external_only := true   only links between two registrable domains
---       kind          := NULL   only this kind: a, img, area, redirect, canonical
+--       kind          := NULL   only this kind: a, img, area, redirect, canonical, refresh
 --       link_position := NULL   only this place on the page: content, nav, header, footer, aside
 --     A kind or position not in these lists is an error (raised when a link is checked).
 --     The parameter is link_position, not position: DuckDB 1.5's parser (the CLI on
@@ -47,8 +47,9 @@ WHERE (link.live OR NOT live_only)
   AND (is_dofollow(link.nofollow, link.ugc, link.sponsored) OR NOT dofollow_only)
   AND (link.external OR NOT external_only)
   AND (kind IS NULL OR link.kind = CASE
-        WHEN kind IN ('a', 'img', 'area', 'redirect', 'canonical') THEN kind
-        ELSE error(concat('unknown kind ''', kind, ''': use a, img, area, redirect or canonical'))
+        WHEN kind IN ('a', 'img', 'area', 'redirect', 'canonical', 'refresh') THEN kind
+        ELSE error(concat('unknown kind ''', kind,
+                          ''': use a, img, area, redirect, canonical or refresh'))
       END)
   AND (link_position IS NULL OR link.position = CASE
         WHEN link_position IN ('content', 'nav', 'header', 'footer', 'aside') THEN link_position

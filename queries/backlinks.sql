@@ -9,7 +9,7 @@
 --   live_only     := true      only links still present on the latest fetch of their page
 --   dofollow_only := false     only links without rel nofollow / ugc / sponsored
 --   external_only := true      only links from other registrable domains
---   kind          := NULL      a, img, area, redirect or canonical
+--   kind          := NULL      a, img, area, redirect, canonical or refresh
 --   link_position := NULL      content, nav, header, footer or aside
 --
 -- Columns:
@@ -19,7 +19,7 @@
 --   anchor                    the anchor text ('' for images, redirects and canonicals)
 --   kind, alt                 link kind; alt text of a linked image
 --   nofollow, ugc, sponsored  rel tokens on the link
---   position                  where on the page (NULL for redirect / canonical / unknown)
+--   position                  where on the page (NULL for redirect / canonical / refresh / unknown)
 --   first_seen, last_seen     first and last crawl the link was seen in (UTC)
 --   live                      present on the latest fetch of src_url
 --

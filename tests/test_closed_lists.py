@@ -123,10 +123,11 @@ def test_the_checks_find_the_lists_they_are_meant_to_check() -> None:
     [
         # A value dropped from a filter, from an error message, from a comment.
         ("_links.sql", "'footer', 'aside') THEN", "'footer') THEN"),
-        ("_links.sql", "use a, img, area, redirect or canonical", "use a, img, area or redirect"),
+        ("_links.sql", "use a, img, area, redirect, canonical or refresh",
+         "use a, img, area, redirect or canonical"),
         ("backlinks.sql", "content, nav, header, footer or aside", "content, nav or footer"),
-        ("_links.sql", "only this kind: a, img, area, redirect, canonical",
-         "only this kind: a, img, area, redirect"),
+        ("_links.sql", "only this kind: a, img, area, redirect, canonical, refresh",
+         "only this kind: a, img, area, redirect, canonical"),
         # A value added or renamed; the same values in another order.
         ("_links.sql", "WHEN kind IN ('a', 'img',", "WHEN kind IN ('a', 'link', 'img',"),
         ("_target.sql", "WHEN 'prefix' THEN", "WHEN 'prefixed' THEN"),
@@ -145,7 +146,7 @@ def test_a_difference_between_sql_and_python_is_caught(file: str, old: str, new:
 
 
 def test_a_list_in_prose_is_found_across_comment_lines_and_parentheses() -> None:
-    text = "-- kind: a, img, area,\n--   redirect or canonical; 'domain' (all), 'host'"
+    text = "-- kind: a, img, area,\n--   redirect, canonical or refresh; 'domain' (all), 'host'"
     assert spelled_lists(text, KINDS, quoted=False) == [list(KINDS)]
     assert spelled_lists(text, TARGET_SCOPES, quoted=True) == [["domain", "host"]]
     # Not lists: one item, other separators, an identifier that contains an item.
@@ -162,7 +163,7 @@ def test_python_takes_the_lists_from_core_schema() -> None:
     query = build_parser()._subparsers._group_actions[0].choices["query"]  # type: ignore[union-attr]
     options = {action.dest: action for action in query._actions}
     assert tuple(options["scope"].choices) == TARGET_SCOPES
-    assert "a, img, area, redirect or canonical" in options["kind"].help
+    assert "a, img, area, redirect, canonical or refresh" in options["kind"].help
     assert "content, nav, header, footer or aside" in options["position"].help
 
 

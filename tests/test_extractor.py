@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from html import escape
+
+import pytest
 from scrapy.http import HtmlResponse
 
 from core.extractor import PageExtraction, extract_html, extract_redirect, robots_tokens
@@ -289,15 +292,27 @@ def test_page_facts() -> None:
 
 
 def test_hostile_html_does_not_break_extraction() -> None:
-    nested = "<div>" * 5000 + '<a href="/deep">deep</a>' + "</div>" * 5000
     garbage = "<a href=/x>unclosed <a href='/y'>second<<<>>>\x00\ufffd</b></i></table>"
-    result = extract_html(PAGE, nested + garbage)
+    result = extract_html(PAGE, "<div>" * 300 + '<a href="/deep">deep</a>' + "</div>" * 300
+                          + garbage)
     assert rows(result, "dst_url") == [
         ("http://site1.example/deep",),
         ("http://site1.example/x",),
         ("http://site1.example/y",),
     ]
+    assert result.truncated is None
     assert extract_html(PAGE, b"\xff\xfe\x00garbage").n_links == 0
+
+
+def test_nesting_deeper_than_the_cap_cuts_the_page_and_keeps_the_links_before() -> None:
+    """core/bounds.py: lexbor's parse time grows with the square of the nesting depth, so
+    the page is cut before the tag that would nest deeper than 512 (docs/extraction.md)."""
+    before = '<a href="/before">before</a>'
+    html = before + "<div>" * 5000 + '<a href="/deep">deep</a>' + "</div>" * 5000
+    result = extract_html(PAGE, html)
+    assert rows(result, "dst_url", "anchor") == [("http://site1.example/before", "before")]
+    cut = len(before) + 5 * (512 - 2)  # <html> and <body> are two of the 512
+    assert result.truncated == f"nesting deeper than 512 at character {cut}"
 
 
 def test_collapse_fast_path_agrees_with_split_and_join() -> None:
@@ -392,3 +407,180 @@ def test_targets_that_keep_the_base_are_not_shared_between_pages() -> None:
     assert len(RESOLVER) > 0
     clear_caches()
     assert len(RESOLVER) == 0
+
+
+# ---------------------------------------------------------------------------
+# SVG links and attributes hostile markup leaves out (issue 13)
+# ---------------------------------------------------------------------------
+
+ROW = ("dst_url", "anchor", "kind", "position", "ordinal", "alt")
+
+
+def test_svg_links_by_href_or_xlink_href() -> None:
+    """An SVG <a> is a link, by its href (SVG 2) or else its xlink:href (SVG 1.1): both
+    are followed by browsers. Selecting `a[href]` matched the xlink one (the selector
+    sees the attribute's local name), whose attributes have no `href`: KeyError."""
+    result = extract_html(PAGE, body(
+        '<svg><a xlink:href="/x">y</a></svg><p><a href="/ok">ok</a></p>'
+        '<svg><a href="/svg2"><text>z</text></a>'
+        '<a href="/both-href" xlink:href="/both-xlink">both</a>'
+        '<a href xlink:href="/empty-href-wins">e</a></svg>'
+        '<nav><svg><a xlink:href="/in-nav"><text>n</text></a></svg></nav>'
+    ))
+    assert rows(result, *ROW) == [
+        ("http://site1.example/x", "y", "a", "content", 0, None),
+        ("http://site1.example/ok", "ok", "a", "content", 1, None),
+        ("http://site1.example/svg2", "z", "a", "content", 2, None),
+        ("http://site1.example/both-href", "both", "a", "content", 3, None),
+        ("http://site1.example/in-nav", "n", "a", "nav", 4, None),
+    ]
+    assert result.n_skipped_links == 1  # <a href xlink:href=…>: the empty href counts
+
+
+def test_xlink_href_on_an_html_a_is_no_link() -> None:
+    # Outside SVG, xlink:href is an ordinary attribute of that name: browsers ignore it.
+    result = extract_html(PAGE, body('<a xlink:href="/not">not</a><a href="/yes">yes</a>'))
+    assert rows(result, "dst_url") == [("http://site1.example/yes",)]
+    assert result.n_skipped_links == 0
+
+
+def test_svg_title_base_canonical_and_area_are_not_the_html_ones() -> None:
+    """<title>, <base>, <link> and <area> inside <svg> (or <math>) are SVG elements of
+    those names: no page title, no base, no canonical, no area link (as in browsers)."""
+    result = extract_html(PAGE, (
+        "<!doctype html><html><body>"
+        '<svg><title>icon</title><base href="http://evil.example/"/>'
+        '<link rel="canonical" href="/svg-canonical"/><area href="/svg-area" alt="a"/></svg>'
+        '<math><title>formula</title></math>'
+        '<svg><foreignObject><p><a href="rel">in foreignObject</a></p></foreignObject></svg>'
+        '<a href="rel2">page</a></body></html>'
+    ))
+    assert result.title is None and result.canonical is None
+    assert rows(result, "dst_url", "kind") == [
+        ("http://site1.example/dir/rel", "a"),
+        ("http://site1.example/dir/rel2", "a"),
+    ]
+    # An HTML <title> after an SVG one is the page's.
+    assert extract_html(PAGE, body("<svg><title>icon</title></svg><title>Page</title>")
+                        ).title == "Page"
+
+
+def test_attributes_without_values_or_twice_do_not_break_extraction() -> None:
+    """Every attribute the extractor reads, written bare (no value), twice, with a
+    namespace prefix, or missing: nothing raises, and each gets its documented meaning."""
+    result = extract_html(PAGE, (
+        "<!doctype html><html lang><head><title>t</title>"
+        "<base href><meta name=robots><meta name><meta content>"
+        '<link rel=canonical><link rel href="/no-rel"><link rel=canonical href>'
+        '<link rel="canonical" href="/canon"></head><body>'
+        '<a href>bare</a><a href="/first" href="/second">twice</a>'
+        '<a href="/r" rel>bare rel</a><a href="/x" xml:lang="en" foo:href="/y">ns</a>'
+        '<map><area><area href><area href="/area" alt></map>'
+        '<a href="/img"><img alt></a><a href="/img2"><img></a>'
+        '<div class role id><a href="/hint">hint</a></div>'
+        '</body></html>'
+    ))
+    assert result.lang is None and result.title == "t"
+    assert result.meta_noindex is False and result.meta_nofollow is False
+    # The first <link rel=canonical href> is the bare one: an empty href, skipped.
+    assert result.canonical is None
+    assert rows(result, "dst_url", "anchor", "kind", "nofollow", "alt") == [
+        ("http://site1.example/first", "twice", "a", False, None),
+        ("http://site1.example/r", "bare rel", "a", False, None),
+        ("http://site1.example/x", "ns", "a", False, None),
+        ("http://site1.example/area", "", "area", False, ""),
+        ("http://site1.example/img", "", "img", False, ""),
+        ("http://site1.example/img2", "", "img", False, None),
+        ("http://site1.example/hint", "hint", "a", False, None),
+    ]
+    # That canonical, the bare <a href> and the bare <area href>: empty hrefs, skipped.
+    assert result.n_skipped_links == 3
+
+
+def test_a_canonical_or_base_without_a_value_is_skipped_or_ignored() -> None:
+    result = extract_html(PAGE, body('<a href="x">x</a>',
+                                     head="<base href><link rel=canonical href>"))
+    assert result.canonical is None and result.n_skipped_links == 1
+    assert rows(result, "dst_url") == [("http://site1.example/dir/x",)]
+
+
+# ---------------------------------------------------------------------------
+# Meta refresh (kind `refresh`)
+# ---------------------------------------------------------------------------
+
+
+def test_meta_refresh_is_an_edge_after_the_canonical() -> None:
+    result = extract_html(PAGE, body(
+        '<a href="/p/1">one</a>',
+        head='<link rel="canonical" href="/p/3">'
+             '<meta http-equiv="refresh" content="0; url=/next">'))
+    assert rows(result, "dst_url", "kind", "position", "ordinal", "anchor", "alt", "nofollow",
+                "external") == [
+        ("http://site1.example/p/3", "canonical", None, 0, "", None, False, False),
+        ("http://site1.example/next", "refresh", None, 1, "", None, False, False),
+        ("http://site1.example/p/1", "a", "content", 2, "one", None, False, False),
+    ]
+
+
+@pytest.mark.parametrize(("content", "target"), [
+    ("0; url=/next", "http://site1.example/next"),
+    ("0;URL=/next", "http://site1.example/next"),
+    ("5 ;URL = 'http://far.example/r'", "http://far.example/r"),
+    ('3, url="../up?a=1"tail', "http://site1.example/up?a=1"),
+    ("0; /bare", "http://site1.example/bare"),
+    ("1.5 other.html", "http://site1.example/dir/other.html"),
+    (".5; url=x", "http://site1.example/dir/x"),
+    ("0; urlx", "http://site1.example/dir/urlx"),  # not url=: the rest is the URL
+    ("0; url /spaced", "http://site1.example/dir/url%20/spaced"),
+    ("  7  ", None),  # no URL: the page refreshes itself, no edge
+    ("0; url=", None),
+])
+def test_meta_refresh_content_parsing(content: str, target: str | None) -> None:
+    head = f'<meta http-equiv="Refresh" content="{escape(content)}">'
+    result = extract_html(PAGE, body("", head=head))
+    assert rows(result, "dst_url", "kind") == ([(target, "refresh")] if target else [])
+    assert result.n_skipped_links == 0
+
+
+def test_meta_refresh_that_does_not_parse_leaves_the_next_one() -> None:
+    result = extract_html(PAGE, body("", head=(
+        '<meta http-equiv="refresh">'  # no content
+        '<meta http-equiv="refresh" content="soon; url=/a">'  # no delay
+        '<meta http-equiv="refresh" content="5x">'
+        '<meta http-equiv="refresh" content="2; url=/b">'
+        '<meta http-equiv="refresh" content="0; url=/c">')))  # only the first that parses
+    assert rows(result, "dst_url", "kind") == [("http://site1.example/b", "refresh")]
+
+
+def test_meta_refresh_skipped_targets_and_other_http_equiv() -> None:
+    result = extract_html(PAGE, body("", head=(
+        '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">'
+        '<meta http-equiv="refresh" content="0;url=/ignored">')))  # the first one counted
+    assert result.n_links == 0 and result.n_skipped_links == 1
+    result = extract_html(PAGE, body("", head=(
+        '<meta http-equiv="content-type" content="0; url=/no">'
+        '<meta http-equiv=" refresh" content="0; url=/no">'  # not the keyword
+        '<meta name="refresh" content="0; url=/no">')))
+    assert result.n_links == 0 and result.n_skipped_links == 0
+
+
+def test_meta_refresh_resolves_against_the_base_and_anywhere_in_the_page() -> None:
+    result = extract_html(PAGE, body('<p><meta http-equiv="refresh" content="1;url=r"></p>',
+                                     head='<base href="http://cdn.example/b/">'))
+    assert rows(result, "dst_url", "kind", "external") == [
+        ("http://cdn.example/b/r", "refresh", True)]
+
+
+def test_meta_refresh_is_followed_unless_nofollow() -> None:
+    from datetime import UTC, datetime
+
+    from core.pages import page_rows
+
+    def follow(head: str) -> list[str]:
+        return page_rows("c", PAGE, depth=0, fetched_at=datetime.now(UTC),
+                         status=200, body=body("", head=head).encode(),
+                         content_type="text/html").follow
+
+    refresh = '<meta http-equiv="refresh" content="0; url=/next">'
+    assert follow(refresh) == ["http://site1.example/next"]
+    assert follow(refresh + '<meta name="robots" content="nofollow">') == []
