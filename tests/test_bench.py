@@ -102,3 +102,16 @@ def test_layouts_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     control = sizes["the index's own columns, rewritten"]
     assert results["as_built"] > 0 and all(0 < size <= control for size in sizes.values())
     assert "index bytes/edge (as built)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_hostile_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import hostile
+
+    results = hostile.main(["--smoke"])
+    assert results is not None
+    assert set(results["shapes"]) == set(hostile.SHAPES)
+    for shape in results["shapes"].values():
+        assert shape["what"]
+    assert results["normal"]
+    assert "adversarial pages" in capsys.readouterr().out
