@@ -2,7 +2,7 @@
 (core/bounds.py), and what the bound costs a normal page.
 
     python -m bench.hostile                 # 10 MB adversarial pages, 30 s cap on a bare parse
-    python -m bench.hostile --smoke         # 200 KB pages, 2 s cap: checks it runs
+    python -m bench.hostile --smoke         # 100 KB pages, 1 s cap: checks it runs
 
 1. Adversarial pages (SHAPES), each about `--size` characters of one repeated unit:
    - before: a bare lexbor parse of the same text (`LexborHTMLParser(html)`, what the
@@ -151,9 +151,11 @@ def bare_parse_capped(shape: str, size: int, cap: float) -> tuple[str, float | N
     return "ok", json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
 
 
-def before(shape: str, size: int, cap: float) -> dict[str, Any]:
-    """The bare parse of the page at `size`, or what its time would be (see __doc__)."""
-    sizes = [max(1, size >> shift) for shift in (8, 6, 4, 2, 0)]
+def before(shape: str, size: int, cap: float, shifts: tuple[int, ...] = (8, 6, 4, 2, 0)
+           ) -> dict[str, Any]:
+    """The bare parse of the page at `size`, or what its time would be (see __doc__):
+    sizes `size >> shift` for each shift, the last 0."""
+    sizes = [max(1, size >> shift) for shift in shifts]
     done: list[tuple[int, float]] = []
     outcome = "ok"
     for s in sizes:
@@ -252,12 +254,12 @@ def normal(n_pages: int, big_size: int, repeat: int) -> dict[str, Any]:
 
 
 def run(size: int, cap: float, repeat: int, n_pages: int, big_size: int,
-        shapes: list[str]) -> dict[str, Any]:
+        shapes: list[str], shifts: tuple[int, ...] = (8, 6, 4, 2, 0)) -> dict[str, Any]:
     results: dict[str, Any] = {"size": size, "cap_s": cap, "memory_cap_gb": MEMORY_CAP >> 30,
                                "repeat": repeat, "shapes": {}}
     for shape in shapes:
         results["shapes"][shape] = {"what": SHAPES[shape][0],
-                                    "before": before(shape, size, cap),
+                                    "before": before(shape, size, cap, shifts),
                                     "after": after(shape, size, repeat)}
         print(f"  {shape}: done", file=sys.stderr, flush=True)
     results["normal"] = normal(n_pages, big_size, repeat)
@@ -315,17 +317,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser.add_argument("--pages", type=int, default=300, help="normal pages")
     parser.add_argument("--big", type=int, default=2_000_000, help="large normal page size")
     parser.add_argument("--shapes", help="comma-separated, of: " + ", ".join(SHAPES))
-    parser.add_argument("--smoke", action="store_true", help="200 KB pages, 2 s cap")
+    parser.add_argument("--smoke", action="store_true", help="100 KB pages, 1 s cap")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--bare", help=argparse.SUPPRESS)  # internal: one bare parse
     args = parser.parse_args(argv)
     if args.bare:
         print(json.dumps({"seconds": bare_parse(args.bare, args.size)}), flush=True)
         return None
+    shifts = (8, 6, 4, 2, 0)
     if args.smoke:
-        args.size, args.cap, args.repeat, args.pages, args.big = 200_000, 2.0, 1, 10, 200_000
+        args.size, args.cap, args.repeat, args.pages, args.big = 100_000, 1.0, 1, 10, 200_000
+        shifts = (4, 2, 0)
     shapes = args.shapes.split(",") if args.shapes else list(SHAPES)
-    results = run(args.size, args.cap, args.repeat, args.pages, args.big, shapes)
+    results = run(args.size, args.cap, args.repeat, args.pages, args.big, shapes, shifts)
     print(report(results), flush=True)
     write_json(args.json, {"bench": "hostile", **results})
     return results

@@ -203,6 +203,11 @@ _MARKERS = frozenset(("applet", "marquee", "object", "template", "td", "th", "ca
 _TABLE_PARTS = frozenset(("caption", "colgroup", "tbody", "thead", "tfoot", "tr", "td",
                           "th"))
 _RUBY = frozenset(("rb", "rp", "rt", "rtc"))
+# Void start tags that reconstruct the active formatting elements first (not <hr>,
+# <param>, <source>, <track>, nor the head ones).
+_VOID_RECONSTRUCT = frozenset(("area", "br", "embed", "img", "image", "keygen", "wbr",
+                               "input"))
+_TABLE_CONTEXT = frozenset(("table", "tbody", "thead", "tfoot", "tr", "td", "th", "caption"))
 # Elements that end a scope (the walk looking for an element stops at them).
 # SVG and MathML elements that end scopes and are special, as the model names them.
 _FOREIGN_BOUNDS = ("^mi", "^mo", "^mn", "^ms", "^mtext", "^annotation-xml", "~annotation-xml",
@@ -270,6 +275,27 @@ _FLAT = re.compile(
     rf"(?>(?:{_flat_item(0)}|{_flat_block(1, _flat_item(1))}"
     rf"|{_flat_block(2, _flat_item(2) + '|' + _flat_block(3, _flat_item(3)))})*)"
 )
+# Runs of siblings that close each other, when the current node is one of them: <p>,
+# <li>, <dd>/<dt>, <td>/<th>, <option> (each start tag pops the one before and takes
+# its place), holding flat content (<p> and <option> no blocks: a block closes a <p>,
+# an <option> holds text). The model skips them at C speed too.
+def _siblings(names: str, blocks: bool) -> re.Pattern[str]:
+    def inner(k: int) -> str:  # group names differ in each copy
+        return (f"{_flat_item(k)}|{_flat_block(k + 1, _flat_item(k + 1))}" if blocks
+                else _flat_item(k))
+
+    return re.compile(rf"(?>(?:{inner(0)})*)(?>(?:<(?i:{names}){_OPEN}(?>(?:{inner(2)})*))*)")
+
+
+_SIBLINGS = {
+    "p": _siblings("p", False),
+    "li": _siblings("li", True),
+    "dd": _siblings("dd|dt", True),
+    "dt": _siblings("dd|dt", True),
+    "td": _siblings("td|th", True),
+    "th": _siblings("td|th", True),
+    "option": re.compile(rf"[^<]*+(?>(?:<(?i:option){_OPEN}[^<]*+)*)"),
+}
 CLONE_WORK = 64  # model steps one element cloned by "reconstruct" costs (bench/hostile.py)
 ROOT_MERGE_WORK = 16  # per attribute of a repeated <html>/<body> (merged into the first)
 
@@ -311,6 +337,7 @@ class _Scan:
         self.sections: list[tuple[dict[str, list[_Entry]], dict[str, list[_Entry]]]] = [
             ({}, {})]  # per marker: entries by name and attributes, and by name
         self.roots = 0
+        self.table_selects: set[int] = set()  # stack indexes of <select>s opened in tables
         # Before the first body content the tree builder is "in head": a <noscript>
         # there (scripting off) ends at the first tag or text not allowed in it.
         self.head = True
@@ -367,6 +394,8 @@ class _Scan:
                     indexes.pop()
             if entry is not None:
                 entry.index = -1
+            if name == "select":
+                self.table_selects.discard(i)
 
     def drop(self, i: int) -> None:
         """Take the element at stack index `i` out of the model's view (the tree builder
@@ -511,8 +540,10 @@ class _Scan:
         find = html.find
         flat = _FLAT.match
         while pos < n:
-            if self.is_flat():
-                end = flat(html, pos).end()  # type: ignore[union-attr]
+            pattern = self.siblings() or (_FLAT if self.is_flat() else None)
+            if pattern is not None:
+                end = (flat(html, pos) if pattern is _FLAT else pattern.match(html, pos)
+                       ).end()  # type: ignore[union-attr]
                 if end > pos:
                     self.work += html.count("<", pos, end) * (len(self.stack) + 3)
                     pos = end
@@ -571,6 +602,22 @@ class _Scan:
             return False  # a block would close it
         item = max(self.top("li"), self.top("dd"), self.top("dt"))
         return item < 0 or item < (self.item_stop[-1] if self.item_stop else -1)
+
+    def siblings(self) -> re.Pattern[str] | None:
+        """The _SIBLINGS run that would change nothing the model holds now, if any."""
+        pattern = _SIBLINGS.get(self.stack[-1])
+        if (pattern is None or self.head or len(self.stack) >= MAX_DEPTH - 3
+                or self.last_entry("a") is not None):
+            return None
+        active = self.active
+        while active and active[-1] is not None and not active[-1].alive:
+            active.pop()
+        if active and active[-1] is not None and active[-1].index < 0:
+            return None  # something to reconstruct
+        if self.stack[-1] in ("li", "dd", "dt") and self.top("p") >= (
+                self.button_scope[-1] if self.button_scope else -1):
+            return None  # a block inside would close that <p>
+        return pattern
 
     def over(self) -> bool:
         return len(self.stack) > MAX_DEPTH or self.work > self.budget
@@ -658,13 +705,13 @@ class _Scan:
                 self.push(name)
             return end
         if name in _VOID:
-            self.reconstruct()
+            if name in _VOID_RECONSTRUCT:
+                self.reconstruct()
             return end
         if name == "table":  # a table in a table (not in a cell) ends the first; in
             # quirks mode a table does not close an open <p> (the safe side: kept open)
             table = self.top("table")
-            if 0 <= table < self.top("select"):  # it ends a <select> in a table
-                self.pop_to(self.top("select"))
+            self.close_table_select(table)
             if (table >= 0 and table == self.table_scope[-1]
                     and table > max(self.top("td"), self.top("th"), self.top("caption"))):
                 self.pop_to(table)
@@ -675,6 +722,8 @@ class _Scan:
             if i >= 0:
                 self.pop_to(i)
                 return end
+            if self.stack[-1] in _TABLE_CONTEXT and self.top("select") < 0:
+                self.table_selects.add(len(self.stack))  # "in select in table"
         if name == "a":
             self.end_formatting("a")
         elif name == "nobr":
@@ -698,7 +747,7 @@ class _Scan:
             self.reconstruct()
             self.add_formatting(name, html[attrs_start:end])
             return end
-        if name != "template":
+        if name != "template" and name not in _RUBY:  # they reconstruct nothing
             self.reconstruct()
         if name in ("svg", "math") and self_closing(html, attrs_start, end):
             return end
@@ -813,12 +862,18 @@ class _Scan:
         if found >= stop and found >= 0:  # found may be a stop itself
             self.pop_to(found)
 
+    def close_table_select(self, above: int) -> None:
+        """A table tag ends a <select> opened in a table or cell ("in select in table";
+        lexbor keeps a <select> opened elsewhere, even around the table)."""
+        i = self.top("select")
+        if 0 <= above < i and i in self.table_selects:
+            self.pop_to(i)
+
     def table_part(self, name: str) -> None:
         table = self.top("table")
         if table < 0:  # outside a table these tags are dropped
             return
-        if self.top("select") > table:  # a table part ends a <select> in a table
-            self.pop_to(self.top("select"))
+        self.close_table_select(table)
         if self.top("template") > table:  # in a <template> in the table: the model
             self.push(name)  # just opens it (lexbor may drop it)
             return
@@ -907,6 +962,7 @@ class _Scan:
         elif name in _HEADINGS:
             i = self.in_scope(max(self.top(h) for h in _HEADINGS), self.scope)
         elif name == "table" or name in _TABLE_PARTS:
+            self.close_table_select(self.top(name))
             i = self.in_scope(self.top(name), self.table_scope)
         elif name in _FORMATTING_SET and self.end_formatting(name):
             return

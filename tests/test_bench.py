@@ -104,14 +104,25 @@ def test_layouts_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     assert "index bytes/edge (as built)" in capsys.readouterr().out
 
 
-@pytest.mark.slow
-def test_hostile_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.slow  # a whole benchmark, at smoke size
+def test_hostile_smoke(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import json
+
     from bench import hostile
 
-    results = hostile.main(["--smoke"])
-    assert results is not None
+    out = tmp_path / "hostile.json"
+    results = hostile.main(["--smoke", "--json", str(out)])
+    assert results is not None and json.loads(out.read_text())["bench"] == "hostile"
     assert set(results["shapes"]) == set(hostile.SHAPES)
     for shape in results["shapes"].values():
-        assert shape["what"]
-    assert results["normal"]
-    assert "adversarial pages" in capsys.readouterr().out
+        after, before = shape["after"], shape["before"]
+        assert after["seconds"] > 0 and after["pages_per_s"] > 0 and after["links"] >= 1
+        assert "seconds" in before or before["outcome"] in ("over", "memory", "not run")
+        assert before["measured"]  # at least the smallest size ran
+    # The shapes the bound exists for are cut; the ones it passes are not.
+    assert results["shapes"]["nested-div"]["after"]["truncated"].startswith("nesting deeper")
+    assert results["shapes"]["many-links"]["after"]["truncated"] is None
+    normal = results["normal"]
+    assert all(us > 0 for us in normal["us_per_page"].values())
+    assert 0 < normal["gate_share"] < 1 and normal["big_seconds"]["extract_html"] > 0
+    assert "gate ÷ extract_html" in capsys.readouterr().out
