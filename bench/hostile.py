@@ -7,7 +7,7 @@
 1. Adversarial pages (SHAPES), each about `--size` characters of one repeated unit:
    - before: a bare lexbor parse of the same text (`LexborHTMLParser(html)`, what the
      extractor did before), in a child process capped at `--cap` seconds and 3 GB of
-     memory. Sizes grow from 1/256 of the page by 4x; a size whose time, predicted from
+     memory. Sizes grow from 1/1024 of the page by 4x; a size whose time, predicted from
      the last two, is over 2 caps is not run, and the time at the full size is that
      power law's ("> cap s, ~N s").
    - after: `core.extractor.extract_html` on the page (bound, parse, links): seconds,
@@ -151,7 +151,7 @@ def bare_parse_capped(shape: str, size: int, cap: float) -> tuple[str, float | N
     return "ok", json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
 
 
-def before(shape: str, size: int, cap: float, shifts: tuple[int, ...] = (8, 6, 4, 2, 0)
+def before(shape: str, size: int, cap: float, shifts: tuple[int, ...] = (10, 8, 6, 4, 2, 0)
            ) -> dict[str, Any]:
     """The bare parse of the page at `size`, or what its time would be (see __doc__):
     sizes `size >> shift` for each shift, the last 0."""
@@ -254,7 +254,7 @@ def normal(n_pages: int, big_size: int, repeat: int) -> dict[str, Any]:
 
 
 def run(size: int, cap: float, repeat: int, n_pages: int, big_size: int,
-        shapes: list[str], shifts: tuple[int, ...] = (8, 6, 4, 2, 0)) -> dict[str, Any]:
+        shapes: list[str], shifts: tuple[int, ...] = (10, 8, 6, 4, 2, 0)) -> dict[str, Any]:
     results: dict[str, Any] = {"size": size, "cap_s": cap, "memory_cap_gb": MEMORY_CAP >> 30,
                                "repeat": repeat, "shapes": {}}
     for shape in shapes:
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     if args.bare:
         print(json.dumps({"seconds": bare_parse(args.bare, args.size)}), flush=True)
         return None
-    shifts = (8, 6, 4, 2, 0)
+    shifts = (10, 8, 6, 4, 2, 0)
     if args.smoke:
         args.size, args.cap, args.repeat, args.pages, args.big = 100_000, 1.0, 1, 10, 200_000
         shifts = (4, 2, 0)

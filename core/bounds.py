@@ -8,18 +8,20 @@ measures each shape. `bound_markup` is called on every page before it is parsed:
 
 1. **The gate** (every page, two passes at C speed): a page with at most FAST_TAGS `<`
    whose start tags are all short and closed where they seem to be, with at most two
-   <html>/<body> tags and at most LOOSE_FORMATTING formatting elements with attributes
-   left open, is parsed as it is. Bounded by FAST_TAGS, the shapes above cost
-   milliseconds (bench/hostile.py measures the worst ones).
+   <html>/<body> tags and (past SMALL_TAGS `<`) at most LOOSE_FORMATTING formatting
+   elements with attributes left open, is parsed as it is. Bounded so, the shapes above
+   cost tens of milliseconds at worst (bench/hostile.py measures them).
 2. **The model** (pages the gate does not pass): `_Scan` runs a small model of the HTML
    tree builder over the tags (stack of open elements with its scopes, list of active
-   formatting elements, attributes) and counts the work lexbor will do. The page is cut
-   before the first tag that would nest deeper than MAX_DEPTH or take the work over the
-   page's budget (WORK_PER_CHAR per character, at least MIN_WORK): lexbor then parses
-   what comes before, in time linear in the page's size. Start tags with more than
-   MAX_ATTRIBUTES attributes, and repeated <html>/<body> tags (whose attributes merge
-   into the first), keep only the attributes the extractor reads: no value the
-   extractor records changes, so that is not a truncation.
+   formatting elements, attributes, the head, tables, select, SVG and MathML) and counts
+   the work lexbor will do; runs of markup that change nothing it holds (text, inline
+   elements, closed blocks, auto-closing siblings) it skips with a regular expression.
+   The page is cut before the first tag that would nest deeper than MAX_DEPTH or take
+   the work over the page's budget (WORK_PER_CHAR per character, at least MIN_WORK):
+   lexbor then parses what comes before, in time linear in the page's size. Start
+   tags with more than MAX_ATTRIBUTES attributes, and repeated <html>/<body> tags (whose
+   attributes merge into the first), keep only the attributes the extractor reads: no
+   value the extractor records changes, so that is not a truncation.
 
 The model need not be exact: it may overestimate depth or work (a page cut early), never
 underestimate them much. tests/test_bounds.py checks it against lexbor's own trees.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right, insort
+from itertools import islice
 from typing import NamedTuple
 
 MAX_DEPTH = 512  # open elements; Blink stops nesting at 512 too (kMaximumHTMLParserDOMTreeDepth)
@@ -71,26 +74,29 @@ def _any_case(word: str) -> str:
 _FORMATTING_RE = ("[Bb](?:[Ii][Gg])?|[Cc][Oo][Dd][Ee]|[Ee][Mm]|[Ff][Oo][Nn][Tt]|[Ii]|"
                   "[Nn][Oo][Bb][Rr]|[Ss](?:[Mm][Aa][Ll][Ll]|[Tt][Rr](?:[Ii][Kk][Ee]|"
                   "[Oo][Nn][Gg]))?|[Tt][Tt]|[Uu]")
-_RISK = re.compile(
-    r"<(?=[A-Za-z])(?:"
-    rf"(?P<root>{_any_case('html')}|{_any_case('body')})(?=[{_WS}/>])"
-    rf"|(?P<fmt>{_FORMATTING_RE})[{_WS}/]+[^{_WS}/>][^>]*+>"
-    rf"(?![^<]*+</(?i:(?P=fmt))[{_WS}/>])"
-    rf"|.(?:(?P<long>[^>]{{{LONG_TAG - 1}}})"
-    r"|(?P<quoted>[^>\"']*+(?>(?:\"[^\">]*+\"[^>\"']*+|'[^'>]*+'[^>\"']*+)*)[\"']))"
-    r")"
-)
+_ROOT_BRANCH = rf"(?P<root>{_any_case('html')}|{_any_case('body')})(?=[{_WS}/>])"
+_FMT_BRANCH = (rf"(?P<fmt>{_FORMATTING_RE})[{_WS}/]+[^{_WS}/>][^>]*+>"
+               rf"(?![^<]*+</(?i:(?P=fmt))[{_WS}/>])")
+_TAG_BRANCHES = (rf".(?:(?P<long>[^>]{{{LONG_TAG - 1}}})"
+                 r"|(?P<quoted>[^>\"']*+(?>(?:\"[^\">]*+\"[^>\"']*+|'[^'>]*+'[^>\"']*+)*)"
+                 r"[\"']))")
+_RISK = re.compile(rf"<(?=[A-Za-z])(?:{_ROOT_BRANCH}|{_FMT_BRANCH}|{_TAG_BRANCHES})")
+# With at most SMALL_TAGS `<`, formatting elements left open cost little however many
+# (their clones are at most (SMALL_TAGS / 3)² / 2): the gate skips that branch.
+SMALL_TAGS = 1024
+_RISK_SMALL = re.compile(rf"<(?=[A-Za-z])(?:{_ROOT_BRANCH}|{_TAG_BRANCHES})")
 
 # A start tag as the tokenizer reads it: its name, then attributes (each with the
 # separators before it; a quoted value may be cut by the end of the page).
 _TAG_NAME = re.compile(rf"<([A-Za-z][^{_WS}/>]*)")
-# (Repeated groups are atomic, (?>(?:…)*): Python 3.11's possessive repeat of a group
-# holding captures can raise "The span of capturing group is wrong" (found by
-# tests/test_extract_fuzz.py); repeated groups hold no captures either.)
+# (Repeated groups are atomic, (?>(?:…)*), not possessive, (?:…)*+: in Python 3.11 the
+# possessive repeat of a group holding captures can raise "SystemError: The span of
+# capturing group is wrong" (found by tests/test_extract_fuzz.py on _FLAT).)
 _ATTRIBUTE_NAME = rf"[^{_WS}/>][^{_WS}/>=]*+"
 _ATTRIBUTE_VALUE = rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"?|'[^']*+'?|[^{_WS}>]*+))?"
 _ATTRIBUTE = rf"[{_WS}/]*+{_ATTRIBUTE_NAME}{_ATTRIBUTE_VALUE}"
 _ATTRIBUTE_RE = re.compile(rf"[{_WS}/]*+({_ATTRIBUTE_NAME}){_ATTRIBUTE_VALUE}")
+_ATTRIBUTE_PAIR = re.compile(rf"([{_WS}/]*+({_ATTRIBUTE_NAME}){_ATTRIBUTE_VALUE})")
 _ATTRIBUTE_LIST = re.compile(rf"(?>(?:{_ATTRIBUTE})*)")
 _ATTRIBUTES = re.compile(rf"(?>(?:{_ATTRIBUTE})*)[{_WS}/]*+")
 
@@ -104,10 +110,11 @@ def bound_markup(html: str) -> Bounded:
 
 def _gate(html: str) -> bool:
     """Whether the page cannot be costly to parse (see the module docstring)."""
-    if html.count("<") > FAST_TAGS:
+    n_tags = html.count("<")
+    if n_tags > FAST_TAGS:
         return False
     roots = loose = 0
-    for match in _RISK.finditer(html):
+    for match in (_RISK if n_tags > SMALL_TAGS else _RISK_SMALL).finditer(html):
         kind = match.lastgroup
         # Every tag matched gets an exact look at its attributes: <html>, <body> and
         # formatting tags too, whose branches come first and do not measure them.
@@ -125,15 +132,16 @@ def _gate(html: str) -> bool:
 
 def start_tag(html: str, at: int, *, exact: bool = True) -> tuple[str, int, int, int]:
     """The start tag at `html[at]` (a `<` then a letter): (lower-case name, number of
-    attributes, index where its attributes start, index after its end: after its `>`,
-    or the end of the page). Not `exact`: attributes are counted only where there may be
-    more than 8 (a shorter list counts as 1 if it is not empty)."""
+    attributes, up to MAX_ATTRIBUTES + 1, index where its attributes start, index after
+    its end: after its `>`, or the end of the page). Not `exact`: attributes are counted
+    only where there may be more than 8 (a shorter list counts as 1 if not empty)."""
     name_match = _TAG_NAME.match(html, at)
     assert name_match is not None, "not a start tag"
     name_end = name_match.end()
     end = _ATTRIBUTES.match(html, name_end).end()  # type: ignore[union-attr]
-    if exact or end - name_end > 16:
-        n_attributes = len(_ATTRIBUTE_RE.findall(html, name_end, end))
+    if exact or end - name_end > 16:  # counted up to one over MAX_ATTRIBUTES
+        n_attributes = sum(1 for _ in islice(_ATTRIBUTE_RE.finditer(html, name_end, end),
+                                             MAX_ATTRIBUTES + 1))
     else:
         n_attributes = 1 if html[name_end:end].strip(_WS + "/") else 0
     if end < len(html):  # the tag's `>`
@@ -160,17 +168,20 @@ def keep_attributes(html: str, name: str, attrs_start: int, end: int, keep_first
     """The start tag ending at `html[end]`, named `name`, whose attributes start at
     `attrs_start`, with only its first `keep_first` attributes and the first of each
     KEPT_ATTRIBUTES name after them."""
+    attrs_end = end - 1 if html[end - 1:end] == ">" else end
+    closing = "/>" if self_closing(html, attrs_start, end) else html[end - 1:end]
+    closing = closing if closing in ("/>", ">") else ""
+    section = html[attrs_start:attrs_end].lower()
+    if keep_first == 0 and not any(attr in section for attr in KEPT_ATTRIBUTES):
+        return f"<{name}{closing}"  # (a quick look: no kept name even as a substring)
     kept: list[str] = []
     seen: set[str] = set()
-    attrs_end = end - 1 if html[end - 1:end] == ">" else end
-    for i, match in enumerate(_ATTRIBUTE_RE.finditer(html, attrs_start, attrs_end)):
-        attr = _lower(match[1])
+    for i, (text, attr) in enumerate(_ATTRIBUTE_PAIR.findall(html, attrs_start, attrs_end)):
+        attr = attr.lower() if attr.isascii() else _lower(attr)
         if i < keep_first or (attr in KEPT_ATTRIBUTES and attr not in seen):
-            text = match[0]
             kept.append(text if text[:1] in _WS + "/" else " " + text)
         seen.add(attr)
-    closing = "/>" if self_closing(html, attrs_start, end) else html[end - 1:end]
-    return f"<{name}{''.join(kept)}{closing if closing in ('/>', '>') else ''}"
+    return f"<{name}{''.join(kept)}{closing}"
 
 
 # ---------------------------------------------------------------------------
@@ -207,7 +218,8 @@ _RUBY = frozenset(("rb", "rp", "rt", "rtc"))
 # <param>, <source>, <track>, nor the head ones).
 _VOID_RECONSTRUCT = frozenset(("area", "br", "embed", "img", "image", "keygen", "wbr",
                                "input"))
-_TABLE_CONTEXT = frozenset(("table", "tbody", "thead", "tfoot", "tr", "td", "th", "caption"))
+# Where a <select> opened is closed by table tags, as lexbor parses it (not in <caption>).
+_TABLE_CONTEXT = frozenset(("table", "tbody", "thead", "tfoot", "tr", "td", "th"))
 # Elements that end a scope (the walk looking for an element stops at them).
 # SVG and MathML elements that end scopes and are special, as the model names them.
 _FOREIGN_BOUNDS = ("^mi", "^mo", "^mn", "^ms", "^mtext", "^annotation-xml", "~annotation-xml",
@@ -253,7 +265,8 @@ _END_TAG_NAME = re.compile(rf"</([A-Za-z][^{_WS}/>]*)")
 # heading: text, void tags, inline elements holding only text, and up to two levels of
 # blocks (<div>, <li>, <p> …) holding those, each tag with at most 16 attributes. The
 # model skips such a run at C speed, each of its tags counted as a walk of the stack.
-_FLAT_VOID = "|".join(sorted(_VOID - {"hr", "input", "keygen"}))  # these close a <select>
+_FLAT_VOID = "|".join(sorted(_VOID - {"hr"}))  # <hr> closes a <p>; <input> and <keygen>
+# close a <select>: flat runs are not read while one is open
 _FLAT_INLINE = ("a|abbr|acronym|b|bdi|bdo|big|cite|code|data|del|dfn|em|font|i|ins|kbd|"
                 "label|mark|q|s|samp|small|span|strike|strong|sub|sup|time|tt|u|var")
 _FLAT_BLOCK = ("address|article|aside|blockquote|center|dd|details|div|dl|dt|figcaption|"
@@ -261,9 +274,17 @@ _FLAT_BLOCK = ("address|article|aside|blockquote|center|dd|details|div|dl|dt|fig
 _OPEN = rf"(?=[{_WS}/>])(?>(?:{_ATTRIBUTE}){{0,16}})[{_WS}/]*+>"
 
 
+_FLAT_INLINE_NO_A = _FLAT_INLINE.replace("a|", "", 1)
+
+
 def _flat_item(k: int) -> str:
+    """Text, a void tag, or an inline element holding text, voids and inline elements
+    (but <a>) that hold text."""
+    inner = (rf"[^<]++|<(?i:{_FLAT_VOID}){_OPEN}|<(?P<j{k}>(?i:{_FLAT_INLINE_NO_A})){_OPEN}"
+             rf"[^<]*+</(?i:(?P=j{k}))[{_WS}]*+>")
     return (rf"[^<]++|<(?i:{_FLAT_VOID}){_OPEN}"
-            rf"|<(?P<i{k}>(?i:{_FLAT_INLINE})){_OPEN}[^<]*+</(?i:(?P=i{k}))[{_WS}]*+>")
+            rf"|<(?P<i{k}>(?i:{_FLAT_INLINE})){_OPEN}(?>(?:{inner})*)"
+            rf"</(?i:(?P=i{k}))[{_WS}]*+>")
 
 
 def _flat_block(k: int, inner: str) -> str:
@@ -589,7 +610,8 @@ class _Scan:
 
     def is_flat(self) -> bool:
         """Whether _FLAT markup would change nothing the model holds now."""
-        if self.head or len(self.stack) >= MAX_DEPTH - 3 or self.current_foreign():
+        if (self.head or len(self.stack) >= MAX_DEPTH - 3 or self.current_foreign()
+                or self.top("select") >= 0):
             return False
         active = self.active
         while active and active[-1] is not None and not active[-1].alive:
@@ -607,7 +629,8 @@ class _Scan:
         """The _SIBLINGS run that would change nothing the model holds now, if any."""
         pattern = _SIBLINGS.get(self.stack[-1])
         if (pattern is None or self.head or len(self.stack) >= MAX_DEPTH - 3
-                or self.last_entry("a") is not None):
+                or self.last_entry("a") is not None
+                or (self.stack[-1] != "option" and self.top("select") >= 0)):
             return None
         active = self.active
         while active and active[-1] is not None and not active[-1].alive:
@@ -694,13 +717,13 @@ class _Scan:
         if name == "hr" and self.in_scope(self.top("select"), self.scope) >= 0:
             self.implied_ends("")  # an <hr> in a <select> ends its <option>, <li> …
         if name in _CLOSES_P:
-            self.close_p()
-            if name in _HEADINGS and self.stack[-1] in _HEADINGS:
-                self.pop_to(len(self.stack) - 1)
-            elif name == "li":
+            if name == "li":  # the list item walk first, then the <p> (as the spec does)
                 self.close_item(("li",))
             elif name in ("dd", "dt"):
                 self.close_item(("dd", "dt"))
+            self.close_p()
+            if name in _HEADINGS and self.stack[-1] in _HEADINGS:
+                self.pop_to(len(self.stack) - 1)
             if name != "hr":
                 self.push(name)
             return end

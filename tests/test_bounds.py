@@ -22,6 +22,7 @@ from core.bounds import (
     LOOSE_FORMATTING,
     MAX_ATTRIBUTES,
     MAX_DEPTH,
+    SMALL_TAGS,
     _gate,
     _Scan,
     bound_markup,
@@ -154,11 +155,15 @@ def test_options_in_a_select_are_not_costly_any_more() -> None:
     assert result.truncated is None and result.links["dst_url"] == ["http://site1.example/x"]
 
 
+PAD = "<br>" * SMALL_TAGS  # over SMALL_TAGS, the gate counts loose formatting elements
+
+
 @pytest.mark.parametrize(("html", "passes"), [
     ("<html lang=en><body class=x>" + "<p>x</p>" * 10, True),
     ("<html><body><body>", False),  # a third <html>/<body>
-    ("<b class=x><p>t</p>" * LOOSE_FORMATTING, True),
-    ("<b class=x><p>t</p>" * (LOOSE_FORMATTING + 1), False),
+    (PAD + "<b class=x><p>t</p>" * LOOSE_FORMATTING, True),
+    (PAD + "<b class=x><p>t</p>" * (LOOSE_FORMATTING + 1), False),
+    ("<b class=x><p>t</p>" * (SMALL_TAGS // 3), True),  # few tags: not looked at
     ("<b class=x>t</b><i class=y></i>" * 100, True),  # closed after their text
     ("<a " + "x" * 2000 + ">", True),  # long, but one attribute
     ("<a " + " x" * (MAX_ATTRIBUTES + 1) + ">", True),  # under LONG_TAG: up to ~512
