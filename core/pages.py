@@ -15,6 +15,7 @@ from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from core.domains import registrable_domain
 from core.extractor import PageExtraction, extract_html, extract_redirect, is_html, media_type
+from core.schema import TRUNCATED
 from core.urls import url_host
 
 # Statuses whose response has no content by definition (RFC 9110): a body sent with
@@ -113,5 +114,5 @@ def page_rows(
             follow = extraction.links["dst_url"]
     page.update(extraction_columns(extraction))
     if extraction.truncated:  # links before the cut are kept (docs/extraction.md)
-        page["error"] = f"truncated: {extraction.truncated}"
+        page["error"] = f"{TRUNCATED}: {extraction.truncated}"
     return PageRows(page, extraction.links, follow)

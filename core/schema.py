@@ -30,6 +30,15 @@ TARGET_SCOPES = ("domain", "host", "exact", "prefix")
 # a broken page, not a crawled page, and never the "latest fetch" of a URL fetched before.
 UNFETCHED_ERROR_KINDS = ("robots", "refused", "skipped")
 
+# And this kind is a note, not a failure: the page was fetched and parsed up to a cut
+# (core/bounds.py); the links before it are what the page is known to link to.
+TRUNCATED = "truncated"
+
+
+def is_failure(error: str | None) -> bool:
+    """Whether a pages row's error means its fetch failed (a note does not)."""
+    return error is not None and error.split(":", 1)[0] != TRUNCATED
+
 
 def unfetched_sql(error: str = "error") -> str:
     """SQL that is true for a pages row of an unfetched kind (the build and the queries)."""

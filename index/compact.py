@@ -28,6 +28,7 @@ from core.schema import (
     INDEX_PAGES,
     PAGES,
     RAW_TABLES,
+    TRUNCATED,
     unfetched_sql,
 )
 from index.part_checks import PartInfo
@@ -89,14 +90,15 @@ GROUP BY crawl_id
 # response below 500 whose processing did not fail. A 5xx, a network error (status
 # NULL) or a response the extractor failed on (error "extract: ...", no links) says
 # nothing about the links, so the fetch before stays authoritative; a 404 says they
-# are gone. Ties on fetched_at go to the greater crawl id.
+# are gone. A page cut before parsing (error "truncated: ...", core/bounds.py) is a
+# fetch: its links are what the page is known to link to. Ties go to the greater crawl id.
 LATEST_FETCH_SQL = """
 CREATE TEMP TABLE latest_fetch AS
 SELECT url,
        max(fetched_at) AS fetched_at,
        arg_max(crawl_id, (fetched_at, crawl_id)) AS crawl_id
 FROM raw_pages
-WHERE status < 500 AND error IS NULL
+WHERE status < 500 AND (error IS NULL OR split_part(error, ':', 1) = '""" + TRUNCATED + """')
 GROUP BY url
 """
 

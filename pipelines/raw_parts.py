@@ -7,6 +7,7 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 
 from core.parts import PartWriter
+from core.schema import is_failure
 from core.warc.writer import WarcWriter
 from crawler import signals
 from crawler.items import PageItem
@@ -60,7 +61,7 @@ class RawPartsPipeline:
         self.writer.add(page, item["links"])
         if item.get("lease") is not None:
             error = page.get("error")
-            self.leases.append((item["lease"], f"failed: {error}" if error else "done"))
+            self.leases.append((item["lease"], f"failed: {error}" if is_failure(error) else "done"))
         self._flush_if_due()
         return item
 

@@ -47,3 +47,21 @@ def test_unfetched_rows_are_not_broken_not_crawled_and_never_hide_a_fetch(
     assert overview["pages_crawled"] == 2  # ok and gone; not private, not refused
     host_overview = run_query(data, "overview", ["t.example"], scope="host").to_pylist()[0]
     assert host_overview["pages_crawled"] == 2
+
+
+def test_a_truncated_page_is_a_fetch_whose_links_are_live(tmp_path: Path) -> None:
+    """A page cut before parsing (core/bounds.py) was fetched: the links found before the
+    cut are live, and the row's note is not a failure."""
+    from core.schema import is_failure
+
+    data = tmp_path / "data"
+    write_crawl(data, "c1", [
+        fetch("http://deep.example/", ["http://t.example/before-the-cut"], status=200,
+              error="truncated: nesting deeper than 512 at character 2596"),
+    ])
+    build_index(data)
+    links = run_query(data, "backlinks", ["t.example"]).to_pylist()
+    assert [(row["src_url"], row["dst_url"], row["live"]) for row in links] == [
+        ("http://deep.example/", "http://t.example/before-the-cut", True)]
+    assert not is_failure("truncated: nesting deeper than 512 at character 2596")
+    assert is_failure("extract: KeyError: 'href'") and not is_failure(None)
