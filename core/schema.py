@@ -131,9 +131,10 @@ RAW_TABLES = {"pages": PAGES, "edges": EDGES}
 # Index tables (one generation under DATA/index/<generation>/)
 # ---------------------------------------------------------------------------
 
-# The layout of an index generation's files. 2: edges carry src_domain_rank. A live
+# The layout of an index generation's files. 2: edges carry src_domain_rank. 3: edges
+# carry last_seen_crawl, and the part list is parts.parquet (incremental builds). A live
 # generation of an older format is rebuilt by the next build and refused by queries.
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 
 # index edges: one row per distinct (src_url, dst_url, kind, anchor) across all crawls.
 # The columns of EDGES but those of one fetch (crawl_id, fetched_at, replaced by
@@ -152,6 +153,10 @@ INDEX_EDGES = pa.schema(
         pa.field("first_seen", _TS, nullable=False),
         pa.field("last_seen", _TS, nullable=False),
         pa.field("live", pa.bool_(), nullable=False),
+        # The crawl of the latest sighting (the one at last_seen): an incremental build
+        # merges a bucket's rows with new sightings and must break ties as a full
+        # build does, by crawl id.
+        pa.field("last_seen_crawl", pa.string(), nullable=False),
         # domain_rank of src_domain in this generation (as in domains.parquet), stored
         # on each edge so that ranking a target's backlinks reads no other file: a
         # join with domains.parquet read most of it whatever the answer's size.

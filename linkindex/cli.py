@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,11 +12,12 @@ from pathlib import Path
 from core.errors import LinkindexError
 from core.schema import KINDS, POSITIONS, TARGET_SCOPES
 from crawler.spec import CRAWL_SCOPES, DEFAULTS, LIMITS, CrawlSpec, option
-from linkindex import cluster
+from linkindex import building, cluster
 
 SCOPES = TARGET_SCOPES  # of a query's target
 FORMATS = ("table", "csv", "json")
 FORMAT_HELP = "table (default), csv or json"
+PATHS_FORMATS = ("text", "json")
 
 
 def version() -> str:
@@ -135,11 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cluster.add_parsers(sub, _data_arg, _limit_args, _fetch_args)
 
-    p = sub.add_parser("build", help="build a new index generation from all raw crawls")
-    _data_arg(p)
-    p.add_argument("--force", action="store_true", help="rebuild even if nothing is new")
-    p.add_argument("--keep", type=int, default=3, help="generations to keep (default 3)")
-    p.add_argument("--buckets", type=int, help="target-domain buckets (default: by size)")
+    building.add_parser(sub, _data_arg)
 
     p = sub.add_parser("import-warc", help="import WARC/WAT files (e.g. Common Crawl) as a crawl")
     p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB",
@@ -171,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the init SQL for the stock DuckDB CLI and exit")
 
     sub.add_parser("queries", help="list the queries and their arguments")
+
+    p = sub.add_parser("paths", help="where the live generation's Parquet files are, for "
+                                     "Spark, Trino, polars or DuckDB (docs/engines.md)")
+    _data_arg(p)
+    p.add_argument("--format", choices=PATHS_FORMATS, default="text",
+                   help="text (default: one NAME<TAB>PATH line each) or json")
 
     p = sub.add_parser("demo", help="crawl a synthetic web on loopback, build, and query it")
     p.add_argument("--out", type=Path, default=Path("linkindex-demo"),
@@ -285,32 +289,6 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     return 0
 
 
-BUILT_WITH_WARNINGS = 3  # exit status of a build that left something out (said on stderr)
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    """Exit 0, or BUILT_WITH_WARNINGS when the live index leaves out a corrupt raw part
-    (built from the rest: nothing readable is lost)."""
-    from index.build import build_index
-    from queries import write_init_file
-
-    result = build_index(args.data, force=args.force, keep=args.keep, buckets=args.buckets)
-    for warning in result.warnings:
-        print(f"linkindex: warning: {warning}", file=sys.stderr)
-    counts = result.manifest.get("counts", {})
-    if result.built:
-        print(
-            f"built index {result.generation}: {counts.get('edges', 0):,} links "
-            f"({counts.get('live_edges', 0):,} live), {counts.get('pages', 0):,} pages, "
-            f"{counts.get('domains', 0):,} domains"
-        )
-    else:
-        print(f"index {result.generation} is up to date (nothing new; --force rebuilds)")
-    init = write_init_file(args.data)
-    print(f"DuckDB init file: {init} (run DuckDB in DATA: duckdb -init {init.name})")
-    return BUILT_WITH_WARNINGS if result.warnings else 0
-
-
 def _filters(args: argparse.Namespace):  # -> queries.Filters
     from queries import Filters
 
@@ -387,6 +365,16 @@ def cmd_queries(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_paths(args: argparse.Namespace) -> int:
+    import json
+
+    from queries.paths import live_paths, paths_text
+
+    paths = live_paths(args.data)
+    print(json.dumps(paths, indent=2) if args.format == "json" else paths_text(paths))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from linkindex.demo import run_demo
 
@@ -417,13 +405,14 @@ def cmd_testweb(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "crawl": cmd_crawl,
-    "build": cmd_build,
+    "build": building.cmd_build,
     "import-warc": cmd_import_warc,
     "reextract": cmd_reextract,
     "query": cmd_query,
     "export": cmd_export,
     "sql": cmd_sql,
     "queries": cmd_queries,
+    "paths": cmd_paths,
     "demo": cmd_demo,
     "testweb": cmd_testweb,
     "job": cluster.cmd_job,
@@ -431,9 +420,20 @@ COMMANDS = {
 }
 
 
+def _refuse_urls(args: argparse.Namespace) -> None:
+    """DATA is a folder: a URL would be taken as a relative folder named 's3:' and the
+    command would write where nobody looks."""
+    data = getattr(args, "data", None)
+    if data is not None and re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", str(data)):
+        url = re.sub(r":/(?!/)", "://", str(data), count=1)  # as typed: Path folds "//"
+        raise LinkindexError(f"--data {url}: object stores are not supported yet; "
+                             "DATA must be a folder (a shared volume for a cluster)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _refuse_urls(args)
         return COMMANDS[args.command](args)
     except LinkindexError as exc:
         print(f"linkindex: error: {exc}", file=sys.stderr)

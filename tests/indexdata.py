@@ -64,6 +64,7 @@ def edge(
         "first_seen": ts(first),
         "last_seen": ts(last),
         "live": live,
+        "last_seen_crawl": "c1",
     }
 
 

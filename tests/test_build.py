@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import inspect
 import json
 import math
 import os
@@ -76,11 +75,14 @@ def table_rows(data: Path, name: str, generation: str | None = None) -> list[dic
     return pq.read_table(gen_dir(data, generation) / f"{name}.parquet").to_pylist()
 
 
-def expected_edge(src: str, dst: str, *, first_seen, last_seen, live: bool, **columns) -> dict:
-    """An index edge row: raw edge defaults (tests/rawdata.py), then `columns`."""
+def expected_edge(src: str, dst: str, *, first_seen, last_seen, live: bool,
+                  last_seen_crawl: str | None = None, **columns) -> dict:
+    """An index edge row: raw edge defaults (tests/rawdata.py), then `columns`; seen last
+    in its crawl_id unless told."""
     row = edge_row(src, dst, **columns)
     out = {name: row[name] for name in INDEX_EDGES.names if name in row}
-    return {**out, "first_seen": first_seen, "last_seen": last_seen, "live": live}
+    return {**out, "first_seen": first_seen, "last_seen": last_seen, "live": live,
+            "last_seen_crawl": last_seen_crawl or row["crawl_id"]}
 
 
 def by_link(rows: list[dict]) -> dict[tuple, dict]:
@@ -213,7 +215,7 @@ def test_attributes_come_from_the_latest_occurrence(tmp_path: Path) -> None:
     got = by_link(index_edges(tmp_path))[(A, B, "a", "x")]
     assert got == expected_edge(
         A, B, anchor="x", position="aside", nofollow=True, ugc=True, alt="new", ordinal=1,
-        first_seen=T1, last_seen=T2, live=True,
+        first_seen=T1, last_seen=T2, live=True, last_seen_crawl="c2",
     )
 
 
@@ -373,19 +375,16 @@ def test_the_bucket_macro_of_the_queries_agrees_with_layout_bucket_of() -> None:
 
 
 def test_the_bucket_hash_of_the_build_agrees_with_layout_bucket_of() -> None:
-    # index/compact.py hashes each target domain once (dst_hash) and takes it modulo the
-    # bucket count when it writes the files: run its own expressions.
-    from index import compact
+    # index/buckets.py hashes each target domain once, modulo the bucket count, when it
+    # maps a part into runs: run its own expression.
+    from index import buckets
 
-    hashed = re.search(r"SELECT dst_domain, (.+?) AS dst_hash", compact.INDEX_EDGES_SQL)
-    bucket = re.search(r"\((e\.dst_hash % \$n)\)::UINTEGER AS bucket",
-                       inspect.getsource(compact._write_edge_buckets))
-    assert hashed and bucket, "index/compact.py no longer computes buckets as this test reads"
+    bucket = re.search(r"SELECT dst_domain, (.+?) AS bucket", buckets._BUCKET_OF_DOMAIN)
+    assert bucket, "index/buckets.py no longer computes buckets as this test reads"
     con = duckdb.connect()
     for n in BUCKET_COUNTS:
         got = con.execute(
-            f"SELECT dst_domain, ({bucket[1]})::UINTEGER FROM ("
-            f"SELECT dst_domain, {hashed[1]} AS dst_hash FROM unnest($ds) AS t(dst_domain)) AS e",
+            f"SELECT dst_domain, {bucket[1]} FROM unnest($ds) AS t(dst_domain)",
             {"n": n, "ds": BUCKET_DOMAINS},
         ).fetchall()
         assert dict(got) == {d: layout.bucket_of(d, n) for d in BUCKET_DOMAINS}, n
@@ -412,7 +411,7 @@ def test_index_edges_keep_their_column_order_and_take_their_types_from_edges() -
     assert INDEX_EDGES.names == [
         "dst_domain", "dst_url", "src_domain", "dst_host", "src_host", "src_url", "anchor",
         "kind", "alt", "nofollow", "ugc", "sponsored", "position", "ordinal", "external",
-        "first_seen", "last_seen", "live", "src_domain_rank",
+        "first_seen", "last_seen", "live", "last_seen_crawl", "src_domain_rank",
     ]
     shared = [name for name in INDEX_EDGES.names if name in EDGES.names]
     assert sorted(shared) == sorted(set(EDGES.names) - {"crawl_id", "fetched_at"})
@@ -427,7 +426,7 @@ def test_choose_buckets() -> None:
     assert choose_buckets(4_000_000) == 1
     assert choose_buckets(4_000_001) == 2
     assert choose_buckets(10_000_000) == 4
-    assert choose_buckets(10**12) == 64
+    assert choose_buckets(10**12) == 4096  # fixed by the first build: it looks ahead
 
 
 def test_edges_are_bucketed_by_target_domain(tmp_path: Path) -> None:
@@ -555,8 +554,9 @@ def test_a_forced_rebuild_writes_identical_tables(tmp_path: Path) -> None:
     assert one.keys() == two.keys()
     for name in one:
         assert one[name].equals(two[name]), name
-    assert {k: v for k, v in first.manifest.items() if k not in ("generation", "created_at")} == {
-        k: v for k, v in second.manifest.items() if k not in ("generation", "created_at")
+    how = ("generation", "created_at", "build")  # "build": how it was built, and why
+    assert {k: v for k, v in first.manifest.items() if k not in how} == {
+        k: v for k, v in second.manifest.items() if k not in how
     }
 
 
@@ -583,11 +583,19 @@ def test_manifest(tmp_path: Path) -> None:
         "edges": 3, "live_edges": 2, "raw_edges": 4, "pages": 2, "domains": 3, "hosts": 3,
     }
     parts = sorted(layout.raw_parts(tmp_path, "pages") + layout.raw_parts(tmp_path, "edges"))
-    assert manifest["inputs"] == [
-        {"path": p.relative_to(tmp_path).as_posix(), "size": p.stat().st_size,
-         "mtime_ns": p.stat().st_mtime_ns} for p in parts
+    # The part list is a Parquet file beside the manifest, which stays small at scale.
+    assert manifest["parts"] == "parts.parquet"
+    assert pq.read_table(gen_dir(tmp_path) / "parts.parquet").to_pylist() == [
+        {"path": p.relative_to(tmp_path).as_posix(), "table": p.parent.name,
+         "size": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns, "skipped": None}
+        for p in parts
     ]
     assert manifest["skipped_parts"] == []
+    assert manifest["build"] == {
+        "previous": None, "full_reason": "no index yet", "new_parts": 2,
+        "buckets_rewritten": 1, "threads": None, "memory_limit": None, "spill_dir": None,
+        "jobs": 1,
+    }
     assert manifest["linkindex_version"]
 
 

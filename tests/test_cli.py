@@ -330,7 +330,8 @@ def test_build_with_a_corrupt_part_warns_once_and_exits_3(tmp_path: Path) -> Non
                "footer (8 bytes))\n")
     first = linkindex("build", "--data", data, check=False)
     assert (first.returncode, first.stderr) == (3, warning)
-    assert first.stdout.startswith("built index g000001: 1 links (1 live), 1 pages, 2 domains\n")
+    assert first.stdout.startswith(
+        "built index g000001: 1 links (1 live), 1 pages, 2 domains (full: no index yet)\n")
     again = linkindex("build", "--data", data, check=False)
     assert (again.returncode, again.stderr) == (3, warning)
     assert again.stdout.startswith("index g000001 is up to date")

@@ -1,0 +1,363 @@
+"""The build's SQL over edges: map one raw part into per-bucket runs; reduce one bucket.
+
+    map:     raw/<crawl>/edges/<part>.parquet ─► stage/edges/bucket=<n>/<crawl>--<part>.parquet
+    reduce:  index/<previous>/edges/bucket=<n>/ + new runs ─► summary (domain pairs, hosts,
+             counts) ─► (ranks) ─► index/<new>/edges/bucket=<n>/data_0.parquet
+
+Each task reads and writes only its own part or bucket (plus small global tables), so
+any number of processes or pods can run them, and a killed one is rerun.
+
+The merge is the full build's aggregation made incremental. Per distinct link (src_url,
+dst_url, kind, anchor): first_seen = min, last_seen = max, the other columns from the
+latest sighting (latest fetch, then lowest ordinal, then greater crawl id), live = some
+sighting is on its page's latest fetch. A previous row is one pre-aggregated sighting
+set: its latest sighting is (last_seen, ordinal, last_seen_crawl). Its `live` stands
+unless this build changed its page's latest fetch; then it is live only if that new
+fetch is its latest sighting (the page's row came after its links') or a new run
+has it on that fetch.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from core import layout
+from core.schema import EDGES, INDEX_EDGES
+from index import part_checks, stage
+from index.compact import (
+    EDGE_FILE,
+    EDGE_ORDER,
+    EDGES_DIR,
+    columns_ddl,
+    connect,
+    copy_table,
+    crawl_ranks,
+    raw_view,
+    sql_literal,
+    summaries,
+)
+from index.part_checks import PartProblem, check_part, first_line
+from index.ranks import compute_domain_ranks
+
+# The first 32 bits of md5(dst_domain), as layout.bucket_of: computed once per target
+# domain and joined (md5 per edge cost twice as much CPU: bench/RESULTS.md).
+_BUCKET_OF_DOMAIN = """
+CREATE TEMP TABLE domain_bucket AS
+SELECT dst_domain, (('0x' || substr(md5(dst_domain), 1, 8))::UBIGINT % $n)::UINTEGER AS bucket
+FROM (SELECT DISTINCT dst_domain FROM part)
+"""
+
+_MAP_STATS = """
+SELECT crawl_id, count(*), epoch_ms(min(fetched_at)), epoch_ms(max(fetched_at))
+FROM part GROUP BY crawl_id ORDER BY crawl_id
+"""
+
+# Sightings of the new runs, aggregated per link as a full build does. recency packs
+# (ms << 62 | ~ordinal << 30 | crawl rank) into one HUGEINT so that arg_max compares
+# integers; on_latest_fetch: the sighting belongs to its page's latest fetch.
+_FRESH = """
+CREATE TEMP TABLE fresh AS
+WITH sighting AS (
+    SELECT e.*,
+           epoch_ms(e.fetched_at) AS fetched_ms,
+           epoch_ms(e.fetched_at)::HUGEINT * 4611686018427387904
+             + (2147483647 - e.ordinal)::HUGEINT * 1073741824
+             + c.rank AS recency,
+           coalesce(e.crawl_id = f.crawl_id AND e.fetched_at = f.fetched_at, false)
+             AS on_latest_fetch
+    FROM runs AS e
+    JOIN crawl AS c ON c.crawl_id = e.crawl_id
+    LEFT JOIN read_parquet($latest_fetch) AS f ON f.url = e.src_url
+)
+SELECT src_url, dst_url, kind, anchor,
+       min(fetched_ms) AS first_ms,
+       max(fetched_ms) AS last_ms,
+       max(recency) AS recency,
+       arg_max({
+           'src_host': src_host, 'src_domain': src_domain,
+           'dst_host': dst_host, 'dst_domain': dst_domain,
+           'alt': alt, 'nofollow': nofollow, 'ugc': ugc, 'sponsored': sponsored,
+           'position': position, 'ordinal': ordinal, 'external': external,
+           'last_seen_crawl': crawl_id
+       }, recency) AS latest,
+       bool_or(on_latest_fetch) AS live
+FROM sighting
+GROUP BY src_url, dst_url, kind, anchor
+"""
+
+# The previous generation's rows as pre-aggregated sightings (see the module's doc).
+_KEPT = """
+CREATE TEMP VIEW kept AS
+SELECT o.src_url, o.dst_url, o.kind, o.anchor,
+       epoch_ms(o.first_seen) AS first_ms,
+       epoch_ms(o.last_seen) AS last_ms,
+       epoch_ms(o.last_seen)::HUGEINT * 4611686018427387904
+         + (2147483647 - o.ordinal)::HUGEINT * 1073741824
+         + c.rank AS recency,
+       {
+           'src_host': o.src_host, 'src_domain': o.src_domain,
+           'dst_host': o.dst_host, 'dst_domain': o.dst_domain,
+           'alt': o.alt, 'nofollow': o.nofollow, 'ugc': o.ugc, 'sponsored': o.sponsored,
+           'position': o.position, 'ordinal': o.ordinal, 'external': o.external,
+           'last_seen_crawl': o.last_seen_crawl
+       } AS latest,
+       CASE WHEN ch.url IS NULL THEN o.live
+            ELSE o.last_seen_crawl = ch.crawl_id
+                 AND epoch_ms(o.last_seen) = epoch_ms(ch.fetched_at)
+       END AS live
+FROM previous AS o
+JOIN crawl AS c ON c.crawl_id = o.last_seen_crawl
+LEFT JOIN read_parquet($changed) AS ch ON ch.url = o.src_url
+"""
+
+_MERGED = """
+CREATE TEMP TABLE merged AS
+WITH joined AS (
+    SELECT coalesce(k.src_url, f.src_url) AS src_url,
+           coalesce(k.dst_url, f.dst_url) AS dst_url,
+           coalesce(k.kind, f.kind) AS kind,
+           coalesce(k.anchor, f.anchor) AS anchor,
+           least(k.first_ms, f.first_ms) AS first_ms,
+           greatest(k.last_ms, f.last_ms) AS last_ms,
+           CASE WHEN f.recency IS NULL OR k.recency >= f.recency THEN k.latest
+                ELSE f.latest END AS latest,
+           coalesce(k.live, false) OR coalesce(f.live, false) AS live
+    FROM kept AS k
+    FULL OUTER JOIN fresh AS f
+      ON k.src_url = f.src_url AND k.dst_url = f.dst_url
+     AND k.kind = f.kind AND k.anchor = f.anchor
+)
+SELECT src_url, dst_url, kind, anchor,
+       epoch_ms(first_ms) AS first_seen, epoch_ms(last_ms) AS last_seen, live,
+       unnest(latest)
+FROM joined
+"""
+
+# Live external links per (linking, linked) domain pair: domain totals and the graph of
+# domain ranks start here. dst_domain decides the bucket, so buckets never share a pair.
+_PAIRS = """
+SELECT src_domain, dst_domain, count(*) AS links, bool_or(NOT nofollow) AS followed
+FROM merged WHERE live AND external
+GROUP BY src_domain, dst_domain
+"""
+
+_HOSTS = """
+SELECT src_host AS host, src_domain AS domain FROM merged
+UNION
+SELECT dst_host, dst_domain FROM merged
+"""
+
+# A bucket is reused as it is when nothing in it can change: no new runs, no page of
+# its links got a new latest fetch, and no domain rank moved (checked at write).
+_TOUCHED_BY_REFETCH = """
+SELECT count(*) FROM (SELECT DISTINCT src_url FROM previous) AS o
+JOIN read_parquet($changed) AS ch ON ch.url = o.src_url
+"""
+
+_RANKED = """
+SELECT m.*, coalesce(r.domain_rank, 0.0) AS src_domain_rank
+FROM merged AS m LEFT JOIN read_parquet($ranks) AS r ON r.domain = m.src_domain
+"""
+
+
+# ---------------------------------------------------------------------------
+# Map
+# ---------------------------------------------------------------------------
+
+
+def map_part(data: Path, rel: str, size: int, mtime_ns: int, buckets: int,
+             *, threads: int | None = None, memory_limit: str | None = None) -> dict[str, Any]:
+    """Split one raw edges part into per-bucket runs; record it as mapped, last.
+
+    A part DuckDB cannot read is recorded as skipped, with the reason."""
+    record: dict[str, Any] = {"path": rel, "size": size, "mtime_ns": mtime_ns}
+    try:  # read whole, once: its footer alone was checked by the plan
+        part_checks.read_part(data / rel, "edges", check_part(data / rel, "edges"))
+    except PartProblem as problem:
+        record.update(skipped=str(problem), runs={}, rows=0, crawls=[])
+        layout.write_json(stage.map_record_path(data, rel), record)
+        return record
+    tmp_root = stage.stage_root(data) / f"{layout.TMP_PREFIX}map-{os.getpid()}"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    con = connect(tmp_root, threads, memory_limit)
+    try:
+        raw_view(con, "edges", [str(data / rel)], name="part_raw")
+        con.execute("CREATE TEMP TABLE part AS SELECT * FROM part_raw")
+        con.execute(_BUCKET_OF_DOMAIN, {"n": buckets})
+        stats = con.execute(_MAP_STATS).fetchall()
+        out = tmp_root / "runs"
+        columns = ", ".join(f"p.{name}" for name in EDGES.names)
+        order = ", ".join(f"p.{c}" for c in EDGE_ORDER)
+        con.execute(
+            f"COPY (SELECT {columns}, b.bucket FROM part AS p "
+            f"JOIN domain_bucket AS b ON b.dst_domain = p.dst_domain ORDER BY b.bucket, {order}) "
+            "TO $out (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (bucket), "
+            "FILENAME_PATTERN 'run', OVERWRITE_OR_IGNORE true)",
+            {"out": str(out)},
+        )
+    except duckdb.Error as exc:
+        record["skipped"] = f"DuckDB cannot read it ({first_line(exc)})"
+        stats = []
+    finally:
+        con.close()
+    runs: dict[str, list[str]] = {}
+    if "skipped" not in record:
+        for folder in sorted(out.glob("bucket=*")):
+            bucket = int(folder.name.split("=", 1)[1])
+            for file in sorted(folder.glob("*.parquet")):
+                final = stage.run_path(data, rel, bucket, file.name)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(file, final)
+                runs.setdefault(str(bucket), []).append(file.name)
+    shutil.rmtree(tmp_root, ignore_errors=True)
+    record["runs"] = runs
+    record["rows"] = sum(n for _, n, _, _ in stats)
+    record["crawls"] = [{"crawl_id": cid, "edges": n, "first_fetch_ms": first,
+                         "last_fetch_ms": last} for cid, n, first, last in stats]
+    layout.write_json(stage.map_record_path(data, rel), record)
+    return record
+
+
+# ---------------------------------------------------------------------------
+# Reduce
+# ---------------------------------------------------------------------------
+
+
+def previous_file(data: Path, plan: stage.Plan, bucket: int) -> Path | None:
+    if plan.previous is None:
+        return None
+    path = layout.generation_dir(data, plan.previous) / EDGES_DIR / f"bucket={bucket}" / EDGE_FILE
+    return path if path.exists() else None
+
+
+def new_runs(data: Path, plan: stage.Plan, bucket: int) -> list[Path]:
+    runs = []
+    for rel in plan.new_edges:
+        runs += stage.runs_of(data, stage.read_json(stage.map_record_path(data, rel)) or {}, bucket)
+    return runs
+
+
+def _open_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str]
+                 ) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """A connection holding TEMP TABLE merged: the bucket's rows in the new generation
+    (without ranks). Also whether it has new runs."""
+    con = connect(stage.spill_dir(data, plan, str(bucket)), plan.threads, plan.memory_limit)
+    crawl_ranks(con, crawls)
+    old = previous_file(data, plan, bucket)
+    if old is not None:
+        con.read_parquet(str(old)).create_view("previous")
+    else:
+        con.execute(f"CREATE TEMP TABLE previous ({columns_ddl(INDEX_EDGES)})")
+    runs = new_runs(data, plan, bucket)
+    raw_view(con, "edges", [str(p) for p in runs], name="runs")
+    params = {"latest_fetch": str(stage.next_dir(data) / "latest_fetch.parquet"),
+              "changed": str(stage.next_dir(data) / "changed.parquet")}
+    con.execute(_FRESH, {"latest_fetch": params["latest_fetch"]})
+    # A view takes no parameters: the path goes in as a quoted literal.
+    con.execute(_KEPT.replace("$changed", sql_literal(params["changed"])))
+    con.execute(_MERGED)
+    return con, bool(runs)
+
+
+def summarize_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str]) -> None:
+    """Reduce, first pass: the bucket's domain pairs, hosts and counts, and whether it
+    can be reused as it is."""
+    con, has_runs = _open_bucket(data, plan, bucket, crawls)
+    try:
+        for suffix, sql in ((".pairs.parquet", _PAIRS), (".hosts.parquet", _HOSTS)):
+            path = stage.summary_path(data, bucket, suffix)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{layout.TMP_PREFIX}{path.name}")
+            con.execute(f"COPY ({sql}) TO $path (FORMAT parquet)", {"path": str(tmp)})
+            os.replace(tmp, path)
+        edges, live = con.execute("SELECT count(*), count(*) FILTER (live) FROM merged").fetchone()
+        refetched = 0
+        if not has_runs and plan.previous is not None:
+            (refetched,) = con.execute(
+                _TOUCHED_BY_REFETCH,
+                {"changed": str(stage.next_dir(data) / "changed.parquet")}).fetchone()
+        reusable = (not has_runs and refetched == 0
+                    and previous_file(data, plan, bucket) is not None)
+        layout.write_json(stage.summary_path(data, bucket, ".json"),
+                          {"edges": edges, "live_edges": live, "reusable": reusable})
+    finally:
+        con.close()
+        shutil.rmtree(stage.spill_dir(data, plan, str(bucket)), ignore_errors=True)
+
+
+def write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
+                 ranks_moved: bool) -> None:
+    """Reduce, second pass: the bucket's file of the new generation, sorted, each edge
+    with its source's domain rank; the previous file itself when nothing changed."""
+    out = stage.next_gen_dir(data) / EDGES_DIR / f"bucket={bucket}" / EDGE_FILE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary = stage.read_json(stage.summary_path(data, bucket, ".json")) or {}
+    old = previous_file(data, plan, bucket)
+    if summary.get("reusable") and not ranks_moved and old is not None:
+        out.unlink(missing_ok=True)
+        try:
+            os.link(old, out)  # the same bytes, no copy: generations never modify files
+        except OSError:
+            shutil.copyfile(old, out)
+        return
+    con, _ = _open_bucket(data, plan, bucket, crawls)
+    try:
+        # Declared from the schema (NOT NULLs included), so the file carries its types;
+        # filled in sorted order and written in that order.
+        con.execute(f"CREATE TEMP TABLE ranked ({columns_ddl(INDEX_EDGES)})")
+        con.execute(f"INSERT INTO ranked BY NAME {_RANKED} ORDER BY {', '.join(EDGE_ORDER)}",
+                    {"ranks": str(ranks_path(data))})
+        con.execute("DROP TABLE merged")
+        copy_table(con, "ranked", INDEX_EDGES, out, order=None, kind="index_edges",
+                   row_group_size=plan.row_group_size)
+    finally:
+        con.close()
+        shutil.rmtree(stage.spill_dir(data, plan, str(bucket)), ignore_errors=True)
+
+
+def ranks_path(data: Path) -> Path:
+    return stage.next_dir(data) / "ranks.parquet"
+
+
+def write_ranks(data: Path, plan: stage.Plan) -> bool:
+    """Domain ranks of the new generation, from the bucket summaries and the pages'
+    hosts (index.ranks); whether any domain's rank differs from the previous one."""
+    root = stage.next_dir(data)
+    pairs = sorted(str(p) for p in (root / "summary").glob("bucket=*.pairs.parquet"))
+    hosts = sorted(str(p) for p in (root / "summary").glob("bucket=*.hosts.parquet"))
+    tmp = stage.spill_dir(data, plan, "ranks")
+    con = connect(tmp, plan.threads, plan.memory_limit)
+    try:
+        summaries(con, pairs, hosts)
+        pages = str(stage.next_gen_dir(data) / "pages.parquet")
+        con.execute("CREATE TEMP TABLE rank_domain AS SELECT domain FROM bucket_hosts "
+                    "UNION SELECT domain FROM read_parquet($pages)", {"pages": pages})
+        con.execute("CREATE TEMP VIEW rank_link AS "
+                    "SELECT src_domain, dst_domain FROM domain_pair WHERE followed")
+        compute_domain_ranks(con, domains="rank_domain", links="rank_link")
+        out = ranks_path(data)
+        part = out.with_name(f"{layout.TMP_PREFIX}{out.name}")
+        con.execute("COPY (SELECT domain, domain_rank FROM domain_rank ORDER BY domain) "
+                    "TO $path (FORMAT parquet)", {"path": str(part)})
+        os.replace(part, out)
+        moved = True
+        if plan.previous is not None:
+            before = layout.generation_dir(data, plan.previous) / "domains.parquet"
+            if before.exists():
+                (n,) = con.execute(
+                    "SELECT count(*) FROM read_parquet($new) AS n "
+                    "FULL OUTER JOIN read_parquet($old) AS o ON o.domain = n.domain "
+                    "WHERE n.domain IS NULL OR o.domain IS NULL "
+                    "   OR n.domain_rank <> o.domain_rank",
+                    {"new": str(out), "old": str(before)}).fetchone()
+                moved = n > 0
+        layout.write_json(root / "ranks.json", {"moved": moved})
+        return moved
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
