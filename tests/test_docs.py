@@ -68,7 +68,8 @@ ALLOWLIST: dict[str, str] = {
     "kubectl create -f deploy/k8s/submit-job.yaml": KUBE,
     "kubectl exec deploy/linkindex-worker -- linkindex job status crawl": KUBE,
     "kubectl scale deployment/linkindex-worker --replicas=16": KUBE,
-    "kubectl create -f deploy/k8s/build-job.yaml": KUBE,
+    'sed "s/build-REPLACE-ME/build-$(date +%Y%m%d%H%M%S)/" deploy/k8s/build-job.yaml '
+    "| kubectl create -f -": KUBE,
     "kubectl exec deploy/linkindex-worker -- linkindex query referring_domains example.com "
     "--data /data": KUBE,
 }
@@ -122,7 +123,7 @@ def classify(command: Command) -> str | None:
         return "duckdb"
     if re.match(r"export [A-Za-z_]\w*=", text):
         return "export"
-    if re.match(r"for .*; do linkindex .* & done$", text):
+    if re.match(r"for .*; do ([A-Z_]+=\S+ )*linkindex .* & done$", text):
         return "background"
     if text == "wait":
         return "wait"
@@ -507,6 +508,13 @@ class Session:
             proc = self.background.pop(0)
             out, err = proc.communicate(timeout=300)
             assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
+            step = re.search(r"\blinkindex build (map|reduce|write) ", " ".join(proc.args))
+            if step:  # build tasks: each says what it did
+                lines = out.strip().splitlines()
+                assert lines, f"no build task output:\n{err}"
+                for line in lines:
+                    _check_build(["build", step[1]], line)
+                continue
             stored = [int(n.replace(",", "")) for n in
                       re.findall(r"^job \S+: ([\d,]+) pages stored by this worker", out, re.M)]
             assert stored and sum(stored) > 0, f"no worker stored pages:\n{out}\n{err}"
@@ -611,8 +619,7 @@ def check_output(argv: list[str], out: str, session: Session) -> None:
 
     checks: dict[tuple[str, ...], Callable[[], None]] = {
         ("crawl",): lambda: _number(r"^crawl \S+: ([\d,]+) pages", out) > 0 or _fail(out),
-        ("build",): lambda: _assert(re.search(r"^(built index|index \S+ is up to date)", out)
-                                    and "DuckDB init file:" in out, out),
+        ("build",): lambda: _check_build(argv, out),
         ("import-warc",): lambda: _number(r"records, ([\d,]+) pages", out) > 0 or _fail(out),
         ("reextract",): lambda: _number(r"^reextract \S+: ([\d,]+) WARC files", out) > 0
                                 or _fail(out),
@@ -632,6 +639,20 @@ def check_output(argv: list[str], out: str, session: Session) -> None:
     check = checks.get(tuple(argv[:2])) or checks.get(tuple(argv[:1]))
     assert check is not None, f"no expected output known for `linkindex {argv[0]}`: add one"
     check()
+
+
+def _check_build(argv: list[str], out: str) -> None:
+    """The whole build, or one step of a cluster build (README, "at scale")."""
+    step = argv[1] if len(argv) > 1 and not argv[1].startswith("-") else None
+    if step in (None, "commit"):
+        _assert(re.search(r"^(built index|index \S+ is up to date|nothing to do)", out)
+                and ("DuckDB init file:" in out or "nothing to do" in out), out)
+    elif step == "plan":
+        _assert(re.search(r"^(planned g\d{6}: (incremental|full)|index \S+ is up to date)",
+                          out), out)
+    else:
+        _assert(re.search(rf"^({step} task \d+/\d+: [\d,]+ \w+ of g\d{{6}}|nothing to do)",
+                          out), out)
 
 
 def _assert(condition: object, out: str) -> None:
