@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +95,8 @@ def recrawl(data: Path, share: float) -> int:
                     f"COPY (SELECT * REPLACE ('recrawl' AS crawl_id, "
                     f"fetched_at + INTERVAL 30 DAY AS fetched_at) FROM read_parquet($src)) "
                     f"TO $dst (FORMAT parquet, COMPRESSION zstd, "
-                    f"KV_METADATA {{'linkindex.schema_version': '1', 'linkindex.kind': '{table}'}})",
+                    "KV_METADATA {'linkindex.schema_version': '1', "
+                    f"'linkindex.kind': '{table}'}})",
                     {"src": str(path), "dst": str(out / path.name)})
                 if table == "edges":
                     edges += con.execute("SELECT count(*) FROM read_parquet($p)",
