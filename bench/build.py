@@ -154,7 +154,7 @@ def run(root: Path, rows: int) -> dict[str, Any]:
             results["builds"][f"map/reduce --jobs {jobs}"] = {
                 "seconds": seconds, "peak_disk": disk.peak - dir_bytes(data / "raw"),
                 "index_bytes": dir_bytes(layout.index_root(data)),
-                "buckets": manifest["buckets"]}
+                "buckets": manifest["buckets"], "steps": manifest["build"]["seconds"]}
             if jobs == 2:
                 added = recrawl(data, 0.01)
                 with PeakDisk(data) as disk:
@@ -162,7 +162,7 @@ def run(root: Path, rows: int) -> dict[str, Any]:
                 results["incremental"] = {
                     "added_raw_edges": added, "seconds": seconds,
                     "buckets_rewritten": manifest["build"]["buckets_rewritten"],
-                    "buckets": manifest["buckets"],
+                    "buckets": manifest["buckets"], "steps": manifest["build"]["seconds"],
                     "previous": manifest["build"]["previous"]}
             shutil.rmtree(data)
     finally:
@@ -181,6 +181,13 @@ def report(results: dict[str, Any]) -> str:
             for name, b in builds.items()]
     out = [table(["build", "seconds", "raw edges/s", "speed vs baseline",
                   "peak disk / index"], rows, title=f"full builds, {raw:,} raw edges")]
+    steps = [(name, b["steps"]) for name, b in builds.items() if "steps" in b]
+    if results.get("incremental"):
+        steps.append(("incremental --jobs 2", results["incremental"]["steps"]))
+    names = ("plan", "map", "reduce", "ranks", "write")
+    out.append(table(["build", *names], [[n, *(f"{s.get(k, 0):.1f}" for k in names)]
+                                         for n, s in steps],
+                     title="seconds per step (commit: the rest)"))
     full = builds["map/reduce --jobs 2"]["seconds"]
     inc = results.get("incremental")
     if inc:

@@ -115,8 +115,10 @@ JOIN crawl AS c ON c.crawl_id = o.last_seen_crawl
 LEFT JOIN read_parquet($changed) AS ch ON ch.url = o.src_url
 """
 
+# A view: the write pass sorts it straight into the file's table; the reduce pass keeps
+# only the columns its summaries need (index.buckets.summarize_bucket).
 _MERGED = """
-CREATE TEMP TABLE merged AS
+CREATE TEMP VIEW merged AS
 WITH joined AS (
     SELECT coalesce(k.src_url, f.src_url) AS src_url,
            coalesce(k.dst_url, f.dst_url) AS dst_url,
@@ -142,14 +144,14 @@ FROM joined
 # domain ranks start here. dst_domain decides the bucket, so buckets never share a pair.
 _PAIRS = """
 SELECT src_domain, dst_domain, count(*) AS links, bool_or(NOT nofollow) AS followed
-FROM merged WHERE live AND external
+FROM facts WHERE live AND external
 GROUP BY src_domain, dst_domain
 """
 
 _HOSTS = """
-SELECT src_host AS host, src_domain AS domain FROM merged
+SELECT src_host AS host, src_domain AS domain FROM facts
 UNION
-SELECT dst_host, dst_domain FROM merged
+SELECT dst_host, dst_domain FROM facts
 """
 
 # A bucket is reused as it is when nothing in it can change: no new runs, no page of
@@ -244,7 +246,7 @@ def new_runs(data: Path, plan: stage.Plan, bucket: int) -> list[Path]:
 
 def _open_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str]
                  ) -> tuple[duckdb.DuckDBPyConnection, bool]:
-    """A connection holding TEMP TABLE merged: the bucket's rows in the new generation
+    """A connection with TEMP VIEW merged: the bucket's rows in the new generation
     (without ranks). Also whether it has new runs."""
     con = connect(stage.spill_dir(data, plan, str(bucket)), plan.threads, plan.memory_limit)
     crawl_ranks(con, crawls)
@@ -269,13 +271,15 @@ def summarize_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str
     can be reused as it is."""
     con, has_runs = _open_bucket(data, plan, bucket, crawls)
     try:
+        con.execute("CREATE TEMP TABLE facts AS SELECT src_domain, dst_domain, src_host, "
+                    "dst_host, live, external, nofollow FROM merged")
         for suffix, sql in ((".pairs.parquet", _PAIRS), (".hosts.parquet", _HOSTS)):
             path = stage.summary_path(data, bucket, suffix)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{layout.TMP_PREFIX}{path.name}")
             con.execute(f"COPY ({sql}) TO $path (FORMAT parquet)", {"path": str(tmp)})
             os.replace(tmp, path)
-        edges, live = con.execute("SELECT count(*), count(*) FILTER (live) FROM merged").fetchone()
+        edges, live = con.execute("SELECT count(*), count(*) FILTER (live) FROM facts").fetchone()
         refetched = 0
         if not has_runs and plan.previous is not None:
             (refetched,) = con.execute(
@@ -312,7 +316,6 @@ def write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
         con.execute(f"CREATE TEMP TABLE ranked ({columns_ddl(INDEX_EDGES)})")
         con.execute(f"INSERT INTO ranked BY NAME {_RANKED} ORDER BY {', '.join(EDGE_ORDER)}",
                     {"ranks": str(ranks_path(data))})
-        con.execute("DROP TABLE merged")
         copy_table(con, "ranked", INDEX_EDGES, out, order=None, kind="index_edges",
                    row_group_size=plan.row_group_size)
     finally:

@@ -102,11 +102,13 @@ def build_index(
                 warnings = [_skip_warning(s["path"], s["reason"])
                             for s in manifest.get("skipped_parts", [])]
                 return BuildResult(live, manifest, built=False, warnings=warnings)
+        started = time.perf_counter()
         plan = plan_build(data, force=force, buckets=buckets, threads=threads,
                           memory_limit=memory_limit, spill_dir=spill_dir,
                           row_group_size=row_group_size)
-        run_local(data, plan, jobs)
-        return commit_build(data, plan, keep=keep, keep_for=keep_for, jobs=jobs)
+        seconds = {"plan": time.perf_counter() - started, **run_local(data, plan, jobs)}
+        return commit_build(data, plan, keep=keep, keep_for=keep_for, jobs=jobs,
+                            seconds=seconds)
 
 
 def build_step(
@@ -172,11 +174,12 @@ def build_step(
 
 
 def commit_build(data: Path, plan: Plan, *, keep: int = 3, keep_for: float | None = None,
-                 jobs: int | None = None) -> BuildResult:
+                 jobs: int | None = None, seconds: dict[str, float] | None = None
+                 ) -> BuildResult:
     """The last step: the new generation into index/, CURRENT switched (last), old
     generations pruned, consumed runs deleted."""
     extra = {"psl": _psl_snapshot(), "linkindex_version": _linkindex_version()}
-    manifest, runs = commit(data, plan, extra, jobs)
+    manifest, runs = commit(data, plan, extra, jobs, seconds)
     generation = plan.generation
     out = next_gen_dir(data)
     _fsync_tree(out)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -98,14 +99,23 @@ def run_write(data: Path, plan: stage.Plan, task: int = 0, tasks: int = 1) -> in
     return len(mine)
 
 
-def run_local(data: Path, plan: stage.Plan, jobs: int) -> None:
-    """Map, reduce and write in `jobs` processes on this machine (1: in this one)."""
+def run_local(data: Path, plan: stage.Plan, jobs: int) -> dict[str, float]:
+    """Map, reduce and write in `jobs` processes on this machine (1: in this one).
+    Returns each step's wall seconds."""
     total = plan.threads or os.cpu_count() or 1
     each = stage.Plan(**{**plan.__dict__, "threads": max(1, total // jobs)}) if jobs > 1 else plan
-    _fan_out(run_map, data, each, jobs)
-    _fan_out(run_reduce, data, each, jobs)
+    seconds = {}
+    for name, step in (("map", run_map), ("reduce", run_reduce)):
+        started = time.perf_counter()
+        _fan_out(step, data, each, jobs)
+        seconds[name] = time.perf_counter() - started
+    started = time.perf_counter()
     _ranks_moved(data, plan)  # once, with every thread, before the writers start
+    seconds["ranks"] = time.perf_counter() - started
+    started = time.perf_counter()
     _fan_out(run_write, data, each, jobs)
+    seconds["write"] = time.perf_counter() - started
+    return seconds
 
 
 def _fan_out(step: Callable[..., int], data: Path, plan: stage.Plan, jobs: int) -> None:
@@ -120,7 +130,8 @@ def _fan_out(step: Callable[..., int], data: Path, plan: stage.Plan, jobs: int) 
 
 
 def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
-           jobs: int | None = None) -> tuple[dict[str, Any], list[str]]:
+           jobs: int | None = None, seconds: dict[str, float] | None = None,
+           ) -> tuple[dict[str, Any], list[str]]:
     """hosts and domains, the part list and the manifest into the new generation, which
     is then renamed into index/. CURRENT is switched by the caller, last. Returns the
     manifest and the runs this generation consumed (to delete once it is live)."""
@@ -168,6 +179,8 @@ def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
             "buckets_rewritten": sum(not s.get("reusable") for s in summary),
             "threads": plan.threads, "memory_limit": plan.memory_limit,
             "spill_dir": plan.spill_dir, "jobs": jobs,
+            # wall seconds of each step, when one command ran them all
+            "seconds": {k: round(v, 3) for k, v in (seconds or {}).items()},
         },
         **(extra or {}),
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from clitools import crawl_args, linkindex
 from clustertools import kill_leftovers
+from s3server import FOREIGN_VARS, S3Server, s3_server
 from webtools import WEB_ARGS
 
 from linkindex.localredis import RedisServer
@@ -54,3 +55,21 @@ def no_leftover_workers() -> Iterator[None]:
     """No worker process a test started outlives it, even when the test fails."""
     yield
     kill_leftovers()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """moto's S3 server on a free loopback port with one bucket; tests keep apart by
+    prefix (`s3.fresh_url()`). It sets no environment: use `s3_env`, or `s3.env`."""
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The S3 server, with this test's environment pointing the AWS SDK at it only."""
+    for var in FOREIGN_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var, value in s3.env.items():
+        monkeypatch.setenv(var, value)
+    return s3

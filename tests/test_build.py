@@ -591,6 +591,9 @@ def test_manifest(tmp_path: Path) -> None:
         for p in parts
     ]
     assert manifest["skipped_parts"] == []
+    seconds = manifest["build"].pop("seconds")
+    assert set(seconds) == {"plan", "map", "reduce", "ranks", "write"}
+    assert all(s >= 0 for s in seconds.values())
     assert manifest["build"] == {
         "previous": None, "full_reason": "no index yet", "new_parts": 2,
         "buckets_rewritten": 1, "threads": None, "memory_limit": None, "spill_dir": None,
