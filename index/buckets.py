@@ -1,6 +1,6 @@
 """The build's SQL over edges: map one raw part into per-bucket runs; reduce one bucket.
 
-    map:     raw/<crawl>/edges/<part>.parquet ─► stage/edges/bucket=<n>/<crawl>--<part>.parquet
+    map:     raw/<crawl>/edges/<part>.parquet ─► stage/edges/bucket=<n>/<crawl>/<part>.<k>.parquet
     reduce:  index/<previous>/edges/bucket=<n>/ + new runs ─► summary (domain pairs, hosts,
              counts) ─► (ranks) ─► index/<new>/edges/bucket=<n>/data_0.parquet
 
@@ -28,7 +28,7 @@ import duckdb
 
 from core import layout
 from core.schema import EDGES, INDEX_EDGES
-from index import part_checks, stage
+from index import part_checks, restamp, stage
 from index.compact import (
     EDGE_FILE,
     EDGE_ORDER,
@@ -188,16 +188,17 @@ def map_part(data: Path, rel: str, size: int, mtime_ns: int, buckets: int,
     tmp_root.mkdir(parents=True, exist_ok=True)
     con = connect(tmp_root, threads, memory_limit)
     try:
-        raw_view(con, "edges", [str(data / rel)], name="part_raw")
-        con.execute("CREATE TEMP TABLE part AS SELECT * FROM part_raw")
+        # Read twice (target domains, then the rows), not loaded: reading a part is
+        # cheaper than holding it. Runs are not sorted: reduce sorts the bucket anyway
+        # (sorting here cost a quarter of map: bench/RESULTS.md, "build").
+        raw_view(con, "edges", [str(data / rel)], name="part")
         con.execute(_BUCKET_OF_DOMAIN, {"n": buckets})
         stats = con.execute(_MAP_STATS).fetchall()
         out = tmp_root / "runs"
         columns = ", ".join(f"p.{name}" for name in EDGES.names)
-        order = ", ".join(f"p.{c}" for c in EDGE_ORDER)
         con.execute(
             f"COPY (SELECT {columns}, b.bucket FROM part AS p "
-            f"JOIN domain_bucket AS b ON b.dst_domain = p.dst_domain ORDER BY b.bucket, {order}) "
+            "JOIN domain_bucket AS b ON b.dst_domain = p.dst_domain) "
             "TO $out (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (bucket), "
             "FILENAME_PATTERN 'run', OVERWRITE_OR_IGNORE true)",
             {"out": str(out)},
@@ -244,24 +245,39 @@ def new_runs(data: Path, plan: stage.Plan, bucket: int) -> list[Path]:
     return runs
 
 
-def _open_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str]
-                 ) -> tuple[duckdb.DuckDBPyConnection, bool]:
+# The previous rows this build can change: links seen again (in the new runs) and links
+# of pages fetched again. The write pass merges only these and streams the rest.
+_AFFECTED = """
+CREATE TEMP VIEW previous AS
+SELECT p.* FROM read_parquet($old) AS p
+WHERE EXISTS (SELECT 1 FROM fresh AS f
+              WHERE f.src_url = p.src_url AND f.dst_url = p.dst_url
+                AND f.kind = p.kind AND f.anchor = p.anchor)
+   OR EXISTS (SELECT 1 FROM read_parquet($changed) AS c WHERE c.url = p.src_url)
+"""
+
+
+def _open_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
+                 *, affected_only: bool = False) -> tuple[duckdb.DuckDBPyConnection, bool]:
     """A connection with TEMP VIEW merged: the bucket's rows in the new generation
-    (without ranks). Also whether it has new runs."""
+    (without ranks), or only those this build changes (`affected_only`). Also whether
+    the bucket has new runs."""
     con = connect(stage.spill_dir(data, plan, str(bucket)), plan.threads, plan.memory_limit)
     crawl_ranks(con, crawls)
-    old = previous_file(data, plan, bucket)
-    if old is not None:
-        con.read_parquet(str(old)).create_view("previous")
-    else:
-        con.execute(f"CREATE TEMP TABLE previous ({columns_ddl(INDEX_EDGES)})")
     runs = new_runs(data, plan, bucket)
     raw_view(con, "edges", [str(p) for p in runs], name="runs")
-    params = {"latest_fetch": str(stage.next_dir(data) / "latest_fetch.parquet"),
-              "changed": str(stage.next_dir(data) / "changed.parquet")}
-    con.execute(_FRESH, {"latest_fetch": params["latest_fetch"]})
-    # A view takes no parameters: the path goes in as a quoted literal.
-    con.execute(_KEPT.replace("$changed", sql_literal(params["changed"])))
+    latest_fetch = str(stage.next_dir(data) / "latest_fetch.parquet")
+    changed = sql_literal(str(stage.next_dir(data) / "changed.parquet"))
+    con.execute(_FRESH, {"latest_fetch": latest_fetch})
+    old = previous_file(data, plan, bucket)
+    if old is None:
+        con.execute(f"CREATE TEMP TABLE previous ({columns_ddl(INDEX_EDGES)})")
+    elif affected_only:  # a view takes no parameters: paths as quoted literals
+        con.execute(_AFFECTED.replace("$old", sql_literal(str(old)))
+                    .replace("$changed", changed))
+    else:
+        con.read_parquet(str(old)).create_view("previous")
+    con.execute(_KEPT.replace("$changed", changed))
     con.execute(_MERGED)
     return con, bool(runs)
 
@@ -309,13 +325,26 @@ def write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
         except OSError:
             shutil.copyfile(old, out)
         return
+    ranks = str(ranks_path(data))
+    if old is not None:  # most rows stay as they are: stream them (index.restamp)
+        con, _ = _open_bucket(data, plan, bucket, crawls, affected_only=True)
+        try:
+            delta = con.sql(
+                f"SELECT {', '.join(INDEX_EDGES.names)} FROM ({_RANKED}) "
+                f"ORDER BY {', '.join(EDGE_ORDER)}", params={"ranks": ranks}).to_arrow_table()
+        finally:
+            con.close()
+        if restamp.streamable(old, delta):
+            restamp.stream_bucket(old, delta, ranks_path(data), out, plan.row_group_size)
+            shutil.rmtree(stage.spill_dir(data, plan, str(bucket)), ignore_errors=True)
+            return
     con, _ = _open_bucket(data, plan, bucket, crawls)
     try:
         # Declared from the schema (NOT NULLs included), so the file carries its types;
         # filled in sorted order and written in that order.
         con.execute(f"CREATE TEMP TABLE ranked ({columns_ddl(INDEX_EDGES)})")
         con.execute(f"INSERT INTO ranked BY NAME {_RANKED} ORDER BY {', '.join(EDGE_ORDER)}",
-                    {"ranks": str(ranks_path(data))})
+                    {"ranks": ranks})
         copy_table(con, "ranked", INDEX_EDGES, out, order=None, kind="index_edges",
                    row_group_size=plan.row_group_size)
     finally:

@@ -20,12 +20,13 @@ from clitools import linkindex
 from rawdata import T0, fetch, link, write_part, write_parts
 
 from core import layout
+from index import restamp
 from index.build import build_index, build_step
 
 DOMAINS = [f"d{i}.example" for i in range(9)]
 URLS = [f"https://{host}{d}/{path}" for d in DOMAINS for host in ("www.", "blog.")
         for path in ("", "a", "b")]
-ANCHORS = ["", "home", "click here", "Best widgets", "d0"]
+ANCHORS = ["", "home", "click here", "Best widgets", "d0", "Bücher", "Zürich", "日本語", "Z"]
 KINDS = ["a", "a", "a", "img", "redirect"]
 POSITIONS = ["content", "nav", "footer", None]
 
@@ -116,8 +117,13 @@ def full_build_of(data: Path, tmp: Path) -> Path:
     return copy
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_incremental_builds_equal_a_full_build(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize("seed,stream", [(1, False), (2, False), (3, True), (4, True)])
+def test_incremental_builds_equal_a_full_build(tmp_path: Path, seed: int, stream: bool,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """stream: every bucket with a previous file is written by streaming it
+    (index.restamp), however much changed; else only when little did."""
+    if stream:
+        monkeypatch.setattr(restamp, "MAX_DELTA_SHARE", float("inf"))
     rng = random.Random(seed)
     data = tmp_path / "data"
     held: list = []
@@ -297,3 +303,28 @@ def test_generations_replaced_recently_are_kept_for_external_readers(tmp_path: P
     assert layout.generations(data) == ["g000002", "g000003", "g000004"]
     build_index(data, force=True, keep=1)  # without keep_for: only keep and the live one
     assert layout.generations(data) == ["g000004", "g000005"]
+
+
+def test_a_small_recrawl_streams_each_bucket_in_row_groups(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    sources = {f"https://www.s{i}.example/p{j}": [f"https://www.{d}/x{k}" for d in DOMAINS
+                                                   for k in range(8)]
+               for i in range(30) for j in range(6)}
+    crawl_of_links(data, "c1", 1, sources)  # 12,960 links: several row groups per bucket
+    build_index(data, buckets=2, row_group_size=2048)
+    streamed: list[int] = []
+    real = restamp.stream_bucket
+    monkeypatch.setattr(restamp, "stream_bucket", lambda old, delta, *a: (
+        streamed.append(delta.num_rows), real(old, delta, *a))[1])
+    changed = {src: dsts[::3] + ["https://www.d0.example/new"]
+               for src, dsts in list(sources.items())[::40]}
+    crawl_of_links(data, "c2", 2, changed)
+    build_index(data, row_group_size=2048)
+    assert len(streamed) == 2 and all(streamed)
+    assert tables(data) == tables(full_build_of(data, tmp_path))
+    root = layout.generation_dir(data, layout.current_generation(data))
+    for f in root.glob("edges/bucket=*/*.parquet"):
+        meta = pq.ParquetFile(f).metadata
+        assert meta.num_row_groups > 1
+        assert all(meta.row_group(i).num_rows == 2048 for i in range(meta.num_row_groups - 1))

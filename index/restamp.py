@@ -1,0 +1,113 @@
+"""Write a bucket of an incremental build by streaming its previous file.
+
+The previous file is already in EDGE_ORDER. What a build changes in it is small: the
+rows of links seen again or anew (new runs) and of pages fetched again (`live`), the
+"delta", merged by SQL (index.buckets) and sorted. Every other row only gets its
+source's new domain rank. So the file is read row group by row group, the changed rows
+are dropped, the delta rows that sort before the group's end are merged in, and each
+group is written as it comes: no aggregation and no sort of the whole bucket, where a
+merge through SQL would aggregate and sort all of it (bench/RESULTS.md, "build").
+
+Keys are the EDGE_ORDER columns joined with NUL, which sorts below every character they
+can hold, so joined keys compare as the tuples do (and as DuckDB's byte-wise ORDER BY).
+A key column holding a NUL would break that: such a bucket is merged by SQL instead.
+"""
+
+from __future__ import annotations
+
+import bisect
+from functools import cache
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from core.layout import TMP_PREFIX, parquet_metadata
+from core.schema import INDEX_EDGES
+from index.compact import EDGE_ORDER
+
+SEP = "\x00"
+# Past this share of the bucket, the delta is most of the work: merge by SQL instead.
+MAX_DELTA_SHARE = 0.3
+
+
+def edge_keys(table: pa.Table) -> pa.ChunkedArray | pa.Array:
+    return pc.binary_join_element_wise(*(table[c] for c in EDGE_ORDER), SEP)
+
+
+def streamable(old: Path, delta: pa.Table) -> bool:
+    """Whether streaming is the cheaper and a safe way to write this bucket."""
+    rows = pq.ParquetFile(old).metadata.num_rows
+    if delta.num_rows > MAX_DELTA_SHARE * max(rows, 1):
+        return False
+    return not any(pc.any(pc.match_substring(delta[c], SEP)).as_py() for c in EDGE_ORDER)
+
+
+@cache
+def _ranks(path: str, mtime_ns: int) -> dict[str, float]:
+    table = pq.read_table(path, columns=["domain", "domain_rank"])
+    return dict(zip(table["domain"].to_pylist(), table["domain_rank"].to_pylist(),
+                    strict=True))
+
+
+def domain_ranks(path: Path) -> dict[str, float]:
+    """The new generation's ranks, read once per process (per ranks file)."""
+    return _ranks(str(path), path.stat().st_mtime_ns)
+
+
+def _with_ranks(batch: pa.Table, ranks: dict[str, float]) -> pa.Table:
+    """`batch` with src_domain_rank looked up per distinct source domain."""
+    domains = pc.dictionary_encode(batch["src_domain"]).combine_chunks()
+    values = pa.array([ranks.get(d, 0.0) for d in domains.dictionary.to_pylist()],
+                      pa.float64())
+    rank = pc.take(values, domains.indices)
+    return batch.set_column(batch.schema.get_field_index("src_domain_rank"),
+                            INDEX_EDGES.field("src_domain_rank"), rank)
+
+
+def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, out: Path,
+                  row_group_size: int) -> None:
+    """Write `out`: the rows of `old` not in `delta`, re-ranked, with `delta` merged in
+    (delta: INDEX_EDGES rows, ranked, sorted in EDGE_ORDER)."""
+    ranks = domain_ranks(ranks_path)
+    delta = delta.cast(INDEX_EDGES)
+    delta_keys = edge_keys(delta).combine_chunks() if delta.num_rows else pa.array([], pa.string())
+    key_list = delta_keys.to_pylist()
+    # DuckDB rounds a row group size up to a multiple of 2048: the same groups as a full build.
+    group = -(-row_group_size // 2048) * 2048
+    schema = INDEX_EDGES.with_metadata(parquet_metadata("index_edges"))
+    tmp = out.with_name(f"{TMP_PREFIX}{out.name}")
+    pending: list[pa.Table] = []
+    held = 0
+    taken = 0  # delta rows written so far
+
+    with pq.ParquetWriter(tmp, schema, compression="zstd", write_page_checksum=True) as writer:
+
+        def emit(table: pa.Table, final: bool = False) -> None:
+            nonlocal held
+            if table.num_rows:
+                pending.append(table)
+                held += table.num_rows
+            while held >= group or (final and held):
+                whole = pa.concat_tables(pending)
+                writer.write_table(whole.slice(0, group), row_group_size=group)
+                rest = whole.slice(group)
+                pending[:] = [rest] if rest.num_rows else []
+                held = rest.num_rows
+
+        for batch in pq.ParquetFile(old).iter_batches(batch_size=group):
+            rows = pa.Table.from_batches([batch]).cast(INDEX_EDGES)
+            keys = edge_keys(rows)
+            last = keys[-1].as_py()
+            if len(key_list):
+                rows = rows.filter(pc.invert(pc.is_in(keys, value_set=delta_keys)))
+            upto = bisect.bisect_right(key_list, last, lo=taken)
+            rows = _with_ranks(rows, ranks)
+            if upto > taken:
+                rows = pa.concat_tables([rows, delta.slice(taken, upto - taken)])
+                rows = rows.take(pc.sort_indices(edge_keys(rows)))
+                taken = upto
+            emit(rows)
+        emit(delta.slice(taken), final=True)
+    tmp.replace(out)
