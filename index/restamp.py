@@ -36,6 +36,10 @@ def edge_keys(table: pa.Table) -> pa.ChunkedArray | pa.Array:
     return pc.binary_join_element_wise(*(table[c] for c in EDGE_ORDER), SEP)
 
 
+def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
 def streamable(old: Path, delta: pa.Table) -> bool:
     """Whether streaming is the cheaper and a safe way to write this bucket."""
     rows = pq.ParquetFile(old).metadata.num_rows
@@ -72,8 +76,11 @@ def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, out: Path,
     (delta: INDEX_EDGES rows, ranked, sorted in EDGE_ORDER)."""
     ranks = domain_ranks(ranks_path)
     delta = delta.cast(INDEX_EDGES)
-    delta_keys = edge_keys(delta).combine_chunks() if delta.num_rows else pa.array([], pa.string())
+    delta_keys = _one_chunk(edge_keys(delta)) if delta.num_rows else pa.array([], pa.string())
     key_list = delta_keys.to_pylist()
+    # Only rows of a delta source page can be in the delta: one cheap lookup per row,
+    # and the joined key of those rows only.
+    delta_sources = _one_chunk(pc.unique(delta["src_url"])) if delta.num_rows else None
     # DuckDB rounds a row group size up to a multiple of 2048: the same groups as a full build.
     group = -(-row_group_size // 2048) * 2048
     schema = INDEX_EDGES.with_metadata(parquet_metadata("index_edges"))
@@ -97,11 +104,17 @@ def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, out: Path,
                 held = rest.num_rows
 
         for batch in pq.ParquetFile(old).iter_batches(batch_size=group):
-            rows = pa.Table.from_batches([batch]).cast(INDEX_EDGES)
-            keys = edge_keys(rows)
-            last = keys[-1].as_py()
-            if len(key_list):
-                rows = rows.filter(pc.invert(pc.is_in(keys, value_set=delta_keys)))
+            rows = pa.Table.from_batches([batch])
+            if rows.schema != INDEX_EDGES:
+                rows = rows.cast(INDEX_EDGES)
+            last = SEP.join(rows[c][-1].as_py() for c in EDGE_ORDER)
+            if delta_sources is not None:
+                candidate = _one_chunk(pc.is_in(rows["src_url"], value_set=delta_sources))
+                if pc.any(candidate).as_py():
+                    hit = pc.is_in(edge_keys(rows.filter(candidate)), value_set=delta_keys)
+                    # hit's values at the candidates' places, False elsewhere
+                    dropped = pc.replace_with_mask(candidate, candidate, _one_chunk(hit))
+                    rows = rows.filter(pc.invert(dropped))
             upto = bisect.bisect_right(key_list, last, lo=taken)
             rows = _with_ranks(rows, ranks)
             if upto > taken:
