@@ -33,6 +33,7 @@ from index.compact import (
     EDGE_FILE,
     EDGE_ORDER,
     EDGES_DIR,
+    SUMMARY_DIR,
     columns_ddl,
     connect,
     copy_table,
@@ -140,12 +141,32 @@ SELECT src_url, dst_url, kind, anchor,
 FROM joined
 """
 
-# Live external links per (linking, linked) domain pair: domain totals and the graph of
-# domain ranks start here. dst_domain decides the bucket, so buckets never share a pair.
+# Live external links per (linking, linked) domain pair, and how many are followed:
+# domain totals and the graph of domain ranks start here. dst_domain decides the
+# bucket, so buckets never share a pair. Counts, not flags, so that an incremental build
+# can take the previous rows' share out and put the new rows' in.
 _PAIRS = """
-SELECT src_domain, dst_domain, count(*) AS links, bool_or(NOT nofollow) AS followed
-FROM facts WHERE live AND external
+SELECT src_domain, dst_domain, count(*) AS links,
+       count(*) FILTER (NOT nofollow) AS followed_links
+FROM {facts} WHERE live AND external
 GROUP BY src_domain, dst_domain
+"""
+
+# An incremental bucket's pairs: the previous generation's, less the rows this build
+# changes as they were, plus the same rows as they are now.
+_PAIRS_INCREMENTAL = """
+SELECT src_domain, dst_domain, sum(links)::BIGINT AS links,
+       sum(followed_links)::BIGINT AS followed_links
+FROM (
+    SELECT * FROM read_parquet($before)
+    UNION ALL
+    SELECT src_domain, dst_domain, -links, -followed_links FROM (""" + _PAIRS.replace(
+    "{facts}", "old_facts") + """)
+    UNION ALL
+    SELECT * FROM (""" + _PAIRS.replace("{facts}", "facts") + """)
+)
+GROUP BY src_domain, dst_domain
+HAVING sum(links) > 0
 """
 
 _HOSTS = """
@@ -154,12 +175,12 @@ UNION
 SELECT dst_host, dst_domain FROM facts
 """
 
-# A bucket is reused as it is when nothing in it can change: no new runs, no page of
-# its links got a new latest fetch, and no domain rank moved (checked at write).
-_TOUCHED_BY_REFETCH = """
-SELECT count(*) FROM (SELECT DISTINCT src_url FROM previous) AS o
-JOIN read_parquet($changed) AS ch ON ch.url = o.src_url
+_HOSTS_INCREMENTAL = _HOSTS + """
+UNION
+SELECT host, domain FROM read_parquet($before)
 """
+
+_FACTS = "src_domain, dst_domain, src_host, dst_host, live, external, nofollow"
 
 _RANKED = """
 SELECT m.*, coalesce(r.domain_rank, 0.0) AS src_domain_rank
@@ -282,27 +303,57 @@ def _open_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
     return con, bool(runs)
 
 
+def previous_summary(data: Path, plan: stage.Plan, bucket: int, suffix: str) -> Path | None:
+    """A summary file the previous generation kept for `bucket`, if any."""
+    if plan.previous is None:
+        return None
+    path = layout.generation_dir(data, plan.previous) / SUMMARY_DIR / f"bucket={bucket}{suffix}"
+    return path if path.exists() else None
+
+
 def summarize_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str]) -> None:
     """Reduce, first pass: the bucket's domain pairs, hosts and counts, and whether it
-    can be reused as it is."""
-    con, has_runs = _open_bucket(data, plan, bucket, crawls)
+    can be reused as it is. Incremental when the previous generation kept its summary:
+    then only the rows this build changes are merged (the delta, kept for the write)."""
+    before = {suffix: previous_summary(data, plan, bucket, suffix)
+              for suffix in (".pairs.parquet", ".hosts.parquet", ".json")}
+    incremental = all(before.values()) and previous_file(data, plan, bucket) is not None
+    con, has_runs = _open_bucket(data, plan, bucket, crawls, affected_only=incremental)
     try:
-        con.execute("CREATE TEMP TABLE facts AS SELECT src_domain, dst_domain, src_host, "
-                    "dst_host, live, external, nofollow FROM merged")
-        for suffix, sql in ((".pairs.parquet", _PAIRS), (".hosts.parquet", _HOSTS)):
+        if incremental:
+            delta = stage.summary_path(data, bucket, ".delta.parquet")
+            delta.parent.mkdir(parents=True, exist_ok=True)
+            part = delta.with_name(f"{layout.TMP_PREFIX}{delta.name}")
+            con.execute(f"COPY (SELECT * FROM merged ORDER BY {', '.join(EDGE_ORDER)}) "
+                        "TO $path (FORMAT parquet)", {"path": str(part)})
+            os.replace(part, delta)
+            con.execute(f"CREATE TEMP TABLE facts AS SELECT {_FACTS} FROM read_parquet($p)",
+                        {"p": str(delta)})
+            con.execute(f"CREATE TEMP TABLE old_facts AS SELECT {_FACTS} FROM previous")
+            queries = {".pairs.parquet": _PAIRS_INCREMENTAL, ".hosts.parquet": _HOSTS_INCREMENTAL}
+        else:
+            con.execute(f"CREATE TEMP TABLE facts AS SELECT {_FACTS} FROM merged")
+            queries = {".pairs.parquet": _PAIRS.replace("{facts}", "facts"),
+                       ".hosts.parquet": _HOSTS}
+        for suffix, sql in queries.items():
             path = stage.summary_path(data, bucket, suffix)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{layout.TMP_PREFIX}{path.name}")
-            con.execute(f"COPY ({sql}) TO $path (FORMAT parquet)", {"path": str(tmp)})
+            params = {"path": str(tmp)}
+            if incremental:
+                params["before"] = str(before[suffix])
+            con.execute(f"COPY ({sql}) TO $path (FORMAT parquet)", params)
             os.replace(tmp, path)
-        edges, live = con.execute("SELECT count(*), count(*) FILTER (live) FROM facts").fetchone()
-        refetched = 0
-        if not has_runs and plan.previous is not None:
-            (refetched,) = con.execute(
-                _TOUCHED_BY_REFETCH,
-                {"changed": str(stage.next_dir(data) / "changed.parquet")}).fetchone()
-        reusable = (not has_runs and refetched == 0
-                    and previous_file(data, plan, bucket) is not None)
+        (edges, live) = con.execute(
+            "SELECT count(*), count(*) FILTER (live) FROM facts").fetchone()
+        changed_rows = 0
+        if incremental:
+            kept = stage.read_json(before[".json"]) or {}
+            (changed_rows, changed_live) = con.execute(
+                "SELECT count(*), count(*) FILTER (live) FROM old_facts").fetchone()
+            edges += kept["edges"] - changed_rows
+            live += kept["live_edges"] - changed_live
+        reusable = incremental and not has_runs and changed_rows == 0
         layout.write_json(stage.summary_path(data, bucket, ".json"),
                           {"edges": edges, "live_edges": live, "reusable": reusable})
     finally:
@@ -326,9 +377,12 @@ def write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
             shutil.copyfile(old, out)
         return
     ranks = str(ranks_path(data))
-    if old is not None:  # most rows stay as they are: stream them (index.restamp)
-        con, _ = _open_bucket(data, plan, bucket, crawls, affected_only=True)
+    kept_delta = stage.summary_path(data, bucket, ".delta.parquet")
+    if old is not None and kept_delta.exists():  # stream the rest (index.restamp)
+        con = connect(stage.spill_dir(data, plan, str(bucket)), plan.threads, plan.memory_limit)
         try:
+            con.execute("CREATE TEMP VIEW merged AS SELECT * FROM read_parquet("
+                        f"{sql_literal(str(kept_delta))})")
             delta = con.sql(
                 f"SELECT {', '.join(INDEX_EDGES.names)} FROM ({_RANKED}) "
                 f"ORDER BY {', '.join(EDGE_ORDER)}", params={"ranks": ranks}).to_arrow_table()
@@ -370,7 +424,7 @@ def write_ranks(data: Path, plan: stage.Plan) -> bool:
         con.execute("CREATE TEMP TABLE rank_domain AS SELECT domain FROM bucket_hosts "
                     "UNION SELECT domain FROM read_parquet($pages)", {"pages": pages})
         con.execute("CREATE TEMP VIEW rank_link AS "
-                    "SELECT src_domain, dst_domain FROM domain_pair WHERE followed")
+                    "SELECT src_domain, dst_domain FROM domain_pair WHERE followed_links > 0")
         compute_domain_ranks(con, domains="rank_domain", links="rank_link")
         out = ranks_path(data)
         part = out.with_name(f"{layout.TMP_PREFIX}{out.name}")

@@ -50,6 +50,9 @@ EDGES_PER_BUCKET = 4_000_000  # automatic bucket count: smallest power of two >=
 MAX_AUTO_BUCKETS = 4096
 EDGES_DIR = "edges"
 EDGE_FILE = "data_0.parquet"
+# Per-bucket domain pairs, hosts and counts kept in each generation, so that the next
+# incremental build reduces only what changed (index.buckets).
+SUMMARY_DIR = "summary"
 EDGE_ORDER = ("dst_domain", "dst_url", "src_domain", "src_url", "kind", "anchor")
 # Each index table but edges: file, schema, sort order (a unique key).
 TABLES = {
@@ -245,7 +248,7 @@ def summaries(con: duckdb.DuckDBPyConnection, pairs: list[str], hosts: list[str]
             con.execute(f"CREATE TEMP TABLE {name} ({ddl})")
 
 
-PAIR_DDL = "src_domain VARCHAR, dst_domain VARCHAR, links BIGINT, followed BOOLEAN"
+PAIR_DDL = 'src_domain VARCHAR, dst_domain VARCHAR, links BIGINT, followed_links BIGINT'
 HOST_DDL = "host VARCHAR, domain VARCHAR"
 
 

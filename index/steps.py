@@ -26,7 +26,7 @@ from core.errors import LinkindexError
 from core.schema import INDEX_FORMAT, SCHEMA_VERSION
 from index import stage
 from index.buckets import map_part, ranks_path, summarize_bucket, write_bucket, write_ranks
-from index.compact import connect, iso_ms, write_hosts_and_domains
+from index.compact import SUMMARY_DIR, connect, iso_ms, write_hosts_and_domains
 from index.plan import write_parts_list
 
 STEPS = ("plan", "map", "reduce", "write", "commit")
@@ -157,6 +157,13 @@ def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
         con.close()
     used = [r for r in records if not r.get("skipped")]
     write_parts_list(out, plan.inputs, skipped)
+    # The bucket summaries stay with the generation: the next build starts from them.
+    kept = out / SUMMARY_DIR
+    kept.mkdir(exist_ok=True)
+    for bucket in range(plan.buckets):
+        for suffix in (".pairs.parquet", ".hosts.parquet", ".json"):
+            source = stage.summary_path(data, bucket, suffix)
+            os.replace(source, kept / source.name)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "index_format": INDEX_FORMAT,
