@@ -78,9 +78,6 @@ def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, out: Path,
     delta = delta.cast(INDEX_EDGES)
     delta_keys = _one_chunk(edge_keys(delta)) if delta.num_rows else pa.array([], pa.string())
     key_list = delta_keys.to_pylist()
-    # Only rows of a delta source page can be in the delta: one cheap lookup per row,
-    # and the joined key of those rows only.
-    delta_sources = _one_chunk(pc.unique(delta["src_url"])) if delta.num_rows else None
     # DuckDB rounds a row group size up to a multiple of 2048: the same groups as a full build.
     group = -(-row_group_size // 2048) * 2048
     schema = INDEX_EDGES.with_metadata(parquet_metadata("index_edges"))
@@ -108,19 +105,24 @@ def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, out: Path,
             if rows.schema != INDEX_EDGES:
                 rows = rows.cast(INDEX_EDGES)
             last = SEP.join(rows[c][-1].as_py() for c in EDGE_ORDER)
-            if delta_sources is not None:
-                candidate = _one_chunk(pc.is_in(rows["src_url"], value_set=delta_sources))
+            # Both are in key order: the delta rows that sort into this group, and only
+            # they, can replace rows of it. Small lookups, never the whole delta.
+            upto = bisect.bisect_right(key_list, last, lo=taken)
+            if upto > taken:
+                mine = delta.slice(taken, upto - taken)
+                candidate = _one_chunk(pc.is_in(rows["src_url"],
+                                                value_set=_one_chunk(pc.unique(mine["src_url"]))))
                 if pc.any(candidate).as_py():
-                    hit = pc.is_in(edge_keys(rows.filter(candidate)), value_set=delta_keys)
+                    hit = pc.is_in(edge_keys(rows.filter(candidate)),
+                                   value_set=delta_keys.slice(taken, upto - taken))
                     # hit's values at the candidates' places, False elsewhere
                     dropped = pc.replace_with_mask(candidate, candidate, _one_chunk(hit))
                     rows = rows.filter(pc.invert(dropped))
-            upto = bisect.bisect_right(key_list, last, lo=taken)
-            rows = _with_ranks(rows, ranks)
-            if upto > taken:
-                rows = pa.concat_tables([rows, delta.slice(taken, upto - taken)])
+                rows = pa.concat_tables([_with_ranks(rows, ranks), mine])
                 rows = rows.take(pc.sort_indices(edge_keys(rows)))
                 taken = upto
+            else:
+                rows = _with_ranks(rows, ranks)
             emit(rows)
         emit(delta.slice(taken), final=True)
     tmp.replace(out)
