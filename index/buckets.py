@@ -366,7 +366,19 @@ def write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
     """Reduce, second pass: the bucket's file of the new generation, sorted, each edge
     with its source's domain rank; the previous file itself when nothing changed."""
     out = stage.next_gen_dir(data) / EDGES_DIR / f"bucket={bucket}" / EDGE_FILE
+    if out.exists():  # written whole by a task before (files appear only whole)
+        return
     out.parent.mkdir(parents=True, exist_ok=True)
+    _write_bucket(data, plan, bucket, crawls, ranks_moved, out)
+    # Its runs are in the file now: freeing them as buckets are written keeps the peak
+    # disk near the new index's size (a new plan remaps the parts of a build killed
+    # after this point: index.plan).
+    for path in new_runs(data, plan, bucket):
+        path.unlink(missing_ok=True)
+
+
+def _write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
+                  ranks_moved: bool, out: Path) -> None:
     summary = stage.read_json(stage.summary_path(data, bucket, ".json")) or {}
     old = previous_file(data, plan, bucket)
     if summary.get("reusable") and not ranks_moved and old is not None:

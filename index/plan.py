@@ -123,6 +123,7 @@ def plan_build(
         stage.reset(data, n)
     else:
         n = int(layout.read_manifest(data, previous)["buckets"])
+    _forget_freed_runs(data)
     stage.clear_next(data)
     stage.next_gen_dir(data).mkdir(parents=True)
     plan = stage.Plan(
@@ -146,6 +147,21 @@ def plan_build(
     _pages_step(data, plan, pages_before)
     plan.save(data)
     return plan
+
+
+def _forget_freed_runs(data: Path) -> None:
+    """A build that stopped after writing some buckets has freed their runs (index.
+    buckets.write_bucket): a part of it whose runs are not all there is mapped again by
+    this one (its record goes; its runs are overwritten)."""
+    try:
+        before = stage.Plan.load(data)
+    except LinkindexError:
+        return
+    for rel in before.new_edges:
+        record = stage.read_json(stage.map_record_path(data, rel))
+        if record and not all(path.exists() for bucket in record.get("runs", {})
+                              for path in stage.runs_of(data, record, int(bucket))):
+            stage.map_record_path(data, rel).unlink(missing_ok=True)
 
 
 def _previous(data: Path, live: str | None, inputs: list[dict[str, Any]], force: bool,

@@ -441,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("linkindex: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `linkindex … | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # a bug: one line, unless asked for the traceback
         if os.environ.get("LINKINDEX_DEBUG"):
             raise

@@ -328,3 +328,34 @@ def test_a_small_recrawl_streams_each_bucket_in_row_groups(
         meta = pq.ParquetFile(f).metadata
         assert meta.num_row_groups > 1
         assert all(meta.row_group(i).num_rows == 2048 for i in range(meta.num_row_groups - 1))
+
+
+def test_a_build_stopped_after_some_buckets_were_written_loses_nothing(tmp_path: Path) -> None:
+    rng = random.Random(9)
+    data, held = tmp_path / "data", []
+    write_random_crawl(data, rng, "c1", 10, held)
+    build_index(data, buckets=4)
+    write_random_crawl(data, rng, "c2", 20, held)
+    for step in ("plan", "map", "reduce"):
+        build_step(data, step)
+    build_step(data, "write", task=0, tasks=2)  # half the buckets: their runs are freed
+    written = list((data / "stage" / "next" / "gen").glob("edges/bucket=*/*.parquet"))
+    assert len(written) == 2
+    build_step(data, "write", task=0, tasks=2)  # a rerun of a done task does nothing
+    # the build is abandoned; the next one maps the parts whose runs were freed again
+    result = build_index(data)
+    assert result.manifest["build"]["previous"] == "g000001"
+    assert tables(data) == tables(full_build_of(data, tmp_path))
+
+
+def test_runs_are_freed_as_buckets_are_written(tmp_path: Path) -> None:
+    rng = random.Random(10)
+    data, held = tmp_path / "data", []
+    write_random_crawl(data, rng, "c1", 10, held)
+    for step in ("plan", "map", "reduce"):
+        build_step(data, step, buckets=4)
+    runs = data / "stage" / "edges"
+    before = {p.parent.parent.name for p in runs.rglob("*.parquet")}
+    build_step(data, "write", task=1, tasks=2)  # buckets 1 and 3
+    after = {p.parent.parent.name for p in runs.rglob("*.parquet")}
+    assert after == before - {"bucket=1", "bucket=3"}
