@@ -78,7 +78,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         result = build_step(args.data, args.step, task=task, tasks=args.tasks,
                             build_id=args.build_id, wait=args.wait, **options)
     if isinstance(result, str):
-        print(result)
+        # One write per line: tasks started together often share one log, and print()
+        # writes the text and its newline apart when Python runs unbuffered.
+        sys.stdout.write(f"{result}\n")
         return 0
     return _report(args, result)
 

@@ -509,9 +509,10 @@ class Session:
             out, err = proc.communicate(timeout=300)
             assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
             step = re.search(r"\blinkindex build (map|reduce|write) ", " ".join(proc.args))
-            if step:  # build tasks: each says what it did
-                lines = out.strip().splitlines()
-                assert lines, f"no build task output:\n{err}"
+            if step:  # build tasks: each says what it did, one line each
+                lines = out.splitlines()
+                tasks = re.search(r"--tasks (\d+)", " ".join(proc.args))
+                assert tasks and len(lines) == int(tasks[1]), f"{out!r}\n{err}"
                 for line in lines:
                     _check_build(["build", step[1]], line)
                 continue
