@@ -124,6 +124,7 @@ def plan_build(
     else:
         n = int(layout.read_manifest(data, previous)["buckets"])
     _forget_freed_runs(data)
+    stage.remove_leftovers(data)
     stage.clear_next(data)
     stage.next_gen_dir(data).mkdir(parents=True)
     plan = stage.Plan(

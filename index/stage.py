@@ -144,6 +144,15 @@ def spill_dir(data: Path, plan: Plan, name: str) -> Path:
     return path
 
 
+def remove_leftovers(data: Path) -> None:
+    """Temporary folders of map tasks that were killed (a new plan: none is running)."""
+    root = stage_root(data)
+    if root.is_dir():
+        for path in root.iterdir():
+            if path.name.startswith(layout.TMP_PREFIX):
+                shutil.rmtree(path, ignore_errors=True)
+
+
 def clear_next(data: Path) -> None:
     shutil.rmtree(next_dir(data), ignore_errors=True)
 

@@ -359,3 +359,13 @@ def test_runs_are_freed_as_buckets_are_written(tmp_path: Path) -> None:
     build_step(data, "write", task=1, tasks=2)  # buckets 1 and 3
     after = {p.parent.parent.name for p in runs.rglob("*.parquet")}
     assert after == before - {"bucket=1", "bucket=3"}
+
+
+def test_a_new_plan_removes_what_killed_map_tasks_left(tmp_path: Path) -> None:
+    data, held = tmp_path / "data", []
+    write_random_crawl(data, random.Random(12), "c1", 10, held)
+    leftover = data / "stage" / ".tmp-map-4242" / "runs" / "bucket=0"
+    leftover.mkdir(parents=True)
+    (leftover / "run0.parquet").write_bytes(b"PAR1")
+    build_index(data)
+    assert not (data / "stage" / ".tmp-map-4242").exists()
