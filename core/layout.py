@@ -97,6 +97,16 @@ def index_format(manifest: dict[str, Any]) -> int:
     return int(manifest.get("index_format", 1))
 
 
+def manifest_buckets(data: Path, generation: str, manifest: dict[str, Any]) -> int:
+    """A generation's bucket count; a clear error when its manifest has none."""
+    try:
+        return int(manifest["buckets"])
+    except (KeyError, TypeError, ValueError):
+        raise LinkindexError(
+            f"index generation {generation} in {data} has no valid \"buckets\" in its manifest"
+        ) from None
+
+
 def read_manifest(data: Path, generation: str | None = None) -> dict[str, Any]:
     """The manifest of a generation (default: the live one); a clear error if none."""
     if not data.is_dir():

@@ -401,9 +401,13 @@ def _write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
         finally:
             con.close()
         if restamp.streamable(old, delta):
-            restamp.stream_bucket(old, delta, ranks_path(data), out, plan.row_group_size)
-            shutil.rmtree(stage.spill_dir(data, plan, str(bucket)), ignore_errors=True)
-            return
+            try:
+                restamp.stream_bucket(old, delta, ranks_path(data), out, plan.row_group_size)
+                return
+            except restamp.NotStreamable:
+                pass  # merged by SQL below
+            finally:
+                shutil.rmtree(stage.spill_dir(data, plan, str(bucket)), ignore_errors=True)
     con, _ = _open_bucket(data, plan, bucket, crawls)
     try:
         # Declared from the schema (NOT NULLs included), so the file carries its types;

@@ -95,13 +95,9 @@ def build_index(
     root.mkdir(parents=True, exist_ok=True)
     with _build_lock(root, data):
         _remove_leftovers(root)
-        live = layout.current_generation(data)
-        if live is not None and not force:
-            manifest = unchanged(data, live, input_listing(data), buckets)
-            if manifest is not None:  # the parts it skipped are still there: say so again
-                warnings = [_skip_warning(s["path"], s["reason"])
-                            for s in manifest.get("skipped_parts", [])]
-                return BuildResult(live, manifest, built=False, warnings=warnings)
+        up_to_date = _up_to_date(data, force, buckets)
+        if up_to_date is not None:
+            return up_to_date
         started = time.perf_counter()
         plan = plan_build(data, force=force, buckets=buckets, threads=threads,
                           memory_limit=memory_limit, spill_dir=spill_dir,
@@ -146,12 +142,10 @@ def build_step(
     if step == "plan":
         with _build_lock(root, data):
             _remove_leftovers(root)
-            live = layout.current_generation(data)
-            manifest = None if live is None or force else unchanged(
-                data, live, input_listing(data), buckets)
-            if manifest is not None:
-                write_up_to_date(data, live, build_id)
-                return BuildResult(live, manifest, built=False)
+            up_to_date = _up_to_date(data, force, buckets)
+            if up_to_date is not None:
+                write_up_to_date(data, up_to_date.generation, build_id)
+                return up_to_date
             plan = plan_build(data, force=force, buckets=buckets, threads=threads,
                               memory_limit=memory_limit, spill_dir=spill_dir,
                               row_group_size=row_group_size, build_id=build_id)
@@ -194,6 +188,19 @@ def commit_build(data: Path, plan: Plan, *, keep: int = 3, keep_for: float | Non
         Path(run).unlink(missing_ok=True)
     clear_next(data)
     return BuildResult(generation, manifest, built=True, warnings=warnings)
+
+
+def _up_to_date(data: Path, force: bool, buckets: int | None) -> BuildResult | None:
+    """The live generation, when it was built from exactly the parts there now."""
+    live = layout.current_generation(data)
+    if live is None or force:
+        return None
+    manifest = unchanged(data, live, input_listing(data), buckets)
+    if manifest is None:
+        return None
+    # the parts it skipped are still there: say so again
+    warnings = [_skip_warning(s["path"], s["reason"]) for s in manifest.get("skipped_parts", [])]
+    return BuildResult(live, manifest, built=False, warnings=warnings)
 
 
 def _check_arguments(data: Path, keep: int, buckets: int | None, row_group_size: int,

@@ -144,7 +144,8 @@ def plan_build(
         full_reason=full_reason,
         build_id=build_id,
     )
-    pages_before = [p for p in sorted(used_before) if p.startswith("raw/") and "/pages/" in p]
+    pages_before = sorted(i["path"] for i in before
+                          if i["table"] == "pages" and not i.get("skipped"))
     _pages_step(data, plan, pages_before)
     plan.save(data)
     return plan
@@ -209,7 +210,8 @@ def _pages_step(data: Path, plan: stage.Plan, pages_before: list[str]) -> None:
             crawl_ids = [r[0] for r in con.execute(
                 "SELECT DISTINCT crawl_id FROM raw_pages").fetchall()]
             crawl_ranks(con, crawl_ids)
-            before = [str(data / p) for p in pages_before if p in usable]
+            kept = set(usable)
+            before = [str(data / p) for p in pages_before if p in kept]
             crawls = write_pages(con, stage.next_gen_dir(data), root / "changed.parquet",
                                  before, plan.pages_union)
             con.execute("COPY latest_fetch TO $path (FORMAT parquet)",

@@ -10,7 +10,9 @@ merge through SQL would aggregate and sort all of it (bench/RESULTS.md, "build")
 
 Keys are the EDGE_ORDER columns joined with NUL, which sorts below every character they
 can hold, so joined keys compare as the tuples do (and as DuckDB's byte-wise ORDER BY).
-A key column holding a NUL would break that: such a bucket is merged by SQL instead.
+A key column holding a NUL would break that: such a bucket is merged by SQL instead
+(`streamable` checks the delta; `stream_bucket` raises NotStreamable on a previous row
+whose anchor holds one: URLs are percent-encoded, hosts, domains and kinds cannot).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ MAX_DELTA_SHARE = 0.3
 
 def edge_keys(table: pa.Table) -> pa.ChunkedArray | pa.Array:
     return pc.binary_join_element_wise(*(table[c] for c in EDGE_ORDER), SEP)
+
+
+class NotStreamable(Exception):
+    """A previous row the key order cannot place: the caller merges by SQL."""
 
 
 def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -86,43 +92,49 @@ def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, out: Path,
     held = 0
     taken = 0  # delta rows written so far
 
-    with pq.ParquetWriter(tmp, schema, compression="zstd", write_page_checksum=True) as writer:
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd", write_page_checksum=True) as writer:
 
-        def emit(table: pa.Table, final: bool = False) -> None:
-            nonlocal held
-            if table.num_rows:
-                pending.append(table)
-                held += table.num_rows
-            while held >= group or (final and held):
-                whole = pa.concat_tables(pending)
-                writer.write_table(whole.slice(0, group), row_group_size=group)
-                rest = whole.slice(group)
-                pending[:] = [rest] if rest.num_rows else []
-                held = rest.num_rows
+            def emit(table: pa.Table, final: bool = False) -> None:
+                nonlocal held
+                if table.num_rows:
+                    pending.append(table)
+                    held += table.num_rows
+                while held >= group or (final and held):
+                    whole = pa.concat_tables(pending)
+                    writer.write_table(whole.slice(0, group), row_group_size=group)
+                    rest = whole.slice(group)
+                    pending[:] = [rest] if rest.num_rows else []
+                    held = rest.num_rows
 
-        for batch in pq.ParquetFile(old).iter_batches(batch_size=group):
-            rows = pa.Table.from_batches([batch])
-            if rows.schema != INDEX_EDGES:
-                rows = rows.cast(INDEX_EDGES)
-            last = SEP.join(rows[c][-1].as_py() for c in EDGE_ORDER)
-            # Both are in key order: the delta rows that sort into this group, and only
-            # they, can replace rows of it. Small lookups, never the whole delta.
-            upto = bisect.bisect_right(key_list, last, lo=taken)
-            if upto > taken:
-                mine = delta.slice(taken, upto - taken)
-                candidate = _one_chunk(pc.is_in(rows["src_url"],
-                                                value_set=_one_chunk(pc.unique(mine["src_url"]))))
-                if pc.any(candidate).as_py():
-                    hit = pc.is_in(edge_keys(rows.filter(candidate)),
-                                   value_set=delta_keys.slice(taken, upto - taken))
-                    # hit's values at the candidates' places, False elsewhere
-                    dropped = pc.replace_with_mask(candidate, candidate, _one_chunk(hit))
-                    rows = rows.filter(pc.invert(dropped))
-                rows = pa.concat_tables([_with_ranks(rows, ranks), mine])
-                rows = rows.take(pc.sort_indices(edge_keys(rows)))
-                taken = upto
-            else:
-                rows = _with_ranks(rows, ranks)
-            emit(rows)
-        emit(delta.slice(taken), final=True)
+            for batch in pq.ParquetFile(old).iter_batches(batch_size=group):
+                rows = pa.Table.from_batches([batch])
+                if rows.schema != INDEX_EDGES:
+                    rows = rows.cast(INDEX_EDGES)
+                if pc.any(pc.match_substring(rows["anchor"], SEP)).as_py():
+                    raise NotStreamable(f"an anchor in {old} holds a NUL")
+                last = SEP.join(rows[c][-1].as_py() for c in EDGE_ORDER)
+                # Both are in key order: the delta rows that sort into this group, and only
+                # they, can replace rows of it. Small lookups, never the whole delta.
+                upto = bisect.bisect_right(key_list, last, lo=taken)
+                if upto > taken:
+                    mine = delta.slice(taken, upto - taken)
+                    candidate = _one_chunk(pc.is_in(rows["src_url"],
+                                                    value_set=_one_chunk(pc.unique(mine["src_url"]))))
+                    if pc.any(candidate).as_py():
+                        hit = pc.is_in(edge_keys(rows.filter(candidate)),
+                                       value_set=delta_keys.slice(taken, upto - taken))
+                        # hit's values at the candidates' places, False elsewhere
+                        dropped = pc.replace_with_mask(candidate, candidate, _one_chunk(hit))
+                        rows = rows.filter(pc.invert(dropped))
+                    rows = pa.concat_tables([_with_ranks(rows, ranks), mine])
+                    rows = rows.take(pc.sort_indices(edge_keys(rows)))
+                    taken = upto
+                else:
+                    rows = _with_ranks(rows, ranks)
+                emit(rows)
+            emit(delta.slice(taken), final=True)
+    except NotStreamable:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(out)

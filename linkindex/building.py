@@ -12,7 +12,8 @@ from typing import Any
 from core.errors import LinkindexError
 
 BUILT_WITH_WARNINGS = 3  # exit status of a build that left something out (said on stderr)
-STEPS = ("plan", "map", "reduce", "write", "commit")  # as index.steps.STEPS (tested)
+# as index.steps.STEPS (tests/test_incremental.py): not imported, to keep start-up light
+STEPS = ("plan", "map", "reduce", "write", "commit")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)\Z")
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from core import layout
-from core.errors import LinkindexError
 
 __all__ = ["bucket_sql", "live_paths", "paths_text"]
 
@@ -42,12 +41,7 @@ def live_paths(data: Path) -> dict[str, Any]:
     generation = layout.current_generation(data)  # CURRENT, read once
     manifest = layout.read_manifest(data, generation)  # raises when there is no index
     assert generation is not None
-    try:
-        buckets = int(manifest["buckets"])
-    except (KeyError, TypeError, ValueError):
-        raise LinkindexError(
-            f"index generation {generation} in {data} has no valid \"buckets\" in its manifest"
-        ) from None
+    buckets = layout.manifest_buckets(data, generation, manifest)
     gen_dir = layout.generation_dir(data, generation)
     paths: dict[str, Any] = {
         "data": str(data),

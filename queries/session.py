@@ -59,12 +59,7 @@ def init_sql(data: Path, *, relative: bool = False) -> str:
             f"index generation {generation} in {data} has index format {index_format}; this "
             f"linkindex reads format {INDEX_FORMAT}: run `linkindex build` to rebuild it"
         )
-    try:
-        buckets = int(manifest["buckets"])
-    except (KeyError, TypeError, ValueError):
-        raise LinkindexError(
-            f"index generation {generation} in {data} has no valid \"buckets\" in its manifest"
-        ) from None
+    buckets = layout.manifest_buckets(data, generation, manifest)
 
     def where(path: Path) -> str:
         return path.relative_to(data).as_posix() if relative else str(path)

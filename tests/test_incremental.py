@@ -369,3 +369,37 @@ def test_a_new_plan_removes_what_killed_map_tasks_left(tmp_path: Path) -> None:
     (leftover / "run0.parquet").write_bytes(b"PAR1")
     build_index(data)
     assert not (data / "stage" / ".tmp-map-4242").exists()
+
+
+def test_a_previous_anchor_holding_a_nul_is_merged_by_sql(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # joined keys cannot order it: the bucket falls back to the SQL merge, same rows
+    monkeypatch.setattr(restamp, "MAX_DELTA_SHARE", float("inf"))
+    data = tmp_path / "data"
+    page, edges = fetch("https://www.a.example/", [
+        link("https://www.b.example/", anchor="x\x00y"), "https://www.b.example/z"],
+        crawl_id="c1", at=T0)
+    write_parts(data, "c1", [page], edges)
+    build_index(data, buckets=1)
+    crawl_of_links(data, "c2", 2, {"https://www.c.example/": ["https://www.b.example/"]})
+    fell_back: list[str] = []
+    real = restamp.stream_bucket
+
+    def recording(*args: object) -> None:
+        try:
+            real(*args)
+        except restamp.NotStreamable as exc:
+            fell_back.append(str(exc))
+            raise
+
+    monkeypatch.setattr(restamp, "stream_bucket", recording)
+    build_index(data)
+    assert len(fell_back) == 1 and "NUL" in fell_back[0]
+    assert tables(data) == tables(full_build_of(data, tmp_path))
+
+
+def test_the_cli_knows_the_build_steps() -> None:
+    from index import steps
+    from linkindex import building
+
+    assert building.STEPS == steps.STEPS
