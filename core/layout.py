@@ -97,7 +97,7 @@ def index_format(manifest: dict[str, Any]) -> int:
     return int(manifest.get("index_format", 1))
 
 
-def manifest_buckets(data: Path, generation: str, manifest: dict[str, Any]) -> int:
+def manifest_buckets(data: Path | str, generation: str, manifest: dict[str, Any]) -> int:
     """A generation's bucket count; a clear error when its manifest has none."""
     try:
         return int(manifest["buckets"])

@@ -28,6 +28,9 @@ Choices, and why:
   `close` fail without completing. Bigger objects go as a multipart upload, which also
   appears only on completion; an interrupted one leaves invisible parts behind that a
   bucket lifecycle rule (AbortIncompleteMultipartUpload) reclaims.
+- **Bytes as they are.** pyarrow's streams (de)compress by the name's extension unless
+  told not to: a `.warc.gz` would be stored gzipped twice, or read back inflated. Every
+  stream here is opened with `compression=None`.
 - **CURRENT is one small object written last.** A build writes every file of a new
   generation under new names, then replaces the pointer with one PUT (`write_text`).
   S3 reads are strongly consistent, so a reader sees the old generation or the new one.
@@ -51,10 +54,10 @@ Choices, and why:
   a FileNotFoundError later.
 - **DuckDB reads objects through pyarrow.** DuckDB's httpfs extension is version-bound
   and cannot be installed offline here (PyPI's builds are for 1.4/1.5, not 2.0), so the
-  query layer registers a `pyarrow.dataset.dataset(storage.path("index/…"),
-  filesystem=storage.fs, format="parquet", partitioning="hive")` in a connection;
-  DuckDB pushes its filters into the scan (tests/test_storage.py: a partition the
-  filter excludes is never opened).
+  query layer (queries/live.py) registers this filesystem, wrapped for fsspec, in its
+  connections and names files by their `s3://` URLs; DuckDB's own Parquet reader then
+  prunes hive partitions and row groups as on a folder. A `pyarrow.dataset` over
+  `storage.fs` works too (tests/test_storage.py: DuckDB pushes filters into its scan).
   This module itself imports no DuckDB (core/ is the ground floor).
 """
 
@@ -92,6 +95,11 @@ _AWS_ERROR_RE = re.compile(r"AWS Error (?P<code>.+?) during (?P<op>\w+) operatio
                            re.S)
 _DENIED = ("ACCESS_DENIED", "INVALID_ACCESS_KEY_ID", "SIGNATURE_DOES_NOT_MATCH",
            "EXPIRED_TOKEN", "HTTP status 403", "HTTP status 401")
+
+
+def is_store_url(text: str) -> bool:
+    """Whether a DATA string names an object store (s3://…), not a folder (file:// is one)."""
+    return bool(_SCHEME_RE.match(text)) and not text.lower().startswith("file:")
 
 
 class Storage:
@@ -248,7 +256,7 @@ class Storage:
 
     def _remote_publish(self, rel: str, path: str, buf: pa.Buffer) -> None:
         try:
-            out = self.fs.open_output_stream(path)
+            out = self.fs.open_output_stream(path, compression=None)
             out.write(buf)
             out.close()
         except (OSError, pa.ArrowException) as exc:
@@ -259,7 +267,7 @@ class Storage:
     def get_bytes(self, rel: str) -> bytes:
         path = self.path(rel)
         try:
-            with self.fs.open_input_stream(path) as fh:
+            with self.fs.open_input_stream(path, compression=None) as fh:
                 return fh.read()
         except FileNotFoundError:
             raise self._missing(rel) from None
@@ -313,6 +321,10 @@ class Storage:
         Names starting with "." below `prefix` are skipped, files and folders alike
         (temporary files and staging folders), as core.layout.raw_parts does.
         """
+        return sorted(rel for rel in self.listing(prefix) if not suffix or rel.endswith(suffix))
+
+    def listing(self, prefix: str = "") -> dict[str, tuple[int, int]]:
+        """Every object under `prefix` (as `list`, any suffix): (size, mtime in ns)."""
         prefix = prefix.strip("/")
         base = self.path(prefix) if prefix else self.root.rstrip("/")
         selector = pafs.FileSelector(base, recursive=True, allow_not_found=True)
@@ -320,17 +332,47 @@ class Storage:
             infos = self.fs.get_file_info(selector)
         except (OSError, pa.ArrowException) as exc:
             raise self._failure(f"listing {prefix or '.'}/", exc) from None
-        found = []
+        found = {}
         for info in infos:
             if info.type != pafs.FileType.File or not info.path.startswith(base + "/"):
                 continue
             below = info.path[len(base) + 1:]
-            if any(part.startswith(".") for part in below.split("/")):
-                continue
-            if suffix and not below.endswith(suffix):
-                continue
-            found.append(f"{prefix}/{below}" if prefix else below)
-        return sorted(found)
+            if not any(part.startswith(".") for part in below.split("/")):
+                found[f"{prefix}/{below}" if prefix else below] = (int(info.size),
+                                                                   int(info.mtime_ns or 0))
+        return found
+
+    def get_file(self, rel: str, local_path: str | Path) -> None:
+        """Copy the object `rel` to `local_path` (written whole, then renamed into place)."""
+        final = Path(local_path)
+        tmp = final.with_name(f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{final.name}")
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            with (self.fs.open_input_stream(self.path(rel), compression=None) as src,
+                  open(tmp, "xb") as dst):
+                _copy(src, dst)
+            os.replace(tmp, final)
+        except FileNotFoundError:
+            raise self._missing(rel) from None
+        except (OSError, pa.ArrowException) as exc:
+            raise self._failure(f"reading {rel}", exc) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def copy(self, src: str, dst: str) -> None:
+        """Copy the object `src` to `dst` inside the store (S3: a server-side copy)."""
+        if self.is_local:
+            try:
+                self.put_file(dst, self.path(src))
+            except FileNotFoundError:
+                raise self._missing(src) from None
+            return
+        try:
+            self.fs.copy_file(self.path(src), self.path(dst))
+        except FileNotFoundError:
+            raise self._missing(src) from None
+        except (OSError, pa.ArrowException) as exc:
+            raise self._failure(f"copying {src} to {dst}", exc) from None
 
     # -- deleting -----------------------------------------------------------------------
 
