@@ -30,6 +30,7 @@ import pyarrow as pa
 from core.domains import registrable_domain
 from core.errors import LinkindexError
 from core.schema import KINDS, POSITIONS, TARGET_SCOPES, URL_SCOPES
+from core.storage import Storage
 from core.urls import normalize_host, normalize_url, url_host
 from queries.catalogue import QuerySpec, catalogue
 from queries.session import (
@@ -110,7 +111,7 @@ QUERIES: Mapping[str, QuerySpec] = _Queries()
 
 
 def run_query(
-    data: Path,
+    data: Path | Storage,
     name: str,
     args: list[str],
     *,
@@ -197,7 +198,7 @@ def _liftable(filters: Filters) -> list[tuple[Filters, str]]:
 
 
 def hidden_rows(
-    data: Path,
+    data: Path | Storage,
     name: str,
     args: list[str],
     *,
@@ -240,7 +241,7 @@ def hidden_rows(
 
 
 def explain_empty(
-    data: Path,
+    data: Path | Storage,
     name: str,
     args: list[str],
     *,
@@ -255,7 +256,7 @@ def explain_empty(
     return f"0 rows; {', '.join(str(h) for h in hidden)}" if hidden else None
 
 
-def run_sql(data: Path, sql: str) -> pa.Table:
+def run_sql(data: Path | Storage, sql: str) -> pa.Table:
     """Run SQL text over the session; the result of its last statement (empty if none)."""
     con = connect(data)
     try:

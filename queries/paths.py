@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from core import layout
+from core.storage import Storage
+from queries.live import resolve
 
 __all__ = ["bucket_sql", "live_paths", "paths_text"]
 
@@ -33,40 +35,27 @@ def bucket_sql(buckets: int, domain: str = "dst_domain") -> dict[str, str]:
     }
 
 
-def live_paths(data: Path) -> dict[str, Any]:
+def live_paths(data: Path | Storage) -> dict[str, Any]:
     """The live generation of `data`: its name, bucket count, bucket formula and the
-    absolute location of each table (edges: the hive-partitioned folder and the files
-    on disk, by bucket number). One clear LinkindexError when there is no index."""
-    data = Path(data).resolve()
-    generation = layout.current_generation(data)  # CURRENT, read once
-    manifest = layout.read_manifest(data, generation)  # raises when there is no index
-    assert generation is not None
-    buckets = layout.manifest_buckets(data, generation, manifest)
-    gen_dir = layout.generation_dir(data, generation)
+    absolute location of each table (edges: the hive-partitioned folder and the files,
+    by bucket number); URLs on an object store. One clear LinkindexError when there is
+    no index."""
+    live = resolve(data, check_format=False)
+    buckets = live.buckets
     paths: dict[str, Any] = {
-        "data": str(data),
-        "generation": generation,
-        "index_format": layout.index_format(manifest),
+        "data": live.label,
+        "generation": live.generation,
+        "index_format": layout.index_format(live.manifest),
         "buckets": buckets,
         "bucket_formula": BUCKET_FORMULA.replace("buckets", str(buckets)),
         **{f"bucket_{dialect}": text for dialect, text in bucket_sql(buckets).items()},
-        "edges": str(gen_dir / "edges") + "/",
-        "edges_files": [str(path) for path in _edge_files(gen_dir / "edges")],
+        "edges": live.location("edges") + "/",
+        "edges_files": live.edge_files,
     }
     for table in ("pages", "hosts", "domains"):
-        paths[table] = str(gen_dir / f"{table}.parquet")
-    paths["manifest"] = str(gen_dir / layout.MANIFEST)
+        paths[table] = live.location(f"{table}.parquet")
+    paths["manifest"] = live.location(layout.MANIFEST)
     return paths
-
-
-def _edge_files(edges: Path) -> list[Path]:
-    """edges/bucket=<n>/*.parquet as on disk, by bucket number (2 before 10), then name."""
-    found = []
-    for path in edges.glob("bucket=*/*.parquet"):
-        number = path.parent.name.removeprefix("bucket=")
-        if number.isdigit() and not path.name.startswith("."):  # never a temporary file
-            found.append((int(number), path.name, path))
-    return [path for _, _, path in sorted(found)]
 
 
 def paths_text(paths: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ relative to DATA, so it works in a moved or copied DATA, run from there).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,10 +23,11 @@ from core.schema import (
     DUCKDB_TYPES,
     INDEX_DOMAINS,
     INDEX_EDGES,
-    INDEX_FORMAT,
     INDEX_HOSTS,
     INDEX_PAGES,
 )
+from core.storage import Storage
+from queries.live import LiveIndex, register_store, resolve
 
 SQL_DIR = Path(__file__).resolve().parent
 
@@ -39,7 +41,8 @@ def macro_files(folder: Path | None = None) -> list[Path]:
     return sorted(folder.glob("*.sql"), key=lambda p: (not p.name.startswith("_"), p.name))
 
 
-def init_sql(data: Path, *, relative: bool = False) -> str:
+def init_sql(data: Path | Storage, *, relative: bool = False,
+             live: LiveIndex | None = None) -> str:
     """SQL that defines the views over the live generation and every macro.
 
     With ``relative``, as in DATA/linkindex.sql: the Parquet paths are relative to DATA,
@@ -47,22 +50,15 @@ def init_sql(data: Path, *, relative: bool = False) -> str:
     so any copy of DATA works when DuckDB runs in it (``cd DATA && duckdb -init
     linkindex.sql``); the text starts with a check that stops it with one line anywhere
     else. Without, absolute paths: our own sessions, whatever the working directory.
+    On an object store the paths are URLs (``s3://…``) either way: our sessions open
+    them through a registered filesystem, a DuckDB with httpfs opens them itself.
     """
-    data = data.resolve()
-    generation = layout.current_generation(data)
-    manifest = layout.read_manifest(data, generation)  # raises when there is no index
-    assert generation is not None
-    gen_dir = layout.generation_dir(data, generation)
-    index_format = layout.index_format(manifest)
-    if index_format != INDEX_FORMAT:
-        raise LinkindexError(
-            f"index generation {generation} in {data} has index format {index_format}; this "
-            f"linkindex reads format {INDEX_FORMAT}: run `linkindex build` to rebuild it"
-        )
-    buckets = layout.manifest_buckets(data, generation, manifest)
+    live = live or resolve(data)
+    relative = relative and live.storage is None
+    generation = live.generation
 
-    def where(path: Path) -> str:
-        return path.relative_to(data).as_posix() if relative else str(path)
+    def where(path: str) -> str:
+        return Path(path).relative_to(live.label).as_posix() if relative else path
 
     if relative:
         head = [
@@ -75,24 +71,24 @@ def init_sql(data: Path, *, relative: bool = False) -> str:
             "-- From another folder, first: SET file_search_path = '/path/to/DATA';",
             "-- Views and macros are TEMP: nothing is stored in a database file you have open.",
             "",
-            _here_check(where(gen_dir / layout.MANIFEST), generation),
+            _here_check(where(live.location(layout.MANIFEST)), generation),
         ]
     else:
         head = [
-            f"-- linkindex session over {_sql_comment(str(data))}, index generation "
+            f"-- linkindex session over {_sql_comment(live.label)}, index generation "
             f"{generation}.",
             "-- Views and macros are TEMP: nothing is stored in a database file you have open.",
             "",
         ]
     parts = [
         *head,
-        _view_sql("edges", sorted(gen_dir.glob("edges/bucket=*/*.parquet")), INDEX_EDGES,
-                  where, glob=gen_dir / "edges" / "bucket=*" / "*.parquet"),
-        _view_sql("pages", [gen_dir / "pages.parquet"], INDEX_PAGES, where),
-        _view_sql("domains", [gen_dir / "domains.parquet"], INDEX_DOMAINS, where),
-        _view_sql("hosts", [gen_dir / "hosts.parquet"], INDEX_HOSTS, where),
+        _view_sql("edges", live.edge_files, INDEX_EDGES, where,
+                  glob=live.location("edges/bucket=*/*.parquet")),
+        *(_view_sql(table, [live.tables[table]] if table in live.tables else [], schema, where)
+          for table, schema in (("pages", INDEX_PAGES), ("domains", INDEX_DOMAINS),
+                                ("hosts", INDEX_HOSTS))),
         f"CREATE OR REPLACE TEMP MACRO index_generation() AS {_sql_string(generation)};",
-        f"CREATE OR REPLACE TEMP MACRO index_buckets() AS {buckets};",
+        f"CREATE OR REPLACE TEMP MACRO index_buckets() AS {live.buckets};",
         "",
     ]
     return "\n".join(parts) + _macros_sql(SQL_DIR)
@@ -123,59 +119,54 @@ def _macros_sql(folder: Path) -> str:
     )
 
 
-def _open(data: Path, statements: list[str]) -> duckdb.DuckDBPyConnection:
+def _open(live: LiveIndex, statements: list[str]) -> duckdb.DuckDBPyConnection:
     """A new in-memory database running `statements`; one clear line if they fail."""
     con = duckdb.connect(":memory:")
     try:
+        if live.storage is not None:
+            register_store(con, live.storage)
         for statement in statements:
             con.execute(statement)
     except duckdb.Error as exc:
         con.close()
         raise LinkindexError(
-            f"cannot open the index in {data}: {first_line(exc)}"
+            f"cannot open the index in {live.label}: {first_line(exc)}"
         ) from None
     return con
 
 
-def connect(data: Path) -> duckdb.DuckDBPyConnection:
+def connect(data: Path | Storage) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session over the live generation (results in UTC)."""
-    return _open(data, ["SET TimeZone = 'UTC'", init_sql(data)])
+    live = resolve(data)
+    return _open(live, ["SET TimeZone = 'UTC'", init_sql(data, live=live)])
 
 
-# Process-wide sessions for run_query, by (index folder, generation, manifest identity).
+# Process-wide sessions for run_query, by (DATA, generation, manifest identity).
 _SHARED_MAX = 4
-_shared: OrderedDict[tuple[str, str, int, int], duckdb.DuckDBPyConnection] = OrderedDict()
+_shared: OrderedDict[tuple[str, str, str], duckdb.DuckDBPyConnection] = OrderedDict()
 _shared_lock = threading.Lock()
 
 
-def shared_cursor(data: Path) -> duckdb.DuckDBPyConnection:
+def shared_cursor(data: Path | Storage) -> duckdb.DuckDBPyConnection:
     """A cursor on a process-wide session over the live generation; close it after use.
 
     Opening a DuckDB database and defining every view and macro costs more (40-50 ms
-    on 2 cores) than a query on a sorted index takes, so the session of each (index
-    folder, generation) is opened once per process. Each caller gets its own cursor (a
+    on 2 cores) than a query on a sorted index takes, so the session of each (DATA,
+    generation) is opened once per process. Each caller gets its own cursor (a
     connection to the same in-memory database), so threads never share a connection.
     Views and macros are not TEMP here, since TEMP objects belong to one connection;
     the database lives in this process's memory only. A new build (new generation or
     manifest) gets a new session; generations are never modified in place.
     """
-    data = data.resolve()
-    generation = stat = None
-    try:
-        generation = layout.current_generation(data)
-        stat = (layout.generation_dir(data, generation) / layout.MANIFEST).stat() \
-            if generation else None
-    except OSError:
-        stat = None
-    if generation is None or stat is None:
-        return connect(data)  # raises the usual one-line error when there is no index
-    key = (str(data), generation, stat.st_ino, stat.st_mtime_ns)
+    live = resolve(data)  # CURRENT and the manifest, read once for this query
+    key = (live.label, live.generation, json.dumps(live.manifest, sort_keys=True))
     with _shared_lock:
         db = _shared.get(key)
         if db is None:
-            sql = init_sql(data).replace("CREATE OR REPLACE TEMP ", "CREATE OR REPLACE ")
+            sql = init_sql(data, live=live).replace("CREATE OR REPLACE TEMP ",
+                                                    "CREATE OR REPLACE ")
             # Index files never change once written: their footers may be cached.
-            db = _open(data, ["SET GLOBAL TimeZone = 'UTC'",
+            db = _open(live, ["SET GLOBAL TimeZone = 'UTC'",
                               "SET GLOBAL parquet_metadata_cache = true", sql])
             _shared[key] = db
             while len(_shared) > _SHARED_MAX:
@@ -197,10 +188,9 @@ def write_init_file(data: Path) -> Path:
     return path
 
 
-def _view_sql(name: str, files: list[Path], schema: pa.Schema, where: Callable[[Path], str],
-              glob: Path | None = None) -> str:
+def _view_sql(name: str, files: list[str], schema: pa.Schema, where: Callable[[str], str],
+              glob: str | None = None) -> str:
     """A view over Parquet files (named by `where`); an empty typed view when there are none."""
-    files = [f for f in files if f.is_file() and not f.name.startswith(layout.TMP_PREFIX)]
     if not files:
         columns = [f"CAST(NULL AS {_duckdb_type(field.type)}) AS {field.name}" for field in schema]
         if glob is not None:  # the edges view also has the hive partition column
