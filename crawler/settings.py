@@ -68,6 +68,9 @@ EXTENSIONS = {"crawler.extensions.CrawlProgress": 500, "crawler.extensions.Quiet
 
 # --- linkindex --------------------------------------------------------------------
 LINKINDEX_DATA = "data"  # DATA root (raw parts go to DATA/raw/<crawl_id>/)
+# DATA on an object store (s3://bucket/prefix): LINKINDEX_DATA is then a local spool and
+# each finished part is published there, then removed (core/mirror.py, Spool).
+LINKINDEX_STORE = None
 LINKINDEX_CRAWL_ID = None  # default: UTC time of the start, e.g. 20261121T053100Z
 LINKINDEX_WORKER_ID = None  # default: <host>-<pid>-<random>, unique per process
 # What to crawl: the fields of crawler.spec.CrawlSpec, with its defaults and checks.

@@ -26,7 +26,9 @@ from twisted.python.failure import Failure
 from core.domains import registrable_domain
 from core.errors import LinkindexError, check_crawl_id
 from core.extractor import PageExtraction, media_type, page_url
+from core.mirror import cache_dir
 from core.pages import PageRows, page_row, page_rows
+from core.storage import Storage, is_store_url
 from core.urls import url_host
 from crawler import settings as project_settings
 from crawler.evidence import evidence_of
@@ -172,6 +174,12 @@ def prepare_settings(settings: BaseSettings) -> None:
         # before Scrapy starts, the spider again) must not read the file again.
         settings.update(spec.to_settings(), priority="cmdline")
         settings.set(SEEDS_FILE_SETTING, None, priority="cmdline")
+    data = str(settings.get("LINKINDEX_DATA") or "")
+    if is_store_url(data) and not settings.get("LINKINDEX_STORE"):
+        # `scrapy crawl links -a data=s3://…`: parts go to a local spool, then the store
+        storage = Storage.of(data)
+        settings.set("LINKINDEX_STORE", storage.url, priority="cmdline")
+        settings.set("LINKINDEX_DATA", str(cache_dir(storage, "spool")), priority="cmdline")
     crawl_id = settings.get("LINKINDEX_CRAWL_ID") or default_crawl_id()
     settings.set("LINKINDEX_CRAWL_ID", check_crawl_id(crawl_id), priority="cmdline")
     level = setting_int(settings, "LINKINDEX_WARC_GZIP_LEVEL")
