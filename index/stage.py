@@ -102,10 +102,14 @@ class Plan:
         try:
             raw = json.loads((next_dir(data) / PLAN).read_text())
         except FileNotFoundError:
-            raise LinkindexError(
+            raise NotReady(
                 f"no build planned in {data}: run `linkindex build plan --data {data}` first"
             ) from None
         return cls(**raw)
+
+
+class NotReady(LinkindexError):
+    """A step the one asked for depends on has not finished (yet): waiting may help."""
 
 
 def read_json(path: Path) -> Any | None:
@@ -184,7 +188,7 @@ def wait_for_plan(data: Path, build_id: str | None, wait: float) -> Plan | None:
         return None
     plan = Plan.load(data)
     if build_id is not None and plan.build_id != build_id:
-        raise LinkindexError(f"the build planned in {data} is {plan.build_id!r}, not {build_id!r}")
+        raise NotReady(f"the build planned in {data} is {plan.build_id!r}, not {build_id!r}")
     return plan
 
 
@@ -215,6 +219,6 @@ def wait_until(done: Callable[[], bool | str | None], wait: float) -> None:
             return
         if time.monotonic() >= deadline:
             if isinstance(result, str):
-                raise LinkindexError(result)
+                raise NotReady(result)
             return
         time.sleep(POLL_SECONDS)

@@ -112,6 +112,10 @@ def _report(args: argparse.Namespace, result: Any) -> int:  # result: index.buil
         )
     else:
         print(f"index {result.generation} is up to date (nothing new; --force rebuilds)")
+    if getattr(args, "store", None):  # no folder to put it in: the text is one command away
+        print(f"DuckDB init file: linkindex sql --print-init --data {args.store} "
+              "(its s3:// paths need DuckDB's httpfs extension)")
+        return BUILT_WITH_WARNINGS if result.warnings else 0
     init = write_init_file(args.data)
     print(f"DuckDB init file: {init} (run DuckDB in DATA: duckdb -init {init.name})")
     return BUILT_WITH_WARNINGS if result.warnings else 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 from core.errors import LinkindexError
 from core.schema import KINDS, POSITIONS, TARGET_SCOPES
 from crawler.spec import CRAWL_SCOPES, DEFAULTS, LIMITS, CrawlSpec, option
-from linkindex import building, cluster
+from linkindex import building, cluster, onstore
 
 SCOPES = TARGET_SCOPES  # of a query's target
 FORMATS = ("table", "csv", "json")
@@ -36,9 +35,10 @@ def version() -> str:
 def _data_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
-        type=Path,
-        default=Path(os.environ.get("LINKINDEX_DATA", "data")),
-        help="DATA directory (default: $LINKINDEX_DATA or ./data)",
+        type=onstore.data_location,
+        default=onstore.data_location(os.environ.get("LINKINDEX_DATA", "data")),
+        help="DATA: a folder, or an object store such as s3://bucket/prefix "
+             "(default: $LINKINDEX_DATA or ./data)",
     )
 
 
@@ -214,6 +214,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     overrides: dict[str, object] = {
         **spec.to_settings(),
         "LINKINDEX_DATA": str(args.data),
+        "LINKINDEX_STORE": getattr(args, "store", None),
         "LINKINDEX_CRAWL_ID": args.crawl_id,
         **_fetch_overrides(args),
     }
@@ -225,7 +226,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         f"crawl {summary.crawl_id}: {summary.pages:,} pages, {summary.edges:,} links, "
         f"{summary.errors:,} errors{f' ({by_kind})' if by_kind else ''}{stopped} "
         f"in {summary.seconds:.1f}s ({summary.pages_per_second:,.0f} pages/s) "
-        f"→ {summary.data / 'raw' / summary.crawl_id}"
+        f"→ {shown(args, f'raw/{summary.crawl_id}')}"
     )
     nothing = summary.nothing_fetched()
     if nothing is not None:
@@ -268,7 +269,7 @@ def cmd_import_warc(args: argparse.Namespace) -> int:
     print(
         f"import {summary.crawl_id}: {summary.files:,} files, {_archive_counts(summary.counts)} "
         f"in {summary.seconds:.1f}s ({summary.records_per_second:,.0f} records/s) "
-        f"→ {args.data / 'raw' / summary.crawl_id}"
+        f"→ {shown(args, f'raw/{summary.crawl_id}')}"
     )
     _warn_damage(summary)
     return 0
@@ -283,7 +284,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         f"reextract {summary.crawl_id}: {summary.files:,} WARC files, "
         f"{_archive_counts(summary.counts)}; kept {result.kept_pages:,} pages and "
         f"{result.kept_edges:,} links with no WARC record as they were "
-        f"in {summary.seconds:.1f}s → {args.data / 'raw' / summary.crawl_id}"
+        f"in {summary.seconds:.1f}s → {shown(args, f'raw/{summary.crawl_id}')}"
     )
     _warn_damage(summary)
     return 0
@@ -420,20 +421,17 @@ COMMANDS = {
 }
 
 
-def _refuse_urls(args: argparse.Namespace) -> None:
-    """DATA is a folder: a URL would be taken as a relative folder named 's3:' and the
-    command would write where nobody looks."""
-    data = getattr(args, "data", None)
-    if data is not None and re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", str(data)):
-        url = re.sub(r":/(?!/)", "://", str(data), count=1)  # as typed: Path folds "//"
-        raise LinkindexError(f"--data {url}: object stores are not supported yet; "
-                             "DATA must be a folder (a shared volume for a cluster)")
+def shown(args: argparse.Namespace, rel: str) -> str:
+    """Where `rel` of DATA is, as the user named DATA (the URL on an object store)."""
+    store = getattr(args, "store", None)
+    return f"{store}/{rel}" if store else str(Path(args.data) / rel)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        _refuse_urls(args)
+        if onstore.on_store(args):
+            return onstore.run(args, COMMANDS[args.command])
         return COMMANDS[args.command](args)
     except LinkindexError as exc:
         print(f"linkindex: error: {exc}", file=sys.stderr)

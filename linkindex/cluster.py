@@ -122,15 +122,14 @@ def cmd_job(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     from crawler.frontier.worker import run_worker
 
-    if "://" in str(args.data) or str(args.data).startswith("s3:"):
-        raise LinkindexError(f"DATA must be a folder (a shared volume for many workers), "
-                             f"not {args.data}: object stores are not supported yet")
     if args.stay and args.job:
         raise LinkindexError("--stay is for workers without --job")
     if args.concurrency is not None:
         if args.concurrency < 1:
             raise LinkindexError("--concurrency must be at least 1")
         overrides["CONCURRENT_REQUESTS"] = args.concurrency
+    if getattr(args, "store", None):  # DATA on an object store: args.data is the spool
+        overrides["LINKINDEX_STORE"] = args.store
     summary = run_worker(args.redis, Path(args.data), args.job, stay=args.stay,
                          overrides=overrides)
     for run in summary.runs:
