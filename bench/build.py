@@ -106,26 +106,35 @@ def recrawl(data: Path, share: float) -> int:
     return edges
 
 
-def baseline_build(data: Path, worktree: Path) -> float:
+# Peak resident memory of the largest process of a build (itself or a pool worker), bytes
+# (Linux reports KiB). Python code for the build scripts below.
+PEAK_RSS = ("1024 * max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def baseline_build(data: Path, worktree: Path) -> tuple[float, int]:
     """Seconds of the one-process build of commit BASELINE, in its own process."""
-    script = ("import sys, time; from pathlib import Path; from index.build import build_index; "
+    script = ("import sys, time, json, resource; from pathlib import Path; "
+              "from index.build import build_index; "
               "t = time.perf_counter(); build_index(Path(sys.argv[1])); "
-              "print(time.perf_counter() - t)")
+              f"print(json.dumps([time.perf_counter() - t, {PEAK_RSS}]))")
     env = {**os.environ, "PYTHONPATH": str(worktree)}
     out = subprocess.run([sys.executable, "-c", script, str(data)], env=env, check=True,
                          capture_output=True, text=True, cwd=worktree)
-    return float(out.stdout.strip().splitlines()[-1])
+    seconds, rss = json.loads(out.stdout.strip().splitlines()[-1])
+    return seconds, rss
 
 
 def this_build(data: Path, jobs: int) -> tuple[float, dict[str, Any]]:
-    script = ("import sys, time, json; from pathlib import Path; "
+    script = ("import sys, time, json, resource; from pathlib import Path; "
               "from index.build import build_index; t = time.perf_counter(); "
               "r = build_index(Path(sys.argv[1]), jobs=int(sys.argv[2])); "
-              "print(json.dumps([time.perf_counter() - t, r.manifest]))")
+              f"print(json.dumps([time.perf_counter() - t, r.manifest, {PEAK_RSS}]))")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", script, str(data), str(jobs)], env=env,
                          check=True, capture_output=True, text=True)
-    seconds, manifest = json.loads(out.stdout.strip().splitlines()[-1])
+    seconds, manifest, rss = json.loads(out.stdout.strip().splitlines()[-1])
+    manifest["peak_rss"] = rss
     return seconds, manifest
 
 
@@ -142,9 +151,10 @@ def run(root: Path, rows: int, jobs_list: tuple[int, ...] = (1, 2)) -> dict[str,
     try:
         data = raw_copy(source, root / "baseline")
         with PeakDisk(data) as disk:
-            seconds = baseline_build(data, worktree)
+            seconds, rss = baseline_build(data, worktree)
         results["builds"]["baseline (one process)"] = {
             "seconds": seconds, "peak_disk": disk.peak - dir_bytes(data / "raw"),
+            "peak_rss": rss,
             "index_bytes": dir_bytes(layout.index_root(data))}
         shutil.rmtree(data)
         for jobs in jobs_list:
@@ -153,7 +163,8 @@ def run(root: Path, rows: int, jobs_list: tuple[int, ...] = (1, 2)) -> dict[str,
                 seconds, manifest = this_build(data, jobs)
             results["builds"][f"map/reduce --jobs {jobs}"] = {
                 "seconds": seconds, "peak_disk": disk.peak - dir_bytes(data / "raw"),
-                "index_bytes": dir_bytes(layout.index_root(data)),
+                "index_bytes": dir_bytes(layout.index_root(data)), "jobs": jobs,
+                "peak_rss": manifest["peak_rss"], "edges": manifest["counts"]["edges"],
                 "buckets": manifest["buckets"], "steps": manifest["build"]["seconds"]}
             if jobs == jobs_list[-1]:
                 added = recrawl(data, 0.01)
@@ -163,7 +174,8 @@ def run(root: Path, rows: int, jobs_list: tuple[int, ...] = (1, 2)) -> dict[str,
                     "added_raw_edges": added, "seconds": seconds,
                     "buckets_rewritten": manifest["build"]["buckets_rewritten"],
                     "buckets": manifest["buckets"], "steps": manifest["build"]["seconds"],
-                    "previous": manifest["build"]["previous"]}
+                    "previous": manifest["build"]["previous"], "jobs": jobs,
+                    "peak_rss": manifest["peak_rss"]}
             shutil.rmtree(data)
     finally:
         subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force",
@@ -177,10 +189,20 @@ def report(results: dict[str, Any]) -> str:
     base = builds["baseline (one process)"]["seconds"]
     rows = [[name, f"{b['seconds']:.1f}", f"{raw / b['seconds']:,.0f}",
              f"{base / b['seconds']:.2f}x",
-             f"{b['peak_disk'] / max(b['index_bytes'], 1):.2f}x"]
+             f"{b['peak_disk'] / max(b['index_bytes'], 1):.2f}x",
+             f"{b.get('peak_rss', 0) / 2**30:.1f}"]
             for name, b in builds.items()]
     out = [table(["build", "seconds", "raw edges/s", "speed vs baseline",
-                  "peak disk / index"], rows, title=f"full builds, {raw:,} raw edges")]
+                  "peak disk / index", "peak RSS GiB (largest process)"], rows,
+                 title=f"full builds, {raw:,} raw edges")]
+    per_bucket = [[name, f"{b['buckets']}", f"{b['edges'] / b['buckets'] / 1e6:.2f}M",
+                   *(f"{b['steps'].get(step, 0) * b['jobs'] / b['buckets']:.1f}"
+                     for step in ("reduce", "write"))]
+                  for name, b in builds.items() if "steps" in b]
+    if per_bucket:
+        out.append(table(["build", "buckets", "edges per bucket", "reduce s per bucket",
+                          "write s per bucket"], per_bucket,
+                         title="per bucket (step seconds x jobs / buckets)"))
     steps = [(name, b["steps"]) for name, b in builds.items() if "steps" in b]
     if results.get("incremental"):
         steps.append(("incremental", results["incremental"]["steps"]))
