@@ -196,13 +196,13 @@ def report(results: dict[str, Any]) -> str:
                   "peak disk / index", "peak RSS GiB (largest process)"], rows,
                  title=f"full builds, {raw:,} raw edges")]
     per_bucket = [[name, f"{b['buckets']}", f"{b['edges'] / b['buckets'] / 1e6:.2f}M",
-                   *(f"{b['steps'].get(step, 0) * b['jobs'] / b['buckets']:.1f}"
+                   *(f"{b['steps'].get(step, 0) * min(b['jobs'], b['buckets']) / b['buckets']:.1f}"
                      for step in ("reduce", "write"))]
                   for name, b in builds.items() if "steps" in b]
     if per_bucket:
         out.append(table(["build", "buckets", "edges per bucket", "reduce s per bucket",
                           "write s per bucket"], per_bucket,
-                         title="per bucket (step seconds x jobs / buckets)"))
+                         title="per bucket (step seconds x tasks at once / buckets)"))
     steps = [(name, b["steps"]) for name, b in builds.items() if "steps" in b]
     if results.get("incremental"):
         steps.append(("incremental", results["incremental"]["steps"]))
