@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, command: Callable[[argparse.Namespace], int]) 
     """Run `command` with args.data on the store named by args.data."""
     storage = Storage.of(args.data)  # refuses credentials or options in the URL
     if storage.is_local:  # a file:// URL or a local pyarrow filesystem
-        args.data, args.store = storage.local_path(""), None
+        args.data, args.store = Path(storage.root), None
         return command(args)
     storage.fs  # noqa: B018 - connects and checks the bucket: one line if unreachable
     args.store = storage.url

@@ -8,9 +8,6 @@ from typing import TYPE_CHECKING
 
 from scrapy.crawler import Crawler
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
 from core.errors import LinkindexError
 from core.mirror import Spool
 from core.parts import PartWriter
@@ -18,6 +15,9 @@ from core.schema import is_failure
 from core.warc.writer import WarcWriter
 from crawler import signals
 from crawler.items import PageItem
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ def resolve(data: Path | Storage, *, check_format: bool = True) -> LiveIndex:
     """DATA's live generation; one clear LinkindexError when there is none."""
     if isinstance(data, Storage) and not data.is_local:
         return _resolve_store(data, check_format)
-    folder = data.local_path("") if isinstance(data, Storage) else Path(data)
+    folder = Path(data.root) if isinstance(data, Storage) else Path(data)
     return _resolve_folder(folder.resolve(), check_format)
 
 

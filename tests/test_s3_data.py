@@ -319,3 +319,13 @@ def test_bad_store_urls_and_an_empty_store_are_one_line(store_env: S3Server) -> 
     proc = linkindex("build", "--data", url, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert layout.CURRENT not in " ".join(Storage.of(url).list("", suffix=None))
+
+
+def test_a_folder_named_as_storage_or_file_url_reads_as_the_folder(crawled: Path) -> None:
+    from queries import run_sql
+
+    sql = "SELECT dst_domain, count(*) AS n FROM edges GROUP BY ALL ORDER BY ALL"
+    assert run_sql(Storage.of(crawled), sql) == run_sql(crawled, sql)
+    as_file_url = linkindex("sql", sql, "--data", f"file://{crawled}", "--format", "csv")
+    assert as_file_url.stdout == linkindex("sql", sql, "--data", crawled, "--format",
+                                           "csv").stdout
