@@ -132,9 +132,11 @@ RAW_TABLES = {"pages": PAGES, "edges": EDGES}
 # ---------------------------------------------------------------------------
 
 # The layout of an index generation's files. 2: edges carry src_domain_rank. 3: edges
-# carry last_seen_crawl, and the part list is parts.parquet (incremental builds). A live
-# generation of an older format is rebuilt by the next build and refused by queries.
-INDEX_FORMAT = 3
+# carry last_seen_crawl, and the part list is parts.parquet (incremental builds). 4: domain
+# ranks pass over dofollow links only (ugc and sponsored no longer pass rank), and the kept
+# pair summaries count dofollow_links. A live generation of an older format is rebuilt by
+# the next build and refused by queries.
+INDEX_FORMAT = 4
 
 # index edges: one row per distinct (src_url, dst_url, kind, anchor) across all crawls.
 # The columns of EDGES but those of one fetch (crawl_id, fetched_at, replaced by

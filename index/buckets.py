@@ -141,13 +141,14 @@ SELECT src_url, dst_url, kind, anchor,
 FROM joined
 """
 
-# Live external links per (linking, linked) domain pair, and how many are followed:
+# Live external links per (linking, linked) domain pair, and how many are dofollow (no
+# nofollow, ugc or sponsored: queries' is_dofollow, the links that pass credit):
 # domain totals and the graph of domain ranks start here. dst_domain decides the
 # bucket, so buckets never share a pair. Counts, not flags, so that an incremental build
 # can take the previous rows' share out and put the new rows' in.
 _PAIRS = """
 SELECT src_domain, dst_domain, count(*) AS links,
-       count(*) FILTER (NOT nofollow) AS followed_links
+       count(*) FILTER (NOT (nofollow OR ugc OR sponsored)) AS dofollow_links
 FROM {facts} WHERE live AND external
 GROUP BY src_domain, dst_domain
 """
@@ -156,11 +157,11 @@ GROUP BY src_domain, dst_domain
 # changes as they were, plus the same rows as they are now.
 _PAIRS_INCREMENTAL = """
 SELECT src_domain, dst_domain, sum(links)::BIGINT AS links,
-       sum(followed_links)::BIGINT AS followed_links
+       sum(dofollow_links)::BIGINT AS dofollow_links
 FROM (
     SELECT * FROM read_parquet($before)
     UNION ALL
-    SELECT src_domain, dst_domain, -links, -followed_links FROM (""" + _PAIRS.replace(
+    SELECT src_domain, dst_domain, -links, -dofollow_links FROM (""" + _PAIRS.replace(
     "{facts}", "old_facts") + """)
     UNION ALL
     SELECT * FROM (""" + _PAIRS.replace("{facts}", "facts") + """)
@@ -180,7 +181,8 @@ UNION
 SELECT host, domain FROM read_parquet($before)
 """
 
-_FACTS = "src_domain, dst_domain, src_host, dst_host, live, external, nofollow"
+_FACTS = ("src_domain, dst_domain, src_host, dst_host, live, external, nofollow, ugc, "
+          "sponsored")
 
 _RANKED = """
 SELECT m.*, coalesce(r.domain_rank, 0.0) AS src_domain_rank
@@ -440,7 +442,7 @@ def write_ranks(data: Path, plan: stage.Plan) -> bool:
         con.execute("CREATE TEMP TABLE rank_domain AS SELECT domain FROM bucket_hosts "
                     "UNION SELECT domain FROM read_parquet($pages)", {"pages": pages})
         con.execute("CREATE TEMP VIEW rank_link AS "
-                    "SELECT src_domain, dst_domain FROM domain_pair WHERE followed_links > 0")
+                    "SELECT src_domain, dst_domain FROM domain_pair WHERE dofollow_links > 0")
         compute_domain_ranks(con, domains="rank_domain", links="rank_link")
         out = ranks_path(data)
         part = out.with_name(f"{layout.TMP_PREFIX}{out.name}")

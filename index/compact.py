@@ -248,7 +248,7 @@ def summaries(con: duckdb.DuckDBPyConnection, pairs: list[str], hosts: list[str]
             con.execute(f"CREATE TEMP TABLE {name} ({ddl})")
 
 
-PAIR_DDL = 'src_domain VARCHAR, dst_domain VARCHAR, links BIGINT, followed_links BIGINT'
+PAIR_DDL = 'src_domain VARCHAR, dst_domain VARCHAR, links BIGINT, dofollow_links BIGINT'
 HOST_DDL = "host VARCHAR, domain VARCHAR"
 
 

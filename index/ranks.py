@@ -1,7 +1,8 @@
 """Domain rank: PageRank over the graph of linking domains, run inside DuckDB.
 
 The graph has one node per registrable domain in the index and one arc per distinct
-(src_domain -> dst_domain) pair of live, external, followed (nofollow = false) edges.
+(src_domain -> dst_domain) pair of live, external, dofollow edges: no nofollow, ugc or
+sponsored, the links that pass credit by the queries' `is_dofollow` (queries/_links.sql).
 It is far smaller than the edge table, and stays in DuckDB so nothing leaves SQL.
 
 PageRank: damping 0.85, uniform teleport over all domains, the mass of domains
@@ -100,7 +101,8 @@ def compute_domain_ranks(con: duckdb.DuckDBPyConnection, *, domains: str, links:
 
     `domains` and `links` name tables (or views) of this connection: one with a
     `domain` column, one with the distinct (src_domain, dst_domain) pairs that pass
-    rank: in the index, those of live, external, followed (nofollow = false) edges.
+    rank: in the index, those of live, external, dofollow edges (no nofollow, ugc or
+    sponsored).
     Pairs naming a domain not in `domains` are ignored. Returns the iterations run.
     """
     con.execute(_NODES.format(domains=domains))

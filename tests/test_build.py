@@ -309,9 +309,12 @@ def reference_ranks(nodes: list[str], arcs: set[tuple[str, str]]) -> dict[str, f
     return {x: round(100 * math.log(pr[x] / lo) / math.log(hi / lo), 1) for x in nodes}
 
 
-def test_domain_ranks_follow_the_followed_live_external_links(tmp_path: Path) -> None:
+def test_domain_ranks_follow_the_dofollow_live_external_links(tmp_path: Path) -> None:
+    """Only links that pass credit (is_dofollow: no nofollow, ugc or sponsored) pass
+    rank: a domain linked by ugc or sponsored links only ranks as one linked by none."""
     hub, big, small, spam, quiet = (f"https://{x}.example/" for x in
                                     ("hub", "big", "small", "spam", "quiet"))
+    forum, ad = "https://forum.example/", "https://ad.example/"
     leaves = [f"https://leaf{i}.example/" for i in range(6)]
     extra = {0: [big], 1: [big], 2: [small]}
     fetches = [fetch(leaf, [hub, link(hub + "p", anchor="2"), *extra.get(i, [])], at=T1)
@@ -319,6 +322,9 @@ def test_domain_ranks_follow_the_followed_live_external_links(tmp_path: Path) ->
     fetches += [
         fetch(hub, [hub + "self"], at=T1),  # internal links pass nothing
         fetch(spam, [link(hub, nofollow=True), link(quiet, nofollow=True)], at=T1),
+        # every leaf links the forum in a comment and the ad as a paid link
+        *(fetch(leaf + "comments", [link(forum, ugc=True), link(ad, sponsored=True)], at=T1)
+          for leaf in leaves),
         fetch(small, [quiet], at=T1),  # lost below: passes nothing
     ]
     write_crawl(tmp_path, "c1", fetches)
@@ -331,12 +337,13 @@ def test_domain_ranks_follow_the_followed_live_external_links(tmp_path: Path) ->
     arcs |= {("leaf0.example", "big.example"), ("leaf1.example", "big.example"),
              ("leaf2.example", "small.example")}
     expected = reference_ranks(nodes, arcs)
-    assert len(nodes) == 11
+    assert len(nodes) == 13
     for domain in nodes:
         assert abs(ranks[domain] - expected[domain]) <= 0.1, domain
     assert ranks["hub.example"] == 100.0
     assert ranks["hub.example"] > ranks["big.example"] > ranks["small.example"] > 0.0
-    for domain in ("quiet.example", "spam.example", "leaf0.example", "leaf5.example"):
+    for domain in ("quiet.example", "spam.example", "leaf0.example", "leaf5.example",
+                   "forum.example", "ad.example"):
         assert ranks[domain] == 0.0, domain
 
 
