@@ -443,7 +443,7 @@ def write_ranks(data: Path, plan: stage.Plan) -> bool:
                     "UNION SELECT domain FROM read_parquet($pages)", {"pages": pages})
         con.execute("CREATE TEMP VIEW rank_link AS "
                     "SELECT src_domain, dst_domain FROM domain_pair WHERE dofollow_links > 0")
-        compute_domain_ranks(con, domains="rank_domain", links="rank_link")
+        run = compute_domain_ranks(con, domains="rank_domain", links="rank_link")
         out = ranks_path(data)
         part = out.with_name(f"{layout.TMP_PREFIX}{out.name}")
         con.execute("COPY (SELECT domain, domain_rank FROM domain_rank ORDER BY domain) "
@@ -460,7 +460,7 @@ def write_ranks(data: Path, plan: stage.Plan) -> bool:
                     "   OR n.domain_rank <> o.domain_rank",
                     {"new": str(out), "old": str(before)}).fetchone()
                 moved = n > 0
-        layout.write_json(root / "ranks.json", {"moved": moved})
+        layout.write_json(root / "ranks.json", {"moved": moved, "domain_rank": run.receipt()})
         return moved
     finally:
         con.close()

@@ -17,6 +17,9 @@ exact. Scaled to 0..100 as round(100 * ln(pr / pr_min) / ln(pr_max / pr_min), 1)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import duckdb
 
 DAMPING_PERCENT = 85
@@ -96,19 +99,62 @@ FROM pr, bounds
 """
 
 
-def compute_domain_ranks(con: duckdb.DuckDBPyConnection, *, domains: str, links: str) -> int:
+# The definition's version: bump it whenever a number could change for the same links.
+# 1: followed (not nofollow) links; 2: dofollow links (no nofollow, ugc or sponsored).
+DOMAIN_RANK_VERSION = 2
+
+
+@dataclass(frozen=True)
+class RankRun:
+    """What one computation did: the receipt the manifest keeps (`linkindex metrics`)."""
+
+    nodes: int  # domains
+    arcs: int  # distinct (linking, linked) domain pairs with a dofollow link
+    dangling: int  # domains with no outgoing arc (their mass is shared out)
+    iterations: int
+    final_delta: float  # L1 change of the last iteration, as a share of all the mass
+
+    @property
+    def converged(self) -> bool:
+        return self.final_delta < TOLERANCE
+
+    def receipt(self) -> dict[str, Any]:
+        return {
+            "version": DOMAIN_RANK_VERSION,
+            "formula": "PageRank over the domain graph, log-scaled to 0..100 "
+                       "(docs/metrics.md)",
+            "graph": {"nodes": self.nodes, "arcs": self.arcs, "dangling": self.dangling,
+                      "links": "live, external, dofollow (no nofollow, ugc or sponsored), "
+                               "one arc per distinct domain pair"},
+            "damping": DAMPING_PERCENT / 100,
+            "teleport": "uniform over all domains; dangling mass shared uniformly",
+            "tolerance": TOLERANCE,
+            "max_iterations": MAX_ITERATIONS,
+            "iterations": self.iterations,
+            "final_delta": self.final_delta,
+            "converged": self.converged,
+            "arithmetic": f"fixed point, {SCALE:.0e} units of mass, exact sums",
+            "scale": "round(100 * ln(pr / min pr) / ln(max pr / min pr), 1): the most "
+                     "linked domain of this index is 100, the least 0",
+        }
+
+
+def compute_domain_ranks(con: duckdb.DuckDBPyConnection, *, domains: str,
+                         links: str) -> RankRun:
     """Create TEMP TABLE domain_rank(domain, domain_rank) for every domain of `domains`.
 
     `domains` and `links` name tables (or views) of this connection: one with a
     `domain` column, one with the distinct (src_domain, dst_domain) pairs that pass
     rank: in the index, those of live, external, dofollow edges (no nofollow, ugc or
-    sponsored).
-    Pairs naming a domain not in `domains` are ignored. Returns the iterations run.
+    sponsored). Pairs naming a domain not in `domains` are ignored. Returns what the
+    computation did (its receipt).
     """
     con.execute(_NODES.format(domains=domains))
     con.execute(_ARCS.format(links=links))
     (n,) = con.execute("SELECT count(*) FROM rank_node").fetchone()
-    iterations = 0
+    (arcs, sources) = con.execute(
+        "SELECT count(*), count(DISTINCT src) FROM rank_arc").fetchone()
+    iterations, change = 0, 0.0
     if n:
         params = {"scale": SCALE, "n": n}
         con.execute(_START, params)
@@ -125,4 +171,5 @@ def compute_domain_ranks(con: duckdb.DuckDBPyConnection, *, domains: str, links:
     con.execute(_SCALED)
     for table in ("rank_node", "rank_arc", "rank_value"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    return iterations
+    return RankRun(nodes=n, arcs=arcs, dangling=n - sources, iterations=iterations,
+                   final_delta=change / SCALE)

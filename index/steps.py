@@ -189,6 +189,9 @@ def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
             # wall seconds of each step, when one command ran them all
             "seconds": {k: round(v, 3) for k, v in (seconds or {}).items()},
         },
+        # how each score was computed, on what graph, and whether it converged
+        "metrics": {"domain_rank": (stage.read_json(stage.next_dir(data) / "ranks.json")
+                                    or {}).get("domain_rank")},
         **(extra or {}),
     }
     layout.write_json(out / layout.MANIFEST, manifest)

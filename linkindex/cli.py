@@ -176,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=PATHS_FORMATS, default="text",
                    help="text (default: one NAME<TAB>PATH line each) or json")
 
+    p = sub.add_parser("metrics", help="how the live generation's scores were computed: "
+                                       "versions, parameters, graph, convergence")
+    _data_arg(p)
+    p.add_argument("--format", choices=PATHS_FORMATS, default="text",
+                   help="text (default: one NAME<TAB>VALUE line each) or json")
+
     p = sub.add_parser("demo", help="crawl a synthetic web on loopback, build, and query it")
     p.add_argument("--out", type=Path, default=Path("linkindex-demo"),
                    help="folder for the demo's DATA and CSVs (default ./linkindex-demo)")
@@ -376,6 +382,16 @@ def cmd_paths(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    import json
+
+    from queries.metrics import live_metrics, metrics_text
+
+    metrics = live_metrics(args.data)
+    print(json.dumps(metrics, indent=2) if args.format == "json" else metrics_text(metrics))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from linkindex.demo import run_demo
 
@@ -414,6 +430,7 @@ COMMANDS = {
     "sql": cmd_sql,
     "queries": cmd_queries,
     "paths": cmd_paths,
+    "metrics": cmd_metrics,
     "demo": cmd_demo,
     "testweb": cmd_testweb,
     "job": cluster.cmd_job,

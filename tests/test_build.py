@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from clitools import linkindex
 from rawdata import (
     edge_row,
     edges_table,
@@ -290,12 +291,14 @@ def test_domain_totals_count_live_external_links(tmp_path: Path) -> None:
     assert [r["domain"] for r in table_rows(tmp_path, "domains")] == sorted(totals)
 
 
-def reference_ranks(nodes: list[str], arcs: set[tuple[str, str]]) -> dict[str, float]:
-    """Textbook PageRank in floats, scaled as the build promises."""
+def reference_pagerank(nodes: list[str], arcs: set[tuple[str, str]]
+                       ) -> tuple[dict[str, float], int, float]:
+    """Textbook PageRank in floats: the values, the iterations run, the last L1 change."""
     n = len(nodes)
     out = {x: [d for s, d in sorted(arcs) if s == x] for x in nodes}
     pr = {x: 1 / n for x in nodes}
-    for _ in range(50):
+    iterations = 0
+    for iterations in range(1, 51):  # noqa: B007 - the count is returned
         dangling = sum(pr[x] for x in nodes if not out[x])
         new = {x: 0.15 / n + 0.85 * dangling / n for x in nodes}
         for s in nodes:
@@ -305,6 +308,12 @@ def reference_ranks(nodes: list[str], arcs: set[tuple[str, str]]) -> dict[str, f
         pr = new
         if change < 1e-9:
             break
+    return pr, iterations, change
+
+
+def reference_ranks(nodes: list[str], arcs: set[tuple[str, str]]) -> dict[str, float]:
+    """Textbook PageRank in floats, scaled as the build promises."""
+    pr, _, _ = reference_pagerank(nodes, arcs)
     lo, hi = min(pr.values()), max(pr.values())
     return {x: round(100 * math.log(pr[x] / lo) / math.log(hi / lo), 1) for x in nodes}
 
@@ -345,6 +354,22 @@ def test_domain_ranks_follow_the_dofollow_live_external_links(tmp_path: Path) ->
     for domain in ("quiet.example", "spam.example", "leaf0.example", "leaf5.example",
                    "forum.example", "ad.example"):
         assert ranks[domain] == 0.0, domain
+    # the manifest's receipt describes this graph and run, as the reference sees them
+    receipt = layout.read_manifest(tmp_path)["metrics"]["domain_rank"]
+    _, iterations, change = reference_pagerank(nodes, arcs)
+    assert receipt["graph"] == {
+        "nodes": 13, "arcs": len(arcs), "dangling": 13 - len({s for s, _ in arcs}),
+        "links": "live, external, dofollow (no nofollow, ugc or sponsored), "
+                 "one arc per distinct domain pair"}
+    assert (receipt["iterations"], receipt["converged"]) == (iterations, True)
+    assert abs(receipt["final_delta"] - change) < 1e-12
+    assert (receipt["version"], receipt["damping"], receipt["tolerance"]) == (2, 0.85, 1e-9)
+    out = linkindex("metrics", "--data", tmp_path).stdout
+    assert f"domain_rank.graph.arcs\t{len(arcs)}\n" in out
+    assert f"domain_rank.iterations\t{iterations}\n" in out
+    as_json = json.loads(linkindex("metrics", "--data", tmp_path, "--format", "json").stdout)
+    assert as_json["domain_rank"] == receipt
+
 
 
 def test_equal_ranks_are_zero(tmp_path: Path) -> None:
@@ -987,3 +1012,14 @@ def test_bad_arguments(tmp_path: Path) -> None:
         build_index(tmp_path, buckets=0)
     with pytest.raises(LinkindexError, match="bad build setting"):
         build_index(tmp_path, memory_limit="lots")
+
+
+def test_metrics_of_an_index_built_before_receipts_is_one_line(tmp_path: Path) -> None:
+    from clitools import assert_one_line_error
+    from indexdata import edge, write_index
+
+    write_index(tmp_path, [edge("https://a.example/", "https://b.example/")])
+    assert "metrics" not in layout.read_manifest(tmp_path)
+    proc = linkindex("metrics", "--data", tmp_path, check=False)
+    assert_one_line_error(proc, "records no metrics (built before they were recorded): run "
+                                "`linkindex build --force` to rebuild it")

@@ -8,6 +8,7 @@ is one line."""
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import subprocess
 import sys
@@ -102,6 +103,9 @@ def test_a_crawl_build_and_queries_on_s3_answer_as_on_a_folder(
         "sql", "SELECT count(*) AS n FROM edges", "--data", local, "--format", "csv").stdout
     paths = linkindex("paths", "--data", url).stdout
     assert f"edges\t{url}/index/g000001/edges/\n" in paths
+    metrics = [json.loads(linkindex("metrics", "--data", d, "--format", "json").stdout)
+               for d in (url, local)]
+    assert metrics[0]["domain_rank"] == metrics[1]["domain_rank"]
     assert "up to date" in linkindex("build", "--data", url).stdout
 
     # re-extraction and archive import work on the store too, through the same mirror
