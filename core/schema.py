@@ -133,9 +133,9 @@ RAW_TABLES = {"pages": PAGES, "edges": EDGES}
 
 # The layout of an index generation's files. 2: edges carry src_domain_rank. 3: edges
 # carry last_seen_crawl, and the part list is parts.parquet (incremental builds). 4: domain
-# ranks pass over dofollow links only (ugc and sponsored no longer pass rank), and the kept
-# pair summaries count dofollow_links. A live generation of an older format is rebuilt by
-# the next build and refused by queries.
+# ranks pass over dofollow links only (ugc and sponsored no longer pass rank), the kept
+# pair summaries count dofollow_links, and domains has domain_trust and trust_ratio. A
+# live generation of an older format is rebuilt by the next build and refused by queries.
 INDEX_FORMAT = 4
 
 # index edges: one row per distinct (src_url, dst_url, kind, anchor) across all crawls.
@@ -187,6 +187,9 @@ INDEX_DOMAINS = pa.schema(
         pa.field("outlinks", pa.int64(), nullable=False),  # live external links out
         pa.field("linked_domains", pa.int64(), nullable=False),
         pa.field("domain_rank", pa.float64(), nullable=False),  # 0..100, log-scaled PageRank
+        # 0..100 TrustRank from `build --trust-seeds`; NULL when the build had no seeds
+        pa.field("domain_trust", pa.float64()),
+        pa.field("trust_ratio", pa.float64()),  # domain_trust / domain_rank; NULL if rank 0
     ]
 )
 

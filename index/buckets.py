@@ -43,7 +43,7 @@ from index.compact import (
     summaries,
 )
 from index.part_checks import PartProblem, check_part, first_line
-from index.ranks import compute_domain_ranks
+from index.ranks import compute_domain_ranks, compute_domain_trust
 
 # The first 32 bits of md5(dst_domain), as layout.bucket_of: computed once per target
 # domain and joined (md5 per edge cost twice as much CPU: bench/RESULTS.md).
@@ -444,9 +444,19 @@ def write_ranks(data: Path, plan: stage.Plan) -> bool:
         con.execute("CREATE TEMP VIEW rank_link AS "
                     "SELECT src_domain, dst_domain FROM domain_pair WHERE dofollow_links > 0")
         run = compute_domain_ranks(con, domains="rank_domain", links="rank_link")
+        receipts = {"domain_rank": run.receipt(), "domain_trust": None}
+        trust = "CAST(NULL AS DOUBLE)"
+        if plan.trust_seeds:
+            con.execute("CREATE TEMP TABLE trust_seed AS SELECT unnest($seeds) AS domain",
+                        {"seeds": plan.trust_seeds})
+            trusted = compute_domain_trust(con, domains="rank_domain", links="rank_link",
+                                           seeds="trust_seed")
+            receipts["domain_trust"] = trusted.trust_receipt(plan.trust_seeds)
+            trust = "(SELECT t.domain_trust FROM domain_trust AS t WHERE t.domain = r.domain)"
         out = ranks_path(data)
         part = out.with_name(f"{layout.TMP_PREFIX}{out.name}")
-        con.execute("COPY (SELECT domain, domain_rank FROM domain_rank ORDER BY domain) "
+        con.execute(f"COPY (SELECT r.domain, r.domain_rank, {trust} AS domain_trust "
+                    "FROM domain_rank AS r ORDER BY r.domain) "
                     "TO $path (FORMAT parquet)", {"path": str(part)})
         os.replace(part, out)
         moved = True
@@ -460,7 +470,7 @@ def write_ranks(data: Path, plan: stage.Plan) -> bool:
                     "   OR n.domain_rank <> o.domain_rank",
                     {"new": str(out), "old": str(before)}).fetchone()
                 moved = n > 0
-        layout.write_json(root / "ranks.json", {"moved": moved, "domain_rank": run.receipt()})
+        layout.write_json(root / "ranks.json", {"moved": moved, **receipts})
         return moved
     finally:
         con.close()

@@ -37,6 +37,7 @@ from core.errors import LinkindexError
 from core.schema import RAW_TABLES
 from index.compact import ROW_GROUP_SIZE, choose_buckets
 from index.plan import input_listing, plan_build, unchanged
+from index.ranks import seeds_digest
 from index.stage import (
     Plan,
     clear_next,
@@ -76,6 +77,7 @@ def build_index(
     spill_dir: str | None = None,
     row_group_size: int = ROW_GROUP_SIZE,
     jobs: int = 1,
+    trust_seeds: list[str] | None = None,
 ) -> BuildResult:
     """Build a new index generation from every whole raw part under `data`: plan, then
     map, reduce and write in `jobs` processes, then commit (index.steps).
@@ -85,7 +87,9 @@ def build_index(
     incremental when it can be (index.plan), a full build when not, with the same
     result. Afterwards keeps the `keep` most recent generations, every one younger than
     `keep_for` seconds, and always the one that was live when the build started.
-    `row_group_size` is rounded up by DuckDB to a multiple of 2048.
+    `row_group_size` is rounded up by DuckDB to a multiple of 2048. `trust_seeds`
+    (registrable domains, index.ranks.read_trust_seeds) also computes domain trust;
+    other seeds than the live generation's make a new build.
     """
     data = Path(data)
     _check_arguments(data, keep, buckets, row_group_size, jobs)
@@ -95,13 +99,13 @@ def build_index(
     root.mkdir(parents=True, exist_ok=True)
     with _build_lock(root, data):
         _remove_leftovers(root)
-        up_to_date = _up_to_date(data, force, buckets)
+        up_to_date = _up_to_date(data, force, buckets, trust_seeds)
         if up_to_date is not None:
             return up_to_date
         started = time.perf_counter()
         plan = plan_build(data, force=force, buckets=buckets, threads=threads,
                           memory_limit=memory_limit, spill_dir=spill_dir,
-                          row_group_size=row_group_size)
+                          row_group_size=row_group_size, trust_seeds=trust_seeds)
         seconds = {"plan": time.perf_counter() - started, **run_local(data, plan, jobs)}
         return commit_build(data, plan, keep=keep, keep_for=keep_for, jobs=jobs,
                             seconds=seconds)
@@ -123,6 +127,7 @@ def build_step(
     memory_limit: str | None = None,
     spill_dir: str | None = None,
     row_group_size: int = ROW_GROUP_SIZE,
+    trust_seeds: list[str] | None = None,
 ) -> BuildResult | str:
     """One step of a build, for a cluster: `plan`, then `map`, `reduce` and `write` as
     tasks `task` of `tasks` (any number of processes or pods), then `commit`.
@@ -142,13 +147,14 @@ def build_step(
     if step == "plan":
         with _build_lock(root, data):
             _remove_leftovers(root)
-            up_to_date = _up_to_date(data, force, buckets)
+            up_to_date = _up_to_date(data, force, buckets, trust_seeds)
             if up_to_date is not None:
                 write_up_to_date(data, up_to_date.generation, build_id)
                 return up_to_date
             plan = plan_build(data, force=force, buckets=buckets, threads=threads,
                               memory_limit=memory_limit, spill_dir=spill_dir,
-                              row_group_size=row_group_size, build_id=build_id)
+                              row_group_size=row_group_size, build_id=build_id,
+                              trust_seeds=trust_seeds)
             how = f"incremental on {plan.previous}" if plan.previous else (
                 f"full ({plan.full_reason})")
             return (f"planned {plan.generation}: {how}, {len(plan.new_edges):,} new edges "
@@ -190,13 +196,19 @@ def commit_build(data: Path, plan: Plan, *, keep: int = 3, keep_for: float | Non
     return BuildResult(generation, manifest, built=True, warnings=warnings)
 
 
-def _up_to_date(data: Path, force: bool, buckets: int | None) -> BuildResult | None:
-    """The live generation, when it was built from exactly the parts there now."""
+def _up_to_date(data: Path, force: bool, buckets: int | None,
+                trust_seeds: list[str] | None = None) -> BuildResult | None:
+    """The live generation, when it was built from exactly the parts there now (and the
+    same trust seeds)."""
     live = layout.current_generation(data)
     if live is None or force:
         return None
     manifest = unchanged(data, live, input_listing(data), buckets)
     if manifest is None:
+        return None
+    trust = (manifest.get("metrics") or {}).get("domain_trust") or {}
+    if trust.get("seeds", {}).get("sha256") != (seeds_digest(trust_seeds)
+                                                 if trust_seeds else None):
         return None
     # the parts it skipped are still there: say so again
     warnings = [_skip_warning(s["path"], s["reason"]) for s in manifest.get("skipped_parts", [])]

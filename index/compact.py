@@ -156,7 +156,10 @@ SELECT r.domain,
        coalesce(i.referring_domains, 0) AS referring_domains,
        coalesce(o.outlinks, 0) AS outlinks,
        coalesce(o.linked_domains, 0) AS linked_domains,
-       r.domain_rank
+       r.domain_rank,
+       r.domain_trust,
+       CASE WHEN r.domain_rank > 0 THEN round(r.domain_trust / r.domain_rank, 2)
+       END AS trust_ratio
 FROM read_parquet($ranks) AS r
 LEFT JOIN crawled AS c ON c.domain = r.domain
 LEFT JOIN inbound AS i ON i.domain = r.domain

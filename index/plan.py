@@ -101,6 +101,7 @@ def plan_build(
     spill_dir: str | None = None,
     row_group_size: int,
     build_id: str | None = None,
+    trust_seeds: list[str] | None = None,
 ) -> stage.Plan:
     """Decide the build, run its global pages step, and save the plan under the stage."""
     inputs = input_listing(data)
@@ -143,6 +144,7 @@ def plan_build(
         row_group_size=row_group_size,
         full_reason=full_reason,
         build_id=build_id,
+        trust_seeds=sorted(set(trust_seeds or [])),
     )
     pages_before = sorted(i["path"] for i in before
                           if i["table"] == "pages" and not i.get("skipped"))

@@ -13,24 +13,36 @@ inputs gives the same ranks bit for bit, whatever the number of threads (paralle
 float sums are not associative). Integer division loses at most one unit (10^-18) per
 arc and step; that remainder is shared out with the teleport mass, so the total stays
 exact. Scaled to 0..100 as round(100 * ln(pr / pr_min) / ln(pr_max / pr_min), 1).
+
+Domain trust (TrustRank, Gyöngyi et al. 2004): the same iteration on the same graph, but
+the teleport and the dangling mass go to the trust seeds only (registrable domains a user
+vouches for), so trust flows out from the seeds along dofollow links and fades with each
+hop. A domain no seed reaches has trust 0; the others are log-scaled from 1 (the least
+trusted reached) to 100 (the most trusted), as rank is. docs/metrics.md says both.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from core.errors import LinkindexError
 
 DAMPING_PERCENT = 85
 MAX_ITERATIONS = 50
 TOLERANCE = 1e-9
 SCALE = 10**18  # fixed-point unit: all the rank mass
 
-# Node ids in domain order, so the same inputs give the same ids.
+# Node ids in domain order, so the same inputs give the same ids. `seed`: where the
+# teleport goes (every domain for PageRank, the trust seeds for TrustRank).
 _NODES = """
 CREATE OR REPLACE TEMP TABLE rank_node AS
-SELECT (row_number() OVER (ORDER BY domain) - 1)::INTEGER AS id, domain
+SELECT (row_number() OVER (ORDER BY domain) - 1)::INTEGER AS id, domain,
+       {seed} AS seed
 FROM (SELECT DISTINCT domain FROM {domains})
 """
 
@@ -53,12 +65,12 @@ JOIN degree ON degree.src = arc.src
 
 _START = """
 CREATE OR REPLACE TEMP TABLE rank_value AS
-SELECT id, ($scale // $n)::BIGINT AS r FROM rank_node
+SELECT id, (CASE WHEN seed THEN $scale // $k ELSE 0 END)::BIGINT AS r FROM rank_node
 """
 
 # One power iteration. Each node keeps 85% of what flows in over its arcs; everything
 # else (the 15% teleport, the mass of dangling nodes, integer rounding) is the
-# remainder of SCALE and is shared equally, so the total stays SCALE.
+# remainder of SCALE and is shared equally by the $k seed nodes.
 _STEP = """
 CREATE OR REPLACE TEMP TABLE rank_next AS
 WITH inflow AS (
@@ -68,11 +80,12 @@ WITH inflow AS (
     GROUP BY a.dst
 ),
 damped AS (
-    SELECT n.id, coalesce(i.r, 0) * $damping // 100 AS r
+    SELECT n.id, n.seed, coalesce(i.r, 0) * $damping // 100 AS r
     FROM rank_node AS n
     LEFT JOIN inflow AS i ON i.id = n.id
 )
-SELECT id, (r + ($scale - sum(r) OVER ()) // $n)::BIGINT AS r
+SELECT id,
+       (r + CASE WHEN seed THEN ($scale - sum(r) OVER ()) // $k ELSE 0 END)::BIGINT AS r
 FROM damped
 """
 
@@ -98,10 +111,29 @@ SELECT domain,
 FROM pr, bounds
 """
 
+# Trust: 0 where no seed's trust arrives; else log-scaled from 1 (the least trusted
+# domain reached) to 100 (the most trusted).
+_TRUST_SCALED = """
+CREATE OR REPLACE TEMP TABLE domain_trust AS
+WITH t AS (
+    SELECT n.domain, v.r::DOUBLE AS t
+    FROM rank_node AS n
+    JOIN rank_value AS v ON v.id = n.id
+),
+bounds AS (SELECT min(t) FILTER (t > 0) AS lo, max(t) AS hi FROM t)
+SELECT domain,
+       CASE WHEN t = 0 THEN 0.0
+            WHEN hi = lo THEN 100.0
+            ELSE round(1 + 99 * ln(t / lo) / ln(hi / lo), 1)
+       END AS domain_trust
+FROM t, bounds
+"""
+
 
 # The definition's version: bump it whenever a number could change for the same links.
 # 1: followed (not nofollow) links; 2: dofollow links (no nofollow, ugc or sponsored).
 DOMAIN_RANK_VERSION = 2
+DOMAIN_TRUST_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -113,10 +145,26 @@ class RankRun:
     dangling: int  # domains with no outgoing arc (their mass is shared out)
     iterations: int
     final_delta: float  # L1 change of the last iteration, as a share of all the mass
+    seeds: int  # domains the teleport goes to (all of them for domain rank)
 
     @property
     def converged(self) -> bool:
         return self.final_delta < TOLERANCE
+
+    def trust_receipt(self, seeds: list[str]) -> dict[str, Any]:
+        receipt = self.receipt()
+        receipt.update(
+            version=DOMAIN_TRUST_VERSION,
+            formula="TrustRank: PageRank whose teleport goes to the trust seeds only "
+                    "(docs/metrics.md)",
+            teleport="the trust seeds, equally; dangling mass too",
+            seeds={"given": len(seeds), "in_graph": self.seeds,
+                   "sha256": seeds_digest(seeds)},
+            scale="0 where no seed's trust arrives; else round(1 + 99 * ln(t / min t) / "
+                  "ln(max t / min t), 1) over the domains reached",
+            ratio="trust_ratio = round(domain_trust / domain_rank, 2), NULL when "
+                  "domain_rank is 0")
+        return receipt
 
     def receipt(self) -> dict[str, Any]:
         return {
@@ -149,14 +197,33 @@ def compute_domain_ranks(con: duckdb.DuckDBPyConnection, *, domains: str,
     sponsored). Pairs naming a domain not in `domains` are ignored. Returns what the
     computation did (its receipt).
     """
-    con.execute(_NODES.format(domains=domains))
+    run = _power_iteration(con, domains, links, "true")
+    con.execute(_SCALED)
+    _drop(con)
+    return run
+
+
+def compute_domain_trust(con: duckdb.DuckDBPyConnection, *, domains: str, links: str,
+                         seeds: str) -> RankRun:
+    """Create TEMP TABLE domain_trust(domain, domain_trust): TrustRank from the domains
+    of the table `seeds` (a `domain` column) over the same graph as domain rank."""
+    run = _power_iteration(con, domains, links,
+                           f"domain IN (SELECT domain FROM {seeds})")
+    con.execute(_TRUST_SCALED)
+    _drop(con)
+    return run
+
+
+def _power_iteration(con: duckdb.DuckDBPyConnection, domains: str, links: str,
+                     seed: str) -> RankRun:
+    con.execute(_NODES.format(domains=domains, seed=seed))
     con.execute(_ARCS.format(links=links))
-    (n,) = con.execute("SELECT count(*) FROM rank_node").fetchone()
+    (n, k) = con.execute("SELECT count(*), count(*) FILTER (seed) FROM rank_node").fetchone()
     (arcs, sources) = con.execute(
         "SELECT count(*), count(DISTINCT src) FROM rank_arc").fetchone()
     iterations, change = 0, 0.0
-    if n:
-        params = {"scale": SCALE, "n": n}
+    if k:
+        params = {"scale": SCALE, "k": k}
         con.execute(_START, params)
         while iterations < MAX_ITERATIONS:
             iterations += 1
@@ -166,10 +233,45 @@ def compute_domain_ranks(con: duckdb.DuckDBPyConnection, *, domains: str,
             con.execute("ALTER TABLE rank_next RENAME TO rank_value")
             if change < TOLERANCE * SCALE:
                 break
-    else:
-        con.execute("CREATE OR REPLACE TEMP TABLE rank_value (id INTEGER, r BIGINT)")
-    con.execute(_SCALED)
+    else:  # no domain at all, or no seed in the graph: every value 0
+        con.execute("CREATE OR REPLACE TEMP TABLE rank_value AS "
+                    "SELECT id, 0::BIGINT AS r FROM rank_node")
+    return RankRun(nodes=n, arcs=arcs, dangling=n - sources, iterations=iterations,
+                   final_delta=change / SCALE, seeds=k)
+
+
+def _drop(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("rank_node", "rank_arc", "rank_value"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    return RankRun(nodes=n, arcs=arcs, dangling=n - sources, iterations=iterations,
-                   final_delta=change / SCALE)
+
+
+def read_trust_seeds(path: Path) -> list[str]:
+    """The registrable domains of a trust seeds file: one domain (or host, or URL) per
+    line, blank lines and `#` comments skipped; sorted, without repeats."""
+    from core.domains import registrable_domain
+    from core.urls import normalize_url, url_host
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LinkindexError(f"cannot read trust seeds {path}: {exc}") from None
+    seeds = set()
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        # as the index names domains: the URL's normalised host, then its registrable part
+        url = normalize_url(text if "://" in text else f"http://{text}/")
+        host = url_host(url) if url else None
+        domain = registrable_domain(host) if host else ""
+        if not domain:
+            raise LinkindexError(f"{path}:{number}: not a domain: {text!r}")
+        seeds.add(domain)
+    if not seeds:
+        raise LinkindexError(f"{path}: no trust seeds in it (one domain per line)")
+    return sorted(seeds)
+
+
+def seeds_digest(seeds: list[str]) -> str:
+    """The SHA-256 of the sorted seed domains, one per line: the receipt names the seeds."""
+    return hashlib.sha256("".join(f"{d}\n" for d in seeds).encode()).hexdigest()

@@ -93,6 +93,7 @@ class Plan:
     row_group_size: int = 25_000
     full_reason: str | None = None  # why a full build, when it is one
     build_id: str | None = None  # ties the steps of one build together (cluster)
+    trust_seeds: list[str] = field(default_factory=list)  # TrustRank's seed domains
 
     def save(self, data: Path) -> None:
         layout.write_json(next_dir(data) / PLAN, asdict(self))

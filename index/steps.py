@@ -190,8 +190,9 @@ def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
             "seconds": {k: round(v, 3) for k, v in (seconds or {}).items()},
         },
         # how each score was computed, on what graph, and whether it converged
-        "metrics": {"domain_rank": (stage.read_json(stage.next_dir(data) / "ranks.json")
-                                    or {}).get("domain_rank")},
+        "metrics": {name: receipt for name, receipt in (
+            stage.read_json(stage.next_dir(data) / "ranks.json") or {}).items()
+            if name != "moved" and receipt is not None},
         **(extra or {}),
     }
     layout.write_json(out / layout.MANIFEST, manifest)

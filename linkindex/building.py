@@ -45,6 +45,9 @@ def add_parser(sub: Any, data_arg: Any) -> None:
     p.add_argument("--buckets", type=int,
                    help="target-domain buckets (default: by size, fixed by the first "
                         "build; another count is a full rebuild)")
+    p.add_argument("--trust-seeds", metavar="FILE",
+                   help="also compute domain trust (TrustRank) from these registrable "
+                        "domains, one per line (docs/metrics.md)")
     p.add_argument("--jobs", type=int, default=1,
                    help="processes for map, reduce and write (default 1)")
     p.add_argument("--threads", type=int,
@@ -66,11 +69,15 @@ def add_parser(sub: Any, data_arg: Any) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     """Exit 0, or BUILT_WITH_WARNINGS when the live index leaves out a corrupt raw part
     (built from the rest: nothing readable is lost)."""
+    from pathlib import Path
+
     from index.build import BuildResult, build_index, build_step
+    from index.ranks import read_trust_seeds
 
     options: dict[str, Any] = dict(
         force=args.force, keep=args.keep, keep_for=args.keep_for, buckets=args.buckets,
         threads=args.threads, memory_limit=args.memory_limit, spill_dir=args.spill_dir,
+        trust_seeds=read_trust_seeds(Path(args.trust_seeds)) if args.trust_seeds else None,
     )
     if args.step is None:
         result: BuildResult | str = build_index(args.data, jobs=args.jobs, **options)

@@ -172,4 +172,6 @@ def _domain_row(
         "outlinks": len(links_out),
         "linked_domains": len({e["dst_domain"] for e in links_out}),
         "domain_rank": float(rank),
+        "domain_trust": None,  # an index built without trust seeds
+        "trust_ratio": None,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -1023,3 +1024,109 @@ def test_metrics_of_an_index_built_before_receipts_is_one_line(tmp_path: Path) -
     proc = linkindex("metrics", "--data", tmp_path, check=False)
     assert_one_line_error(proc, "records no metrics (built before they were recorded): run "
                                 "`linkindex build --force` to rebuild it")
+
+
+def reference_trust(nodes: list[str], arcs: set[tuple[str, str]],
+                    seeds: set[str]) -> tuple[dict[str, float], int, float]:
+    """TrustRank in floats: PageRank whose teleport and dangling mass go to the seeds
+    only (Gyöngyi et al. 2004), scaled as docs/metrics.md says; with the iterations run
+    and the last L1 change."""
+    out = {x: [d for s, d in sorted(arcs) if s == x] for x in nodes}
+    k = len(seeds & set(nodes))
+    t = {x: (1 / k if x in seeds else 0.0) for x in nodes}
+    iterations = 0
+    for iterations in range(1, 51):  # noqa: B007 - the count is returned
+        dangling = sum(t[x] for x in nodes if not out[x])
+        new = {x: (0.15 + 0.85 * dangling) / k if x in seeds else 0.0 for x in nodes}
+        for s in nodes:
+            for d in out[s]:
+                new[d] += 0.85 * t[s] / len(out[s])
+        change = sum(abs(new[x] - t[x]) for x in nodes)
+        t = new
+        if change < 1e-9:
+            break
+    reached = [v for v in t.values() if v > 0]
+    lo, hi = min(reached), max(reached)
+    return ({x: 0.0 if t[x] == 0 else round(1 + 99 * math.log(t[x] / lo) / math.log(hi / lo), 1)
+             for x in nodes}, iterations, change)
+
+
+def test_domain_trust_flows_from_the_seeds_along_dofollow_links(tmp_path: Path) -> None:
+    """TrustRank: a chain from the seed loses trust with each hop; a domain the seeds
+    reach only through nofollow, ugc or sponsored links, or not at all, has none; trust
+    beside rank in `domains`, with their ratio; the receipt names the seeds."""
+    def url(name: str) -> str:
+        return f"https://{name}.example/"
+
+    fetches = [
+        fetch(url("seed"), [url("one"), url("two"), link(url("ugc"), ugc=True)], at=T1),
+        fetch(url("one"), [url("two"), url("three")], at=T1),
+        fetch(url("three"), [url("far")], at=T1),
+        # a link farm: many domains linking one another, none reached from the seed
+        *(fetch(url(f"farm{i}"), [url(f"farm{(i + 1) % 4}"), url("spam")], at=T1)
+          for i in range(4)),
+        fetch(url("ugc"), [url("spam")], at=T1),
+    ]
+    write_crawl(tmp_path, "c1", fetches)
+    seeds_file = tmp_path / "seeds.txt"
+    seeds_file.write_text("# vouched for\nhttps://www.seed.example/about\n\nseed.example\n")
+    assert linkindex("build", "--data", tmp_path, "--trust-seeds", seeds_file).returncode == 0
+    rows = {r["domain"]: r for r in table_rows(tmp_path, "domains")}
+
+    nodes = sorted(rows)
+    arcs = {("seed.example", "one.example"), ("seed.example", "two.example"),
+            ("one.example", "two.example"), ("one.example", "three.example"),
+            ("three.example", "far.example"), ("ugc.example", "spam.example")}
+    arcs |= {(f"farm{i}.example", f"farm{(i + 1) % 4}.example") for i in range(4)}
+    arcs |= {(f"farm{i}.example", "spam.example") for i in range(4)}
+    expected, iterations, change = reference_trust(nodes, arcs, {"seed.example"})
+    for domain in nodes:
+        assert abs(rows[domain]["domain_trust"] - expected[domain]) <= 0.1, domain
+    assert rows["seed.example"]["domain_trust"] == 100.0
+    assert rows["one.example"]["domain_trust"] > rows["three.example"]["domain_trust"] \
+        > rows["far.example"]["domain_trust"] > 0.0
+    for domain in ("ugc.example", "spam.example", "farm0.example"):
+        assert rows[domain]["domain_trust"] == 0.0, domain
+    assert rows["spam.example"]["domain_rank"] > rows["two.example"]["domain_rank"]
+    for row in rows.values():
+        ratio = (round(row["domain_trust"] / row["domain_rank"], 2)
+                 if row["domain_rank"] > 0 else None)
+        assert row["trust_ratio"] == ratio, row["domain"]
+    receipt = layout.read_manifest(tmp_path)["metrics"]["domain_trust"]
+    assert receipt["seeds"] == {"given": 1, "in_graph": 1,
+                                "sha256": hashlib.sha256(b"seed.example\n").hexdigest()}
+    assert receipt["graph"]["arcs"] == len(arcs)
+    # trust going round the chain seed → one → three → far → (dangling) → seed shrinks
+    # by the damping each step: 50 steps leave it short of 1e-9, and the receipt says so
+    assert (receipt["iterations"], receipt["converged"]) == (iterations, change < 1e-9)
+    assert abs(receipt["final_delta"] - change) < 1e-12
+
+    # the same seeds: up to date; other seeds or none: a new build, trust with them
+    again = linkindex("build", "--data", tmp_path, "--trust-seeds", seeds_file).stdout
+    assert "is up to date" in again
+    seeds_file.write_text("farm0.example\n")
+    linkindex("build", "--data", tmp_path, "--trust-seeds", seeds_file)
+    rows = {r["domain"]: r for r in table_rows(tmp_path, "domains")}
+    assert rows["farm0.example"]["domain_trust"] == 100.0
+    assert rows["seed.example"]["domain_trust"] == 0.0
+    linkindex("build", "--data", tmp_path)
+    rows = {r["domain"]: r for r in table_rows(tmp_path, "domains")}
+    assert {r["domain_trust"] for r in rows.values()} == {None}
+    assert "domain_trust" not in layout.read_manifest(tmp_path)["metrics"]
+
+
+def test_a_bad_trust_seeds_file_is_one_line(tmp_path: Path) -> None:
+    from clitools import assert_one_line_error
+
+    write_crawl(tmp_path, "c1", [fetch(A, [B], at=T1)])
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("good.example\nnot a domain at all\n")
+    proc = linkindex("build", "--data", tmp_path, "--trust-seeds", seeds, check=False)
+    assert_one_line_error(proc, f"{seeds}:2: not a domain: 'not a domain at all'")
+    seeds.write_text("# nothing\n")
+    proc = linkindex("build", "--data", tmp_path, "--trust-seeds", seeds, check=False)
+    assert_one_line_error(proc, "no trust seeds in it")
+    proc = linkindex("build", "--data", tmp_path, "--trust-seeds", tmp_path / "nope",
+                     check=False)
+    assert_one_line_error(proc, "cannot read trust seeds")
+    assert layout.current_generation(tmp_path) is None

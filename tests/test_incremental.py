@@ -110,10 +110,14 @@ def manifest_facts(data: Path) -> dict:
 
 
 def full_build_of(data: Path, tmp: Path) -> Path:
-    """A copy of DATA's raw parts (same bytes, same modification times), fully built."""
+    """A copy of DATA's raw parts (same bytes, same modification times), fully built
+    (with the same trust seeds)."""
     copy = tmp / "full"
     shutil.copytree(data / "raw", copy / "raw")
-    build_index(copy, buckets=layout.read_manifest(data)["buckets"])
+    manifest = layout.read_manifest(data)
+    trust = (manifest.get("metrics") or {}).get("domain_trust")
+    seeds = ["d0.example", "d3.example"] if trust else None
+    build_index(copy, buckets=manifest["buckets"], trust_seeds=seeds)
     return copy
 
 
@@ -127,10 +131,11 @@ def test_incremental_builds_equal_a_full_build(tmp_path: Path, seed: int, stream
     rng = random.Random(seed)
     data = tmp_path / "data"
     held: list = []
+    trust = ["d0.example", "d3.example"] if stream else None  # domain trust as well
     for n in range(1, 6):
         before = len(layout.raw_parts(data, "edges"))
         write_random_crawl(data, rng, f"c{n}", n * 10, held)
-        result = build_index(data, buckets=4)
+        result = build_index(data, buckets=4, trust_seeds=trust)
         assert result.built
         build = result.manifest["build"]
         assert (build["previous"] is None) == (n == 1), build
