@@ -126,3 +126,16 @@ def test_hostile_smoke(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     assert all(us > 0 for us in normal["us_per_page"].values())
     assert 0 < normal["gate_share"] < 1 and normal["big_seconds"]["extract_html"] > 0
     assert "gate ÷ extract_html" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # a whole benchmark, at smoke size
+def test_ranks_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import ranks
+
+    results = ranks.main(["--smoke"])
+    [size] = results["sizes"]
+    assert size["arcs"] > 10_000 and 900 < size["domains"] <= 1_000
+    for what in ("baseline", "rank", "trust"):
+        assert size[what]["seconds"] > 0 and size[what]["iterations"] >= 1
+        assert size[what]["peak_rss"] > 0
+    assert "against a float PageRank" in capsys.readouterr().out
