@@ -103,6 +103,8 @@ def test_a_crawl_build_and_queries_on_s3_answer_as_on_a_folder(
         "sql", "SELECT count(*) AS n FROM edges", "--data", local, "--format", "csv").stdout
     paths = linkindex("paths", "--data", url).stdout
     assert f"edges\t{url}/index/g000001/edges/\n" in paths
+    init = linkindex("sql", "--print-init", "--data", url).stdout  # for DuckDB with httpfs
+    assert f"read_parquet('{url}/index/g000001/edges/bucket=*/*.parquet'" in init
     metrics = [json.loads(linkindex("metrics", "--data", d, "--format", "json").stdout)
                for d in (url, local)]
     assert metrics[0]["domain_rank"] == metrics[1]["domain_rank"]
