@@ -13,7 +13,8 @@ the URLs a DuckDB with httpfs, Spark or polars would use too.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,16 @@ from core.storage import Storage
 TABLES = ("pages", "domains", "hosts")
 
 
-@dataclass(frozen=True)
+@dataclass
 class LiveIndex:
+    """The live generation: named by reading CURRENT and its manifest once. Its files
+    are listed only when asked (a session opens once per generation; a query on an
+    open session must not list 4096 bucket folders)."""
+
     label: str  # DATA as shown in messages: the folder or the URL
     generation: str
     manifest: dict[str, Any]
     root: str  # the generation's folder: an absolute path, or a URL on a store
-    edge_files: list[str]  # edges/bucket=<n>/*.parquet, by bucket number, then name
-    tables: dict[str, str] = field(default_factory=dict)  # existing table → its file
     storage: Storage | None = None  # set on an object store
 
     @property
@@ -44,6 +47,33 @@ class LiveIndex:
     def location(self, rel: str) -> str:
         """Where `rel` (relative to the generation) is, as a reader opens it."""
         return f"{self.root}/{rel}"
+
+    @cached_property
+    def _files(self) -> list[str]:
+        """Every file of the generation, relative to it."""
+        if self.storage is not None:
+            prefix = f"index/{self.generation}"
+            return [rel[len(prefix) + 1:] for rel in self.storage.list(prefix)]
+        root = Path(self.root)
+        return [p.relative_to(root).as_posix() for p in root.rglob("*.parquet")]
+
+    @cached_property
+    def edge_files(self) -> list[str]:
+        """edges/bucket=<n>/*.parquet, by bucket number (2 before 10), then name."""
+        found = []
+        for rel in self._files:
+            parts = rel.split("/")
+            if len(parts) == 3 and parts[0] == "edges" and parts[1].startswith("bucket="):
+                number = parts[1].removeprefix("bucket=")
+                if number.isdigit() and not parts[2].startswith("."):  # never a temp file
+                    found.append((int(number), parts[2], self.location(rel)))
+        return [path for _, _, path in sorted(found)]
+
+    @cached_property
+    def tables(self) -> dict[str, str]:
+        """The generation's one-file tables that exist, each with its location."""
+        files = set(self._files)
+        return {t: self.location(f"{t}.parquet") for t in TABLES if f"{t}.parquet" in files}
 
 
 def resolve(data: Path | Storage, *, check_format: bool = True) -> LiveIndex:
@@ -59,16 +89,8 @@ def _resolve_folder(data: Path, check_format: bool) -> LiveIndex:
     manifest = layout.read_manifest(data, generation)  # raises when there is no index
     assert generation is not None
     gen_dir = layout.generation_dir(data, generation)
-    found = []
-    for path in (gen_dir / "edges").glob("bucket=*/*.parquet"):
-        number = path.parent.name.removeprefix("bucket=")
-        if number.isdigit() and not path.name.startswith("."):  # never a temporary file
-            found.append((int(number), path.name, str(path)))
-    live = LiveIndex(
-        label=str(data), generation=generation, manifest=manifest, root=str(gen_dir),
-        edge_files=[path for _, _, path in sorted(found)],
-        tables={t: str(gen_dir / f"{t}.parquet") for t in TABLES
-                if (gen_dir / f"{t}.parquet").is_file()})
+    live = LiveIndex(label=str(data), generation=generation, manifest=manifest,
+                     root=str(gen_dir))
     return _checked(live, check_format)
 
 
@@ -88,20 +110,8 @@ def _resolve_store(storage: Storage, check_format: bool) -> LiveIndex:
         raise LinkindexError(f"index generation {generation} in {label} is unreadable: "
                              f"{exc}") from None
     scheme = storage.url.split("://", 1)[0]
-    root = f"{scheme}://{storage.root}/{rel}"
-    names = storage.list(rel)
-    found = []
-    for name in names:
-        below = name[len(rel) + 1:].split("/")
-        if len(below) == 3 and below[0] == "edges" and below[1].startswith("bucket="):
-            number = below[1].removeprefix("bucket=")
-            if number.isdigit():
-                found.append((int(number), below[2], f"{root}/{'/'.join(below)}"))
-    live = LiveIndex(
-        label=label, generation=generation, manifest=manifest, root=root,
-        edge_files=[path for _, _, path in sorted(found)],
-        tables={t: f"{root}/{t}.parquet" for t in TABLES if f"{rel}/{t}.parquet" in names},
-        storage=storage)
+    live = LiveIndex(label=label, generation=generation, manifest=manifest,
+                     root=f"{scheme}://{storage.root}/{rel}", storage=storage)
     return _checked(live, check_format)
 
 
