@@ -21,6 +21,7 @@
 --   lost                     links no longer present on the latest fetch of their page
 --   first_seen, last_seen    first and last crawl any counted link was seen in (UTC)
 --   domain_rank              domain_rank of the target's registrable domain, 0..100
+--   domain_trust             its domain_trust, 0..100 (NULL unless built with trust seeds)
 --   pages_crawled            the target's URLs in the index's pages (each fetched URL once)
 --
 -- Example: SELECT * FROM overview('https://example.com/blog/', scope := 'prefix');
@@ -51,6 +52,7 @@ WITH link AS (
 target_domain_row AS (  -- the target's registrable domain in domains.parquet, looked up once
     SELECT
         any_value(known.domain_rank) AS domain_rank,
+        any_value(known.domain_trust) AS domain_trust,
         any_value(known.pages_crawled) AS pages_crawled
     FROM domains AS known
     WHERE known.domain = target_domain(target, scope)
@@ -75,6 +77,7 @@ SELECT
     min(link.first_seen) FILTER (WHERE link.counted) AS first_seen,
     max(link.last_seen) FILTER (WHERE link.counted) AS last_seen,
     (SELECT target_domain_row.domain_rank FROM target_domain_row) AS domain_rank,
+    (SELECT target_domain_row.domain_trust FROM target_domain_row) AS domain_trust,
     -- a domain's count is in domains.parquet: no scan of pages, whose row groups grow
     -- with the index (their checks cost more than the count at 100M edges)
     CASE WHEN scope = 'domain' THEN coalesce(

@@ -1092,6 +1092,9 @@ def test_domain_trust_flows_from_the_seeds_along_dofollow_links(tmp_path: Path) 
         ratio = (round(row["domain_trust"] / row["domain_rank"], 2)
                  if row["domain_rank"] > 0 else None)
         assert row["trust_ratio"] == ratio, row["domain"]
+    overview = json.loads(linkindex("query", "overview", "three.example", "--data", tmp_path,
+                                    "--format", "json").stdout)
+    assert overview[0]["domain_trust"] == rows["three.example"]["domain_trust"]
     receipt = layout.read_manifest(tmp_path)["metrics"]["domain_trust"]
     assert receipt["seeds"] == {"given": 1, "in_graph": 1,
                                 "sha256": hashlib.sha256(b"seed.example\n").hexdigest()}

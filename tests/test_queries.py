@@ -256,7 +256,7 @@ def test_overview_full_row_and_lost_ignores_live_only(data: Path) -> None:
         "referring_hosts": 7, "referring_pages": 10, "dofollow": 10, "nofollow": 1, "ugc": 1,
         "sponsored": 1, "image_links": 1, "redirects": 1, "canonicals": 1, "lost": 1,
         "first_seen": ts("2025-01-05"), "last_seen": ts("2025-03-01"), "domain_rank": 60.0,
-        "pages_crawled": 7,
+        "domain_trust": None, "pages_crawled": 7,  # built without trust seeds
     }
     [everything] = rows(data, "overview", "target.example", filters=Filters(live_only=False))
     assert (everything["backlinks"], everything["lost"]) == (14, 1)
