@@ -77,7 +77,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from core.errors import LinkindexError
-from core.layout import TMP_PREFIX
+from core.layout import TMP_PREFIX, atomic_path
 
 # Socket timeouts (seconds) and attempts for S3: a wrong endpoint must fail, not hang.
 CONNECT_TIMEOUT = 2.0
@@ -344,20 +344,15 @@ class Storage:
 
     def get_file(self, rel: str, local_path: str | Path) -> None:
         """Copy the object `rel` to `local_path` (written whole, then renamed into place)."""
-        final = Path(local_path)
-        tmp = final.with_name(f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{final.name}")
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            with (self.fs.open_input_stream(self.path(rel), compression=None) as src,
-                  open(tmp, "xb") as dst):
+            with (atomic_path(Path(local_path)) as tmp,
+                  self.fs.open_input_stream(self.path(rel), compression=None) as src,
+                  open(tmp, "wb") as dst):
                 _copy(src, dst)
-            os.replace(tmp, final)
         except FileNotFoundError:
             raise self._missing(rel) from None
         except (OSError, pa.ArrowException) as exc:
             raise self._failure(f"reading {rel}", exc) from None
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def copy(self, src: str, dst: str) -> None:
         """Copy the object `src` to `dst` inside the store (S3: a server-side copy)."""

@@ -7,7 +7,6 @@ relative to DATA, so it works in a moved or copied DATA, run from there).
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -159,7 +158,8 @@ def shared_cursor(data: Path | Storage) -> duckdb.DuckDBPyConnection:
     manifest) gets a new session; generations are never modified in place.
     """
     live = resolve(data)  # CURRENT and the manifest, read once for this query
-    key = (live.label, live.generation, json.dumps(live.manifest, sort_keys=True))
+    # A generation is never changed once committed: its name and creation time name it.
+    key = (live.label, live.generation, str(live.manifest.get("created_at")))
     with _shared_lock:
         db = _shared.get(key)
         if db is None:

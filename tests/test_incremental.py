@@ -233,12 +233,18 @@ def cluster_build(data: Path, tasks: int, build_id: str) -> None:
     step("commit")
 
 
-def test_a_cluster_build_step_by_step_gives_the_same_index(tmp_path: Path) -> None:
-    rng = random.Random(11)
+def built_then_recrawled(tmp_path: Path, seed: int) -> Path:
+    """DATA with crawl c1 built in 4 buckets, and crawl c2 written but not built yet."""
+    rng = random.Random(seed)
     data, held = tmp_path / "data", []
     write_random_crawl(data, rng, "c1", 10, held)
     build_index(data, buckets=4)
     write_random_crawl(data, rng, "c2", 20, held)
+    return data
+
+
+def test_a_cluster_build_step_by_step_gives_the_same_index(tmp_path: Path) -> None:
+    data = built_then_recrawled(tmp_path, 11)
     cluster_build(data, 3, "b2")
     manifest = layout.read_manifest(data)
     assert manifest["build"]["previous"] == "g000001"
@@ -336,11 +342,7 @@ def test_a_small_recrawl_streams_each_bucket_in_row_groups(
 
 
 def test_a_build_stopped_after_some_buckets_were_written_loses_nothing(tmp_path: Path) -> None:
-    rng = random.Random(9)
-    data, held = tmp_path / "data", []
-    write_random_crawl(data, rng, "c1", 10, held)
-    build_index(data, buckets=4)
-    write_random_crawl(data, rng, "c2", 20, held)
+    data = built_then_recrawled(tmp_path, 9)
     for step in ("plan", "map", "reduce"):
         build_step(data, step)
     build_step(data, "write", task=0, tasks=2)  # half the buckets: their runs are freed
