@@ -44,6 +44,37 @@ def unfetched_sql(error: str = "error") -> str:
     """SQL that is true for a pages row of an unfetched kind (the build and the queries)."""
     kinds = ", ".join(f"'{kind}'" for kind in UNFETCHED_ERROR_KINDS)
     return f"coalesce(split_part({error}, ':', 1) IN ({kinds}), false)"
+# What one fetch of a page says about the links it had (index fetches.outcome): 'ok', or
+# why a link seen on the fetch before no longer counts. The first that applies wins, in
+# this order. A link is counted on a fetch when it is on the page and the outcome is 'ok'
+# (redirect and canonical links: whatever the outcome, since they are how a page says
+# it moved or is a copy). docs/history.md.
+FETCH_OUTCOMES = ("fetch_failed", "page_error", "page_gone", "page_redirects",
+                  "page_noindex", "canonical_changed", "ok")
+# Why a link was lost (index edges.lost_reason, the history queries): a fetch outcome, or
+# the page was fine and the link is not on it, or it stopped passing credit. The queries'
+# not_recrawled says a source was not fetched again: unknown, not lost.
+LOST_REASONS = ("link_removed", "now_nofollow", "page_gone", "page_error", "page_redirects",
+                "page_noindex", "canonical_changed", "fetch_failed", "not_recrawled")
+# Links whose kind counts on a fetch of any outcome.
+KINDS_COUNTED_ALWAYS = ("redirect", "canonical")
+
+
+def fetch_outcome_sql(page: str = "") -> str:
+    """SQL for the outcome (FETCH_OUTCOMES) of a fetched pages row; `page`: its alias."""
+    p = f"{page}." if page else ""
+    return (
+        f"CASE WHEN {p}status IS NULL OR ({p}error IS NOT NULL "
+        f"AND split_part({p}error, ':', 1) <> '{TRUNCATED}') THEN 'fetch_failed' "
+        f"WHEN {p}status >= 500 THEN 'page_error' "
+        f"WHEN {p}status >= 400 THEN 'page_gone' "
+        f"WHEN {p}status >= 300 THEN 'page_redirects' "
+        f"WHEN coalesce({p}meta_noindex, false) THEN 'page_noindex' "
+        f"WHEN {p}canonical IS NOT NULL AND {p}canonical <> {p}url THEN 'canonical_changed' "
+        "ELSE 'ok' END"
+    )
+
+
 # The target scopes whose target is a URL (the others name a host).
 URL_SCOPES = ("exact", "prefix")
 
@@ -65,6 +96,19 @@ DUCKDB_TYPES = {
     pa.uint32(): "UINTEGER",
     pa.float64(): "DOUBLE",
 }
+
+
+def duckdb_type(arrow_type: pa.DataType, timestamp: str = "TIMESTAMPTZ") -> str:
+    """The DuckDB type of an Arrow type of these schemas (lists and structs included);
+    `timestamp`: what a timestamp is for this caller."""
+    if pa.types.is_timestamp(arrow_type):
+        return timestamp
+    if pa.types.is_list(arrow_type):
+        return duckdb_type(arrow_type.value_type, timestamp) + "[]"
+    if pa.types.is_struct(arrow_type):
+        fields = ", ".join(f'"{f.name}" {duckdb_type(f.type, timestamp)}' for f in arrow_type)
+        return f"STRUCT({fields})"
+    return DUCKDB_TYPES[arrow_type]
 
 PAGES = pa.schema(
     [
@@ -134,9 +178,26 @@ RAW_TABLES = {"pages": PAGES, "edges": EDGES}
 # The layout of an index generation's files. 2: edges carry src_domain_rank. 3: edges
 # carry last_seen_crawl, and the part list is parts.parquet (incremental builds). 4: domain
 # ranks pass over dofollow links only (ugc and sponsored no longer pass rank), the kept
-# pair summaries count dofollow_links, and domains has domain_trust and trust_ratio. A
+# pair summaries count dofollow_links, and domains has domain_trust and trust_ratio. 5:
+# edges carry the link's lifecycle (found_at, lost_at, lost_reason, ...), live means
+# "counted on its page's latest fetch" (docs/history.md), and fetches.parquet lists every
+# fetch. A
 # live generation of an older format is rebuilt by the next build and refused by queries.
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
+
+# One closed span of a link's life (INDEX_EDGES.past_spans).
+SPAN = pa.struct([
+    pa.field("found_at", _TS),
+    pa.field("lost_at", _TS),
+    pa.field("lost_reason", pa.string()),
+    pa.field("lost_to", pa.string()),
+])
+
+UNPLACED = pa.struct([
+    pa.field("crawl_id", pa.string()),
+    pa.field("fetched_at", _TS),
+    pa.field("follow", pa.bool_()),
+])
 
 # index edges: one row per distinct (src_url, dst_url, kind, anchor) across all crawls.
 # The columns of EDGES but those of one fetch (crawl_id, fetched_at, replaced by
@@ -159,6 +220,25 @@ INDEX_EDGES = pa.schema(
         # merges a bucket's rows with new sightings and must break ties as a full
         # build does, by crawl id.
         pa.field("last_seen_crawl", pa.string(), nullable=False),
+        # The link's lifecycle (docs/history.md): a span is a run of consecutive fetches
+        # of the source page on which the link counted. found_at: the first fetch of the
+        # latest span (NULL: it never counted, e.g. only seen on a noindex page);
+        # lost_at: the first later fetch on which it did not count, with why
+        # (LOST_REASONS) and, for a redirect or a new canonical, where to. live is
+        # "found and not lost". nofollow_at: the first of the span's trailing fetches on
+        # which it is nofollow/ugc/sponsored (NULL: followed on the last; after found_at:
+        # it stopped passing credit then, "now_nofollow"). past_spans: the spans before
+        # (a link lost and found again), oldest first; NULL when none.
+        pa.field("found_at", _TS),
+        pa.field("lost_at", _TS),
+        pa.field("lost_reason", pa.string()),
+        pa.field("lost_to", pa.string()),
+        pa.field("nofollow_at", _TS),
+        pa.field("past_spans", pa.list_(SPAN)),
+        # Sightings on fetches whose pages row no build has read yet (a build ran while a
+        # writer was between its edges part and its pages part): placed in the link's
+        # spans by the build that reads them. NULL for nearly every link.
+        pa.field("unplaced", pa.list_(UNPLACED)),
         # domain_rank of src_domain in this generation (as in domains.parquet), stored
         # on each edge so that ranking a target's backlinks reads no other file: a
         # join with domains.parquet read most of it whatever the answer's size.
@@ -174,6 +254,21 @@ INDEX_PAGES = pa.schema(
     + [
         pa.field("first_fetched", _TS, nullable=False),
         pa.field("n_fetches", pa.int32(), nullable=False),
+    ]
+)
+
+# index fetches: every fetch of every URL (rows of unfetched kinds are not fetches), in
+# order per URL (seq 1, 2, ...), with what it says about the page's links: the history
+# queries read a link's state in a given crawl from here.
+INDEX_FETCHES = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("seq", pa.int32(), nullable=False),
+        pa.field("crawl_id", pa.string(), nullable=False),
+        pa.field("fetched_at", _TS, nullable=False),
+        pa.field("status", pa.int16()),
+        pa.field("outcome", pa.string(), nullable=False),  # one of FETCH_OUTCOMES
+        pa.field("outcome_to", pa.string()),  # redirect_to or canonical, for those outcomes
     ]
 )
 

@@ -9,12 +9,14 @@ any number of processes or pods can run them, and a killed one is rerun.
 
 The merge is the full build's aggregation made incremental. Per distinct link (src_url,
 dst_url, kind, anchor): first_seen = min, last_seen = max, the other columns from the
-latest sighting (latest fetch, then lowest ordinal, then greater crawl id), live = some
-sighting is on its page's latest fetch. A previous row is one pre-aggregated sighting
-set: its latest sighting is (last_seen, ordinal, last_seen_crawl). Its `live` stands
-unless this build changed its page's latest fetch; then it is live only if that new
-fetch is its latest sighting (the page's row came after its links') or a new run
-has it on that fetch.
+latest sighting (latest fetch, then lowest ordinal, then greater crawl id). Its life is
+a list of spans (docs/history.md): runs of consecutive fetches of its page on which it
+counted, each lost at the next fetch of the page, with that fetch's reason; live = the
+latest span is not lost. A previous row is one pre-aggregated sighting set with its
+spans: its latest sighting is (last_seen, ordinal, last_seen_crawl); its open span goes
+on if the page's first new fetch counted it, and else ends there. New fetches are
+always later than the ones the previous generation holds (index.plan builds in full
+otherwise), so spans only ever grow at the end.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import duckdb
 
 from core import layout
-from core.schema import EDGES, INDEX_EDGES
+from core.schema import EDGES, INDEX_EDGES, KINDS_COUNTED_ALWAYS
 from index import part_checks, restamp, stage
 from index.compact import (
     EDGE_FILE,
@@ -58,48 +60,137 @@ SELECT crawl_id, count(*), epoch_ms(min(fetched_at)), epoch_ms(max(fetched_at))
 FROM part GROUP BY crawl_id ORDER BY crawl_id
 """
 
-# Sightings of the new runs, aggregated per link as a full build does. recency packs
-# (ms << 62 | ~ordinal << 30 | crawl rank) into one HUGEINT so that arg_max compares
-# integers; on_latest_fetch: the sighting belongs to its page's latest fetch.
-_FRESH = """
-CREATE TEMP TABLE fresh AS
-WITH sighting AS (
-    SELECT e.*,
-           epoch_ms(e.fetched_at) AS fetched_ms,
-           epoch_ms(e.fetched_at)::HUGEINT * 4611686018427387904
-             + (2147483647 - e.ordinal)::HUGEINT * 1073741824
-             + c.rank AS recency,
-           coalesce(e.crawl_id = f.crawl_id AND e.fetched_at = f.fetched_at, false)
-             AS on_latest_fetch
-    FROM runs AS e
-    JOIN crawl AS c ON c.crawl_id = e.crawl_id
-    LEFT JOIN read_parquet($latest_fetch) AS f ON f.url = e.src_url
+_RECENCY = """epoch_ms({t}.fetched_at)::HUGEINT * 4611686018427387904
+             + (2147483647 - {t}.ordinal)::HUGEINT * 1073741824
+             + c.rank"""
+
+# Every sighting in the new runs, with its fetch (the stage's fetches.parquet: the ones
+# this build adds) and whether the link counted on it (core.schema.FETCH_OUTCOMES).
+# recency packs (ms << 62 | ~ordinal << 30 | crawl rank) into one HUGEINT so that
+# arg_max compares integers.
+_SIGHTINGS = """
+CREATE TEMP TABLE sighting AS
+SELECT e.*,
+       epoch_ms(e.fetched_at) AS fetched_ms,
+       """ + _RECENCY.format(t="e") + """ AS recency,
+       f.seq, f.new_rank,
+       f.seq IS NOT NULL AND (e.kind IN ({always}) OR f.outcome = 'ok') AS counted
+FROM runs AS e
+JOIN crawl AS c ON c.crawl_id = e.crawl_id
+LEFT JOIN read_parquet($fetches) AS f
+  ON f.url = e.src_url AND f.crawl_id = e.crawl_id AND f.fetched_at = e.fetched_at
+""".replace("{always}", ", ".join(f"'{kind}'" for kind in KINDS_COUNTED_ALWAYS))
+
+# A previous row's sightings on fetches that build did not know (`unplaced`: its page's
+# row came after its links', a build ran while a writer was between the two parts):
+# replayed as sightings of the new runs, so that they count on those fetches as in a
+# full build. No recency: the row's latest sighting is known already.
+_REPLAYED = """
+INSERT INTO sighting BY NAME
+SELECT o.src_url, o.src_host, o.src_domain, o.dst_url, o.dst_host, o.dst_domain,
+       o.anchor, o.kind, o.alt, NOT o.sighting.follow AS nofollow, false AS ugc,
+       false AS sponsored, o.position, o.ordinal, o.external,
+       o.sighting.crawl_id AS crawl_id, o.sighting.fetched_at AS fetched_at,
+       epoch_ms(o.sighting.fetched_at) AS fetched_ms, NULL AS recency,
+       f.seq, f.new_rank,
+       f.seq IS NOT NULL AND (o.kind IN ({always}) OR f.outcome = 'ok') AS counted
+FROM (SELECT *, unnest(unplaced) AS sighting FROM previous) AS o
+LEFT JOIN read_parquet($fetches) AS f
+  ON f.url = o.src_url AND f.crawl_id = o.sighting.crawl_id
+ AND f.fetched_at = o.sighting.fetched_at
+""".replace("{always}", ", ".join(f"'{kind}'" for kind in KINDS_COUNTED_ALWAYS))
+
+# The spans of each link in the new runs (docs/history.md): runs of consecutive fetches
+# of its page (seq) on which it counted; each ends at the next fetch of the page, which
+# says why (its outcome; 'ok' there means the link was removed). first_rank: the span's
+# first fetch among the page's new ones (1: it may continue a span the index holds).
+# nofollow_ms: the first of the span's trailing sightings that are not followed (NULL
+# when the last one is followed).
+_FRESH_SPANS = """
+CREATE TEMP TABLE fresh_span AS
+WITH counted AS (
+    SELECT src_url, dst_url, kind, anchor, seq,
+           any_value(new_rank) AS new_rank, any_value(fetched_ms) AS ms,
+           arg_min(NOT (nofollow OR ugc OR sponsored), ordinal) AS follow
+    FROM sighting WHERE counted
+    GROUP BY src_url, dst_url, kind, anchor, seq
+),
+island AS (
+    SELECT *, seq - row_number() OVER (PARTITION BY src_url, dst_url, kind, anchor
+                                       ORDER BY seq) AS island
+    FROM counted
+),
+marked AS (
+    SELECT *, max(CASE WHEN follow THEN seq END)
+                  OVER (PARTITION BY src_url, dst_url, kind, anchor, island) AS last_follow
+    FROM island
+),
+span AS (
+    SELECT src_url, dst_url, kind, anchor,
+           min(ms) AS found_ms, min(new_rank) AS first_rank, max(seq) AS last_seq,
+           bool_or(follow) AS any_follow,
+           min(ms) FILTER (WHERE seq > coalesce(last_follow, -1)) AS nofollow_ms
+    FROM marked
+    GROUP BY src_url, dst_url, kind, anchor, island
 )
-SELECT src_url, dst_url, kind, anchor,
-       min(fetched_ms) AS first_ms,
-       max(fetched_ms) AS last_ms,
-       max(recency) AS recency,
-       arg_max({
-           'src_host': src_host, 'src_domain': src_domain,
-           'dst_host': dst_host, 'dst_domain': dst_domain,
-           'alt': alt, 'nofollow': nofollow, 'ugc': ugc, 'sponsored': sponsored,
-           'position': position, 'ordinal': ordinal, 'external': external,
-           'last_seen_crawl': crawl_id
-       }, recency) AS latest,
-       bool_or(on_latest_fetch) AS live
-FROM sighting
-GROUP BY src_url, dst_url, kind, anchor
+SELECT s.src_url, s.dst_url, s.kind, s.anchor,
+       list({'found_ms': s.found_ms, 'lost_ms': epoch_ms(f.fetched_at),
+             'lost_reason': CASE f.outcome WHEN 'ok' THEN 'link_removed' ELSE f.outcome END,
+             'lost_to': f.outcome_to, 'nofollow_ms': s.nofollow_ms,
+             'first_rank': s.first_rank, 'any_follow': s.any_follow}
+            ORDER BY s.found_ms) AS spans
+FROM span AS s
+LEFT JOIN read_parquet($fetches) AS f ON f.url = s.src_url AND f.seq = s.last_seq + 1
+GROUP BY s.src_url, s.dst_url, s.kind, s.anchor
 """
 
-# The previous generation's rows as pre-aggregated sightings (see the module's doc).
+# The new runs' sightings aggregated per link as a full build does, with their spans.
+_FRESH = """
+CREATE TEMP TABLE fresh AS
+WITH agg AS (
+    SELECT src_url, dst_url, kind, anchor,
+           min(fetched_ms) AS first_ms,
+           max(fetched_ms) AS last_ms,
+           max(recency) AS recency,
+           arg_max({
+               'src_host': src_host, 'src_domain': src_domain,
+               'dst_host': dst_host, 'dst_domain': dst_domain,
+               'alt': alt, 'nofollow': nofollow, 'ugc': ugc, 'sponsored': sponsored,
+               'position': position, 'ordinal': ordinal, 'external': external,
+               'last_seen_crawl': crawl_id
+           }, recency) AS latest
+    FROM sighting
+    GROUP BY src_url, dst_url, kind, anchor
+)
+SELECT a.*, s.spans, u.unplaced
+FROM agg AS a
+LEFT JOIN fresh_span AS s
+  ON s.src_url = a.src_url AND s.dst_url = a.dst_url AND s.kind = a.kind AND s.anchor = a.anchor
+LEFT JOIN (
+    SELECT src_url, dst_url, kind, anchor,
+           list({'crawl_id': crawl_id, 'fetched_at': fetched_at, 'follow': follow}
+                ORDER BY fetched_at, crawl_id) AS unplaced
+    FROM (SELECT src_url, dst_url, kind, anchor, crawl_id, fetched_at,
+                 arg_min(NOT (nofollow OR ugc OR sponsored), ordinal) AS follow
+          FROM sighting WHERE seq IS NULL
+          GROUP BY src_url, dst_url, kind, anchor, crawl_id, fetched_at)
+    GROUP BY src_url, dst_url, kind, anchor
+) AS u
+  ON u.src_url = a.src_url AND u.dst_url = a.dst_url AND u.kind = a.kind AND u.anchor = a.anchor
+"""
+
+_SPAN_MS = ("{{'found_ms': epoch_ms({p}found_at), 'lost_ms': epoch_ms({p}lost_at), "
+            "'lost_reason': {p}lost_reason, 'lost_to': {p}lost_to, 'nofollow_ms': {nofollow}}}")
+
+# The previous generation's rows as pre-aggregated sightings (see the module's doc), with
+# their spans, and the first new fetch of their page (`changed`), if any.
 _KEPT = """
 CREATE TEMP VIEW kept AS
 SELECT o.src_url, o.dst_url, o.kind, o.anchor,
        epoch_ms(o.first_seen) AS first_ms,
        epoch_ms(o.last_seen) AS last_ms,
-       epoch_ms(o.last_seen)::HUGEINT * 4611686018427387904
-         + (2147483647 - o.ordinal)::HUGEINT * 1073741824
-         + c.rank AS recency,
+       """ + _RECENCY.replace("{t}.fetched_at", "o.last_seen").replace("{t}", "o") + """
+         AS recency,
        {
            'src_host': o.src_host, 'src_domain': o.src_domain,
            'dst_host': o.dst_host, 'dst_domain': o.dst_domain,
@@ -107,17 +198,22 @@ SELECT o.src_url, o.dst_url, o.kind, o.anchor,
            'position': o.position, 'ordinal': o.ordinal, 'external': o.external,
            'last_seen_crawl': o.last_seen_crawl
        } AS latest,
-       CASE WHEN ch.url IS NULL THEN o.live
-            ELSE o.last_seen_crawl = ch.crawl_id
-                 AND epoch_ms(o.last_seen) = epoch_ms(ch.fetched_at)
-       END AS live
+       CASE WHEN o.found_at IS NOT NULL THEN """ + _SPAN_MS.format(
+           p="o.", nofollow="epoch_ms(o.nofollow_at)") + """ END AS span,
+       list_transform(coalesce(o.past_spans, []),
+                      lambda s: """ + _SPAN_MS.format(p="s.", nofollow="NULL::BIGINT") + """)
+         AS past,
+       epoch_ms(ch.fetched_at) AS next_ms, ch.outcome AS next_outcome,
+       ch.outcome_to AS next_to
 FROM previous AS o
 JOIN crawl AS c ON c.crawl_id = o.last_seen_crawl
 LEFT JOIN read_parquet($changed) AS ch ON ch.url = o.src_url
 """
 
 # A view: the write pass sorts it straight into the file's table; the reduce pass keeps
-# only the columns its summaries need (index.buckets.summarize_bucket).
+# only the columns its summaries need (index.buckets.summarize_bucket). A previous
+# row's open span goes on when its page's first new fetch starts a new span of the link,
+# and else ends at that fetch; the new spans follow.
 _MERGED = """
 CREATE TEMP VIEW merged AS
 WITH joined AS (
@@ -129,16 +225,58 @@ WITH joined AS (
            greatest(k.last_ms, f.last_ms) AS last_ms,
            CASE WHEN f.recency IS NULL OR k.recency >= f.recency THEN k.latest
                 ELSE f.latest END AS latest,
-           coalesce(k.live, false) OR coalesce(f.live, false) AS live
+           k.span, k.past, k.next_ms, k.next_outcome, k.next_to,
+           k.span IS NOT NULL AND k.span.lost_ms IS NULL AS open,
+           coalesce(f.spans[1].first_rank = 1, false) AS goes_on,
+           list_transform(coalesce(f.spans, []),
+                          lambda s: {'found_ms': s.found_ms, 'lost_ms': s.lost_ms,
+                                'lost_reason': s.lost_reason, 'lost_to': s.lost_to,
+                                'nofollow_ms': s.nofollow_ms}) AS new_spans,
+           f.spans[1] AS first_new,
+           f.unplaced
     FROM kept AS k
     FULL OUTER JOIN fresh AS f
       ON k.src_url = f.src_url AND k.dst_url = f.dst_url
      AND k.kind = f.kind AND k.anchor = f.anchor
+),
+spanned AS (
+    SELECT *, list_concat(
+        coalesce(past, []),
+        CASE
+            WHEN span IS NULL THEN []
+            WHEN open AND goes_on THEN [{
+                'found_ms': span.found_ms, 'lost_ms': first_new.lost_ms,
+                'lost_reason': first_new.lost_reason, 'lost_to': first_new.lost_to,
+                'nofollow_ms': CASE WHEN first_new.any_follow THEN first_new.nofollow_ms
+                                    WHEN span.nofollow_ms IS NULL THEN first_new.found_ms
+                                    ELSE span.nofollow_ms END}]
+            WHEN open AND next_ms IS NOT NULL THEN [{
+                'found_ms': span.found_ms, 'lost_ms': next_ms,
+                'lost_reason': CASE next_outcome WHEN 'ok' THEN 'link_removed'
+                                                 ELSE next_outcome END,
+                'lost_to': next_to, 'nofollow_ms': span.nofollow_ms}]
+            ELSE [span]
+        END,
+        CASE WHEN open AND goes_on THEN new_spans[2:] ELSE new_spans END
+    ) AS spans
+    FROM joined
+),
+latest_span AS (
+    SELECT *, spans[-1] AS cur FROM spanned
 )
 SELECT src_url, dst_url, kind, anchor,
-       epoch_ms(first_ms) AS first_seen, epoch_ms(last_ms) AS last_seen, live,
+       epoch_ms(first_ms) AS first_seen, epoch_ms(last_ms) AS last_seen,
+       coalesce(cur.found_ms IS NOT NULL AND cur.lost_ms IS NULL, false) AS live,
+       epoch_ms(cur.found_ms) AS found_at, epoch_ms(cur.lost_ms) AS lost_at,
+       cur.lost_reason AS lost_reason, cur.lost_to AS lost_to,
+       epoch_ms(cur.nofollow_ms) AS nofollow_at,
+       CASE WHEN len(spans) > 1 THEN list_transform(
+           spans[1:len(spans) - 1],
+           lambda s: {'found_at': epoch_ms(s.found_ms), 'lost_at': epoch_ms(s.lost_ms),
+                 'lost_reason': s.lost_reason, 'lost_to': s.lost_to}) END AS past_spans,
+       unplaced,
        unnest(latest)
-FROM joined
+FROM latest_span
 """
 
 # Live external links per (linking, linked) domain pair, and how many are dofollow (no
@@ -273,7 +411,7 @@ def new_runs(data: Path, plan: stage.Plan, bucket: int) -> list[Path]:
 _AFFECTED = """
 CREATE TEMP VIEW previous AS
 SELECT p.* FROM read_parquet($old) AS p
-WHERE EXISTS (SELECT 1 FROM fresh AS f
+WHERE EXISTS (SELECT 1 FROM sighting AS f
               WHERE f.src_url = p.src_url AND f.dst_url = p.dst_url
                 AND f.kind = p.kind AND f.anchor = p.anchor)
    OR EXISTS (SELECT 1 FROM read_parquet($changed) AS c WHERE c.url = p.src_url)
@@ -289,9 +427,9 @@ def _open_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
     crawl_ranks(con, crawls)
     runs = new_runs(data, plan, bucket)
     raw_view(con, "edges", [str(p) for p in runs], name="runs")
-    latest_fetch = str(stage.next_dir(data) / "latest_fetch.parquet")
+    fetches = str(stage.next_dir(data) / "fetches.parquet")
     changed = sql_literal(str(stage.next_dir(data) / "changed.parquet"))
-    con.execute(_FRESH, {"latest_fetch": latest_fetch})
+    con.execute(_SIGHTINGS, {"fetches": fetches})
     old = previous_file(data, plan, bucket)
     if old is None:
         con.execute(f"CREATE TEMP TABLE previous ({columns_ddl(INDEX_EDGES)})")
@@ -300,6 +438,9 @@ def _open_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
                     .replace("$changed", changed))
     else:
         con.read_parquet(str(old)).create_view("previous")
+    con.execute(_REPLAYED, {"fetches": fetches})
+    con.execute(_FRESH_SPANS, {"fetches": fetches})
+    con.execute(_FRESH)
     con.execute(_KEPT.replace("$changed", changed))
     con.execute(_MERGED)
     return con, bool(runs)

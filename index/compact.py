@@ -24,13 +24,14 @@ import pyarrow as pa
 from core.errors import LinkindexError
 from core.layout import TMP_PREFIX, parquet_metadata
 from core.schema import (
-    DUCKDB_TYPES,
     INDEX_DOMAINS,
+    INDEX_FETCHES,
     INDEX_HOSTS,
     INDEX_PAGES,
     PAGES,
     RAW_TABLES,
-    TRUNCATED,
+    duckdb_type,
+    fetch_outcome_sql,
     unfetched_sql,
 )
 from index.part_checks import first_line
@@ -57,6 +58,7 @@ EDGE_ORDER = ("dst_domain", "dst_url", "src_domain", "src_url", "kind", "anchor"
 # Each index table but edges: file, schema, sort order (a unique key).
 TABLES = {
     "pages": ("pages.parquet", INDEX_PAGES, "domain, url"),
+    "fetches": ("fetches.parquet", INDEX_FETCHES, "url, seq"),
     "hosts": ("hosts.parquet", INDEX_HOSTS, "host, domain"),
     "domains": ("domains.parquet", INDEX_DOMAINS, "domain"),
 }
@@ -78,32 +80,36 @@ SELECT crawl_id, count(*) AS pages,
 FROM raw_pages GROUP BY crawl_id ORDER BY crawl_id
 """
 
-# The fetch of each URL that says which links it has now: the latest one with a
-# response below 500 whose processing did not fail. A 5xx, a network error (status
-# NULL) or a response the extractor failed on (error "extract: ...", no links) says
-# nothing about the links, so the fetch before stays authoritative; a 404 says they
-# are gone. A page cut before parsing (error "truncated: ...", core/bounds.py) is a
-# fetch: its links are what the page is known to link to. Ties go to the greater crawl id.
-LATEST_FETCH_SQL = """
+# Every fetch of each URL (a row of an unfetched kind is not one), numbered per URL in
+# time order (ties: crawl id order), with what it says about the page's links
+# (core.schema.FETCH_OUTCOMES): the index's fetches table, and the build's link lifecycle.
+FETCHES_SQL = """
 CREATE TEMP TABLE {name} AS
 SELECT url,
-       max(fetched_at) AS fetched_at,
-       arg_max(crawl_id, (fetched_at, crawl_id)) AS crawl_id
-FROM {pages}
-WHERE status < 500 AND (error IS NULL OR split_part(error, ':', 1) = '""" + TRUNCATED + """')
-GROUP BY url
+       row_number() OVER (PARTITION BY url ORDER BY fetched_at, rank)::INTEGER AS seq,
+       crawl_id, fetched_at, status, outcome,
+       CASE outcome WHEN 'page_redirects' THEN redirect_to
+                    WHEN 'canonical_changed' THEN canonical END AS outcome_to
+FROM (
+    SELECT DISTINCT ON (p.url, p.crawl_id, p.fetched_at)
+           p.url, p.crawl_id, p.fetched_at, p.status, p.redirect_to, p.canonical, c.rank,
+           {outcome} AS outcome
+    FROM {pages} AS p JOIN crawl AS c ON c.crawl_id = p.crawl_id
+    WHERE NOT {unfetched}
+)
 """
 
-# The URLs whose latest fetch this build changes: their links in the previous
-# generation are live only if the new fetch has them (index.buckets).
-CHANGED_SQL = """
-COPY (
-    SELECT n.url, n.crawl_id, n.fetched_at
-    FROM latest_fetch AS n
-    LEFT JOIN latest_fetch_before AS b ON b.url = n.url
-    WHERE b.url IS NULL OR b.crawl_id <> n.crawl_id OR b.fetched_at <> n.fetched_at
-    ORDER BY n.url
-) TO $path (FORMAT parquet)
+# The fetches this build adds (all of them in a full build), each with its rank among
+# the URL's new ones: the first new fetch of a URL decides whether its links' open spans
+# go on (index.buckets). A rank below 1 is a new fetch older than one the index holds.
+NEW_FETCHES_SQL = """
+CREATE TEMP TABLE new_fetch AS
+WITH before AS (SELECT url, count(*) AS fetches FROM fetch_before GROUP BY url)
+SELECT n.*, (n.seq - coalesce(b.fetches, 0))::INTEGER AS new_rank
+FROM fetch_now AS n
+LEFT JOIN before AS b ON b.url = n.url
+ANTI JOIN fetch_before AS o
+  ON o.url = n.url AND o.crawl_id = n.crawl_id AND o.fetched_at = n.fetched_at
 """
 
 # The latest row of each URL (ties: greater crawl id, packed with the time into one
@@ -204,25 +210,44 @@ def raw_view(con: duckdb.DuckDBPyConnection, table: str, paths: list[str],
         con.execute(f"CREATE TEMP TABLE {name} ({columns_ddl(schema, raw=True)})")
 
 
-def write_pages(con: duckdb.DuckDBPyConnection, out: Path, changed: Path,
-                pages_before: list[str], union: bool) -> list[dict[str, Any]]:
-    """The global step over pages (raw_pages must exist, with crawl): pages.parquet of
-    the new generation, latest_fetch, and the URLs whose latest fetch changed since the
-    previous generation (`pages_before`: its pages parts). Returns per-crawl counts."""
-    con.execute(LATEST_FETCH_SQL.format(name="latest_fetch", pages="raw_pages"))
+def write_pages(con: duckdb.DuckDBPyConnection, out: Path, root: Path,
+                pages_before: list[str], union: bool) -> tuple[list[dict[str, Any]], int]:
+    """The global step over pages (raw_pages must exist, with crawl): pages.parquet and
+    fetches.parquet of the new generation, and under `root` the fetches this build adds
+    (fetches.parquet) and each URL's first new fetch (changed.parquet), given the
+    previous generation's pages parts (`pages_before`). Returns per-crawl counts, and how
+    many new fetches are older than a fetch of the same URL the previous index holds
+    (the caller then builds in full: spans are built in fetch order)."""
+    outcome = fetch_outcome_sql("p")
+    unfetched = unfetched_sql("p.error")
+    con.execute(FETCHES_SQL.format(name="fetch_now", pages="raw_pages", outcome=outcome,
+                                   unfetched=unfetched))
     raw_view(con, "pages", pages_before, union=union, name="raw_pages_before")
-    con.execute(LATEST_FETCH_SQL.format(name="latest_fetch_before", pages="raw_pages_before"))
-    con.execute(CHANGED_SQL, {"path": str(changed)})
+    con.execute(FETCHES_SQL.format(name="fetch_before", pages="raw_pages_before",
+                                   outcome=outcome, unfetched=unfetched))
+    con.execute(NEW_FETCHES_SQL)
+    (older,) = con.execute("SELECT count(*) FROM new_fetch WHERE new_rank < 1").fetchone()
+    con.execute("COPY (SELECT * FROM new_fetch ORDER BY url, seq) TO $path (FORMAT parquet)",
+                {"path": str(root / "fetches.parquet")})
+    con.execute("COPY (SELECT url, crawl_id, fetched_at, outcome, outcome_to FROM new_fetch "
+                "WHERE new_rank = 1 ORDER BY url) TO $path (FORMAT parquet)",
+                {"path": str(root / "changed.parquet")})
+    con.execute(f"CREATE TEMP TABLE index_fetches ({columns_ddl(INDEX_FETCHES)})")
+    con.execute("INSERT INTO index_fetches BY NAME SELECT * FROM fetch_now")
+    file, schema, order = TABLES["fetches"]
+    copy_table(con, "index_fetches", schema, out / file, order=order,
+               row_group_size=LOOKUP_ROW_GROUP_SIZE)
     con.execute(f"CREATE TEMP TABLE index_pages ({columns_ddl(INDEX_PAGES)})")
     page_fields = ", ".join(f"'{name}': p.{name}" for name in PAGES.names)
-    con.execute(INDEX_PAGES_SQL.format(page=page_fields, unfetched=unfetched_sql("p.error")))
+    con.execute(INDEX_PAGES_SQL.format(page=page_fields, unfetched=unfetched))
     file, schema, order = TABLES["pages"]
     copy_table(con, "index_pages", schema, out / file, order=order,
                row_group_size=LOOKUP_ROW_GROUP_SIZE)
-    return [
+    crawls = [
         {"crawl_id": cid, "pages": n, "first_fetch_ms": first, "last_fetch_ms": last}
         for cid, n, first, last in con.execute(CRAWL_PAGES_SQL).fetchall()
     ]
+    return crawls, older
 
 
 def write_hosts_and_domains(con: duckdb.DuckDBPyConnection, out: Path, ranks: Path,
@@ -320,10 +345,7 @@ def columns_ddl(schema: pa.Schema, *, raw: bool = False) -> str:
     DuckDB reads the parts."""
     columns = []
     for f in schema:
-        if pa.types.is_timestamp(f.type):
-            sql_type = "TIMESTAMPTZ" if raw else "TIMESTAMP_MS"
-        else:
-            sql_type = DUCKDB_TYPES[f.type]
+        sql_type = duckdb_type(f.type, "TIMESTAMPTZ" if raw else "TIMESTAMP_MS")
         columns.append(f'"{f.name}" {sql_type}{"" if f.nullable else " NOT NULL"}')
     return ", ".join(columns)
 

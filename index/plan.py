@@ -148,7 +148,17 @@ def plan_build(
     )
     pages_before = sorted(i["path"] for i in before
                           if i["table"] == "pages" and not i.get("skipped"))
-    _pages_step(data, plan, pages_before)
+    older = _pages_step(data, plan, pages_before)
+    if older and previous is not None:
+        # A link's spans are built in fetch order; fetches older than the index's newest
+        # of the same page would have to be woven into them: build them anew instead.
+        stage.reset(data, plan.buckets)
+        stage.clear_next(data)
+        stage.next_gen_dir(data).mkdir(parents=True)
+        plan.previous, plan.new_edges = None, list(plan.edges)
+        plan.full_reason = (f"{older} new fetches are older than a fetch of the same page "
+                            "the index holds")
+        _pages_step(data, plan, [])
     plan.save(data)
     return plan
 
@@ -199,9 +209,11 @@ def _previous(data: Path, live: str | None, inputs: list[dict[str, Any]], force:
     return live, before, None
 
 
-def _pages_step(data: Path, plan: stage.Plan, pages_before: list[str]) -> None:
-    """pages.parquet, latest_fetch.parquet, changed.parquet and crawls.json; a pages
-    part DuckDB cannot read is dropped and the step retried."""
+def _pages_step(data: Path, plan: stage.Plan, pages_before: list[str]) -> int:
+    """pages.parquet and fetches.parquet of the new generation; the new fetches,
+    changed.parquet and crawls.json under the stage; a pages part DuckDB cannot read is
+    dropped and the step retried. Returns how many new fetches are older than one the
+    previous generation holds (index.compact.write_pages)."""
     root = stage.next_dir(data)
     usable = list(plan.pages)
     for attempt in range(MAX_RETRIES + 1):
@@ -214,13 +226,11 @@ def _pages_step(data: Path, plan: stage.Plan, pages_before: list[str]) -> None:
             crawl_ranks(con, crawl_ids)
             kept = set(usable)
             before = [str(data / p) for p in pages_before if p in kept]
-            crawls = write_pages(con, stage.next_gen_dir(data), root / "changed.parquet",
-                                 before, plan.pages_union)
-            con.execute("COPY latest_fetch TO $path (FORMAT parquet)",
-                        {"path": str(root / "latest_fetch.parquet")})
+            crawls, older = write_pages(con, stage.next_gen_dir(data), root, before,
+                                        plan.pages_union)
             layout.write_json(root / "crawls.json", crawls)
             plan.pages = usable
-            return
+            return older
         except duckdb.Error as exc:
             bad = {}
             if attempt < MAX_RETRIES and not isinstance(

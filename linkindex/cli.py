@@ -66,6 +66,10 @@ def _filter_args(parser: argparse.ArgumentParser) -> None:
                         help="also links from the target's own domain")
     parser.add_argument("--kind", help=_one_of(KINDS))
     parser.add_argument("--position", help=_one_of(POSITIONS))
+    parser.add_argument("--as-of", metavar="DATE",
+                        help="the index as it stood at this moment (ISO 8601, UTC)")
+    parser.add_argument("--until", metavar="DATE",
+                        help="new_lost: the window's end, excluded (default: now)")
     parser.add_argument("--min-overlap", type=int, default=1,
                         help="link_gap: competitors a domain must link to (default 1)")
     parser.add_argument("--limit", type=int, help="at most N rows")
@@ -297,7 +301,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 
 
 def _filters(args: argparse.Namespace):  # -> queries.Filters
-    from queries import Filters
+    from queries import Filters, parse_moment
 
     return Filters(
         live_only=not args.include_lost,
@@ -305,6 +309,8 @@ def _filters(args: argparse.Namespace):  # -> queries.Filters
         external_only=not args.include_internal,
         kind=args.kind,
         position=args.position,
+        as_of=None if args.as_of is None else parse_moment(args.as_of, "--as-of"),
+        until=None if args.until is None else parse_moment(args.until, "--until"),
     )
 
 

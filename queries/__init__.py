@@ -54,6 +54,7 @@ __all__ = [
     "hidden_rows",
     "init_sql",
     "macro_files",
+    "parse_moment",
     "run_query",
     "run_sql",
     "write_init_file",
@@ -73,12 +74,17 @@ class Filters:
     external_only: bool = True
     kind: str | None = None
     position: str | None = None
+    # The index as it stood at a moment (every macro; docs/history.md).
+    as_of: datetime | None = None
+    # The end of new_lost's window (only the macros that take it).
+    until: datetime | None = None
 
     def sql_options(self) -> dict[str, Any]:
         """The filters by the names of the macros' parameters (``position`` is
         ``link_position`` in SQL: DuckDB 1.5's parser, the stock CLI's, rejects
-        ``position`` as a macro parameter name)."""
-        return {SQL_NAMES.get(name, name): value for name, value in asdict(self).items()}
+        ``position`` as a macro parameter name); ``until`` is not one of every macro's."""
+        return {SQL_NAMES.get(name, name): value for name, value in asdict(self).items()
+                if name != "until"}
 
 
 # The macros' name of each Filters field that SQL spells differently.
@@ -155,6 +161,9 @@ def _call(name: str, spec: QuerySpec, values: dict[str, Any], scope: str, filter
     if "min_overlap" in spec.options:
         call.append("min_overlap := $min_overlap")
         params["min_overlap"] = min_overlap
+    if "until" in spec.options and filters.until is not None:
+        call.append("until := $until")
+        params["until"] = filters.until
     for option, value in [("scope", scope), *filters.sql_options().items()]:
         call.append(f"{option} := ${option}")
         params[option] = value
@@ -228,7 +237,8 @@ def hidden_rows(
         found = [Hidden(lifted, option, n) for lifted, option in lifts if (n := count(lifted))]
         if found or len(lifts) < 2:
             return found
-        everything = Filters(live_only=False, dofollow_only=False, external_only=False)
+        everything = replace(filters, live_only=False, dofollow_only=False,
+                             external_only=False, kind=None, position=None)
         n = count(everything)
         words: dict[str, list[str]] = {"with": [], "without": []}  # "with --a --b"
         for _, option in lifts:
@@ -338,12 +348,18 @@ def _normalize_target(target: str, scope: str) -> str:
     return url
 
 
-def _parse_since(text: str) -> datetime:
+def _parse_since(text: str, what: str = "since") -> datetime:
+    return parse_moment(text, what)
+
+
+def parse_moment(text: str, what: str) -> datetime:
+    """A moment typed by a user (ISO 8601; UTC unless it says otherwise), or one clear
+    LinkindexError naming the option `what`."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise LinkindexError(
-            f"bad date {text!r} for since: use ISO 8601, e.g. 2025-06-01 or 2025-06-01T12:00:00Z"
+            f"bad date {text!r} for {what}: use ISO 8601, e.g. 2025-06-01 or 2025-06-01T12:00:00Z"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

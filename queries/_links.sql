@@ -10,7 +10,15 @@
 --     not broken: no row, or a row saying why it was not fetched (error kinds robots,
 --     refused, skipped: core/schema.py UNFETCHED_ERROR_KINDS).
 --
--- filtered_edges(live_only, dofollow_only, external_only, kind, link_position)
+-- live_at(found_at, lost_at, past_spans, moment)
+--     true when one of a link's spans covers the moment: it counted on every fetch of
+--     its page from found_at until lost_at (docs/history.md).
+--
+-- followed_at(nofollow, ugc, sponsored, nofollow_at, moment)
+--     whether the link passed credit at a moment within its latest span: before
+--     nofollow_at it was followed; from then on, as its rel tokens say now.
+--
+-- filtered_edges(live_only, dofollow_only, external_only, kind, link_position, as_of)
 --     every edge of the index that passes the standard filters; all query macros get
 --     their links through it (by way of target_edges / source_edges), so these rules
 --     exist once:
@@ -19,6 +27,10 @@
 --       external_only := true   only links between two registrable domains
 --       kind          := NULL   only this kind: a, img, area, redirect, canonical, refresh
 --       link_position := NULL   only this place on the page: content, nav, header, footer, aside
+--       as_of         := NULL   the index as it stood at this moment: links first seen
+--                               later are left out, `live` says whether the link counted
+--                               then (live_at), and its rel tokens are those it had then
+--                               (followed_at). NULL: now.
 --     A kind or position not in these lists is an error (raised when a link is checked).
 --     The parameter is link_position, not position: DuckDB 1.5's parser (the CLI on
 --     PyPI) rejects `position` as a macro parameter name. The column stays `position`.
@@ -34,15 +46,40 @@ CREATE OR REPLACE TEMP MACRO is_broken(status, error) AS
              error IS NOT NULL
              AND NOT coalesce(split_part(error, ':', 1) IN ('robots', 'refused', 'skipped'), false));
 
+CREATE OR REPLACE TEMP MACRO live_at(found_at, lost_at, past_spans, moment) AS
+    coalesce(found_at <= moment AND (lost_at IS NULL OR lost_at > moment), false)
+    OR coalesce(len(list_filter(past_spans, lambda span: span.found_at <= moment
+                                                         AND span.lost_at > moment)) > 0,
+                false);
+
+CREATE OR REPLACE TEMP MACRO followed_at(nofollow, ugc, sponsored, nofollow_at, moment) AS
+    coalesce(moment < nofollow_at, false) OR is_dofollow(nofollow, ugc, sponsored);
+
 CREATE OR REPLACE TEMP MACRO filtered_edges(
     live_only := true,
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 SELECT link.*
-FROM edges AS link
+FROM (
+    SELECT
+        edge.* REPLACE (
+            CASE WHEN as_of IS NULL THEN edge.live
+                 ELSE live_at(edge.found_at, edge.lost_at, edge.past_spans,
+                              CAST(as_of AS TIMESTAMPTZ)) END AS live,
+            edge.nofollow AND NOT coalesce(CAST(as_of AS TIMESTAMPTZ) < edge.nofollow_at, false)
+                AS nofollow,
+            edge.ugc AND NOT coalesce(CAST(as_of AS TIMESTAMPTZ) < edge.nofollow_at, false)
+                AS ugc,
+            edge.sponsored AND NOT coalesce(CAST(as_of AS TIMESTAMPTZ) < edge.nofollow_at, false)
+                AS sponsored
+        )
+    FROM edges AS edge
+    WHERE as_of IS NULL OR edge.first_seen <= CAST(as_of AS TIMESTAMPTZ)
+) AS link
 WHERE (link.live OR NOT live_only)
   AND (is_dofollow(link.nofollow, link.ugc, link.sponsored) OR NOT dofollow_only)
   AND (link.external OR NOT external_only)

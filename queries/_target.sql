@@ -23,7 +23,8 @@
 -- matches_target(url, host, domain, target, scope)
 --     true when a URL (with its host and domain) belongs to the target.
 --
--- target_edges(target, scope, live_only, dofollow_only, external_only, kind, link_position)
+-- target_edges(target, scope, live_only, dofollow_only, external_only, kind, link_position,
+--              as_of)
 --     the links pointing at a target, after the standard filters (see _links.sql).
 --     Also constrains bucket and dst_domain to the target's domain: the index is
 --     bucketed and sorted by dst_domain, so DuckDB reads one bucket folder and only
@@ -34,7 +35,8 @@
 --     DuckDB 2.0 passes it to the edges scan as a dynamic filter, which also skips the
 --     other buckets' files (check with EXPLAIN ANALYZE: "Total Files Read").
 --
--- source_edges(target, scope, live_only, dofollow_only, external_only, kind, link_position)
+-- source_edges(target, scope, live_only, dofollow_only, external_only, kind, link_position,
+--              as_of)
 --     the links found on the pages of a target (the target matches the source), after
 --     the standard filters. The index is not sorted by source: this reads every bucket.
 
@@ -69,7 +71,8 @@ CREATE OR REPLACE TEMP MACRO target_edges(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 SELECT link.*
 FROM filtered_edges(
@@ -77,7 +80,8 @@ FROM filtered_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    link_position := link_position
+    link_position := link_position,
+    as_of := as_of
 ) AS link
 WHERE link.bucket = bucket_of(target_domain(target, scope), index_buckets())
   AND link.dst_domain = target_domain(target, scope)
@@ -90,7 +94,8 @@ CREATE OR REPLACE TEMP MACRO source_edges(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 SELECT link.*
 FROM filtered_edges(
@@ -98,7 +103,8 @@ FROM filtered_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    link_position := link_position
+    link_position := link_position,
+    as_of := as_of
 ) AS link
 WHERE matches_target(link.src_url, link.src_host, link.src_domain, target, scope)
   AND target_domain(target, scope) IS NOT NULL;  -- checks the scope

@@ -3,7 +3,8 @@
 -- Question: with which words do other sites link here (brand, exact match, generic)?
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, link_position := NULL
+--             external_only := true, kind := NULL, link_position := NULL,
+--             as_of := NULL
 --             (as in backlinks.sql).
 --
 -- Columns:
@@ -26,7 +27,8 @@ CREATE OR REPLACE TEMP MACRO anchors(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 SELECT
     link.anchor,
@@ -43,7 +45,8 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    link_position := link_position
+    link_position := link_position,
+    as_of := as_of
 ) AS link
 GROUP BY link.anchor
 ORDER BY referring_domains DESC, backlinks DESC, link.anchor;

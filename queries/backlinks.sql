@@ -6,11 +6,13 @@
 -- Parameters:
 --   target                  the domain, host, URL or URL prefix (see scope)
 --   scope         := 'domain'  'domain' (with subdomains), 'host', 'exact' (URL) or 'prefix'
---   live_only     := true      only links still present on the latest fetch of their page
+--   live_only     := true      only links counted on the latest fetch of their page
 --   dofollow_only := false     only links without rel nofollow / ugc / sponsored
 --   external_only := true      only links from other registrable domains
 --   kind          := NULL      a, img, area, redirect, canonical or refresh
 --   link_position := NULL      content, nav, header, footer or aside
+--   as_of         := NULL      a moment: the index as it stood then (live, rel)
+--                              (docs/history.md)
 --
 -- Columns:
 --   src_url, src_domain       the linking page and its registrable domain
@@ -21,7 +23,7 @@
 --   nofollow, ugc, sponsored  rel tokens on the link
 --   position                  where on the page (NULL for redirect / canonical / refresh / unknown)
 --   first_seen, last_seen     first and last crawl the link was seen in (UTC)
---   live                      present on the latest fetch of src_url
+--   live                      counted on the latest fetch of src_url (docs/history.md)
 --
 -- Order: strongest source domain first, then src_url, dst_url, kind, anchor.
 --
@@ -34,7 +36,8 @@ CREATE OR REPLACE TEMP MACRO backlinks(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 SELECT
     link.src_url,
@@ -58,7 +61,8 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    link_position := link_position
+    link_position := link_position,
+    as_of := as_of
 ) AS link
 ORDER BY
     link.src_domain_rank DESC,

@@ -8,7 +8,8 @@
 -- crawled are unknown and not listed; a page answering 3xx is not broken here.
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, link_position := NULL
+--             external_only := true, kind := NULL, link_position := NULL,
+--             as_of := NULL
 --             (as in backlinks.sql).
 --
 -- Columns:
@@ -19,7 +20,7 @@
 --   anchor, kind              anchor text and link kind
 --   nofollow, ugc, sponsored  rel tokens on the link
 --   first_seen, last_seen     first and last crawl the link was seen in (UTC)
---   live                      present on the latest fetch of src_url
+--   live                      counted on the latest fetch of src_url (docs/history.md)
 --
 -- Order: strongest source domain first, then src_url, dst_url, kind, anchor.
 --
@@ -32,7 +33,8 @@ CREATE OR REPLACE TEMP MACRO broken_backlinks(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 SELECT
     link.dst_url,
@@ -56,7 +58,8 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    link_position := link_position
+    link_position := link_position,
+    as_of := as_of
 ) AS link
 JOIN (
     SELECT target_page.url, target_page.status, target_page.error

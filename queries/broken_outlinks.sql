@@ -9,7 +9,8 @@
 -- target, not source, so this macro reads every bucket.
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, link_position := NULL
+--             external_only := true, kind := NULL, link_position := NULL,
+--             as_of := NULL
 --             (as in backlinks.sql; with external_only false, broken internal links too).
 --
 -- Columns:
@@ -19,7 +20,7 @@
 --   anchor, kind, position    anchor text, link kind, place on the page
 --   nofollow, ugc, sponsored  rel tokens on the link
 --   first_seen, last_seen     first and last crawl the link was seen in (UTC)
---   live                      present on the latest fetch of src_url
+--   live                      counted on the latest fetch of src_url (docs/history.md)
 --
 -- Order: dst_url (all links to one dead URL together), then src_url, kind, anchor.
 --
@@ -32,7 +33,8 @@ CREATE OR REPLACE TEMP MACRO broken_outlinks(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 SELECT
     link.src_url,
@@ -56,7 +58,8 @@ FROM source_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    link_position := link_position
+    link_position := link_position,
+    as_of := as_of
 ) AS link
 JOIN pages AS page ON page.url = link.dst_url
 WHERE is_broken(page.status, page.error)

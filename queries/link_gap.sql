@@ -14,7 +14,7 @@
 --   min_overlap   := 1        least number of competitors a listed domain links to
 --   scope         := 'domain' 'domain' (with subdomains), 'host', 'exact' (URL) or 'prefix'
 --   live_only := true, dofollow_only := false, external_only := true, kind := NULL,
---   link_position := NULL     as in backlinks.sql
+--   link_position := NULL, as_of := NULL   as in backlinks.sql
 --
 -- Columns:
 --   src_domain            the domain that links to competitors and not to me
@@ -37,7 +37,8 @@ CREATE OR REPLACE TEMP MACRO link_gap(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 WITH competitor_link AS (
     SELECT competitor.target AS competitor, link.src_domain, link.src_domain_rank
@@ -49,7 +50,8 @@ WITH competitor_link AS (
         dofollow_only := dofollow_only,
         external_only := external_only,
         kind := kind,
-        link_position := link_position
+        link_position := link_position,
+        as_of := as_of
     ) AS link
 ),
 domain_linking_to_me AS (
@@ -61,7 +63,8 @@ domain_linking_to_me AS (
         dofollow_only := dofollow_only,
         external_only := external_only,
         kind := kind,
-        link_position := link_position
+        link_position := link_position,
+        as_of := as_of
     ) AS link
 )
 SELECT

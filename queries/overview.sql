@@ -4,7 +4,8 @@
 -- how strong is its domain, and how much of it has been crawled?
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, link_position := NULL
+--             external_only := true, kind := NULL, link_position := NULL,
+--             as_of := NULL
 --             (as in backlinks.sql; `lost` ignores live_only, everything else obeys it).
 --
 -- Columns:
@@ -18,7 +19,8 @@
 --   image_links              links of kind 'img' (an <a> around an image)
 --   redirects                links of kind 'redirect' (a 3xx answer pointing here)
 --   canonicals               links of kind 'canonical' (<link rel=canonical>)
---   lost                     links no longer present on the latest fetch of their page
+--   lost                     links lost: no longer counted on their page's latest fetch
+--                            (lost_at is set; docs/history.md)
 --   first_seen, last_seen    first and last crawl any counted link was seen in (UTC)
 --   domain_rank              domain_rank of the target's registrable domain, 0..100
 --   domain_trust             its domain_trust, 0..100 (NULL unless built with trust seeds)
@@ -33,7 +35,8 @@ CREATE OR REPLACE TEMP MACRO overview(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 WITH link AS (
     SELECT
@@ -46,7 +49,8 @@ WITH link AS (
         dofollow_only := dofollow_only,
         external_only := external_only,
         kind := kind,
-        link_position := link_position
+        link_position := link_position,
+        as_of := as_of
     ) AS any_link
 ),
 target_domain_row AS (  -- the target's registrable domain in domains.parquet, looked up once
@@ -73,7 +77,7 @@ SELECT
     count(*) FILTER (WHERE link.counted AND link.kind = 'img') AS image_links,
     count(*) FILTER (WHERE link.counted AND link.kind = 'redirect') AS redirects,
     count(*) FILTER (WHERE link.counted AND link.kind = 'canonical') AS canonicals,
-    count(*) FILTER (WHERE NOT link.live) AS lost,
+    count(*) FILTER (WHERE NOT link.live AND link.lost_at IS NOT NULL) AS lost,
     min(link.first_seen) FILTER (WHERE link.counted) AS first_seen,
     max(link.last_seen) FILTER (WHERE link.counted) AS last_seen,
     (SELECT target_domain_row.domain_rank FROM target_domain_row) AS domain_rank,

@@ -4,7 +4,8 @@
 -- links does each give?
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, link_position := NULL
+--             external_only := true, kind := NULL, link_position := NULL,
+--             as_of := NULL
 --             (as in backlinks.sql; the filters pick which links are counted).
 --
 -- Columns:
@@ -26,7 +27,8 @@ CREATE OR REPLACE TEMP MACRO referring_domains(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 SELECT
     link.src_domain,
@@ -43,7 +45,8 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    link_position := link_position
+    link_position := link_position,
+    as_of := as_of
 ) AS link
 GROUP BY link.src_domain
 ORDER BY backlinks DESC, link.src_domain;

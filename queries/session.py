@@ -19,11 +19,12 @@ import pyarrow as pa
 from core import layout
 from core.errors import LinkindexError
 from core.schema import (
-    DUCKDB_TYPES,
     INDEX_DOMAINS,
     INDEX_EDGES,
+    INDEX_FETCHES,
     INDEX_HOSTS,
     INDEX_PAGES,
+    duckdb_type,
 )
 from core.storage import Storage
 from queries.live import LiveIndex, register_store, resolve
@@ -85,7 +86,7 @@ def init_sql(data: Path | Storage, *, relative: bool = False,
                   glob=live.location("edges/bucket=*/*.parquet")),
         *(_view_sql(table, [live.tables[table]] if table in live.tables else [], schema, where)
           for table, schema in (("pages", INDEX_PAGES), ("domains", INDEX_DOMAINS),
-                                ("hosts", INDEX_HOSTS))),
+                                ("hosts", INDEX_HOSTS), ("fetches", INDEX_FETCHES))),
         f"CREATE OR REPLACE TEMP MACRO index_generation() AS {_sql_string(generation)};",
         f"CREATE OR REPLACE TEMP MACRO index_buckets() AS {live.buckets};",
         "",
@@ -203,9 +204,7 @@ def _view_sql(name: str, files: list[str], schema: pa.Schema, where: Callable[[s
 
 
 def _duckdb_type(arrow_type: pa.DataType) -> str:
-    if pa.types.is_timestamp(arrow_type):
-        return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
-    return DUCKDB_TYPES[arrow_type]
+    return duckdb_type(arrow_type)  # every index timestamp is UTC: TIMESTAMPTZ
 
 
 def _sql_string(text: str) -> str:

@@ -3,7 +3,8 @@
 -- Question: which of my pages attract links, and does each still answer 200?
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, link_position := NULL
+--             external_only := true, kind := NULL, link_position := NULL,
+--             as_of := NULL
 --             (as in backlinks.sql).
 --
 -- Columns:
@@ -25,7 +26,8 @@ CREATE OR REPLACE TEMP MACRO top_pages(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 WITH linked_page AS (
     SELECT
@@ -41,7 +43,8 @@ WITH linked_page AS (
         dofollow_only := dofollow_only,
         external_only := external_only,
         kind := kind,
-        link_position := link_position
+        link_position := link_position,
+        as_of := as_of
     ) AS link
     GROUP BY link.dst_url
 )

@@ -4,16 +4,21 @@
     with WebServer(web) as server:      # server.proxy_url == "http://127.0.0.1:PORT"
         ...crawl web.seeds() through server.proxy_url...
     truth = web.expected_crawl()        # .pages and .edges a correct crawl records
+
+``SyntheticWeb(..., edition=2)`` is the same web later: Related links redrawn and the
+pages of ``HISTORY_CASES`` changed (gone, redirected, noindex, ... see synthweb.web).
 """
 
 from synthweb.server import WebServer, serve_forever
 from synthweb.truth import ExpectedCrawl, ExpectedEdge, ExpectedPage, Response
-from synthweb.web import SyntheticWeb
+from synthweb.web import HISTORY_CASES, HistoryCase, SyntheticWeb
 
 __all__ = [
     "ExpectedCrawl",
     "ExpectedEdge",
     "ExpectedPage",
+    "HISTORY_CASES",
+    "HistoryCase",
     "Response",
     "SyntheticWeb",
     "WebServer",

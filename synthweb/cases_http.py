@@ -8,7 +8,8 @@ from synthweb.truth import Doc, Page, plain_page, redirect_page
 
 
 @case("/case/error", "500 response whose HTML body has a link (no edges)")
-def _error(url: str) -> Page:
+def error_page(url: str) -> Page:
+    """Also edition 2's site4.example/p/1 (synthweb.web.HISTORY_CASES)."""
     body = b'<!DOCTYPE html>\n<h1>Internal Server Error</h1>\n<a href="/p/1">Retry</a>\n'
     return plain_page(url, 500, "text/html; charset=utf-8", body)
 

@@ -3,7 +3,9 @@
 It answers absolute-form requests (``GET http://site3.example/p/1 HTTP/1.1``, what a
 client configured with an HTTP proxy sends) and origin-form requests routed by the
 Host header. CONNECT is refused (405): the web is plain http only. Connections are
-kept alive; bodies are rendered lazily and cached by the web (bounded LRU).
+kept alive; bodies are rendered lazily and cached by the web (bounded LRU). A page
+whose response is :data:`~synthweb.truth.NO_RESPONSE` gets none: the connection is
+closed without a status line (a fetch that fails with no HTTP response).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from http import HTTPStatus
 from types import TracebackType
 
 from core.urls import normalize_url, url_host
-from synthweb.truth import Response
+from synthweb.truth import NO_RESPONSE, Response
 from synthweb.web import SyntheticWeb
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -33,7 +35,8 @@ class _Handler:
         self.log = log
 
     def respond(self, method: str, target: str, host: str | None) -> tuple[bytes, bytes, bool]:
-        """(head without Connection header and blank line, body, must close)."""
+        """(head without Connection header and blank line, body, must close); an empty
+        head: send nothing, close the connection."""
         if method == "CONNECT":
             self._log(target.rpartition(":")[0], "", 405)
             return (*_serialize(_text(405, "CONNECT is not supported\n",
@@ -51,6 +54,8 @@ class _Handler:
         if self.log is not None:
             host_part = url_host(url)
             self._log(host_part, url[url.find("/", url.index("//") + 2):] or "/", response.status)
+        if response.status == NO_RESPONSE:
+            return b"", b"", True
         return (*_serialize(response), False)
 
     def _log(self, host: str, path: str, status: int) -> None:
@@ -137,8 +142,10 @@ class _Protocol(asyncio.Protocol):
 
     def _send(self, head: bytes, body: bytes, close: bool) -> None:
         assert self.transport is not None
-        conn = b"Connection: close\r\n\r\n" if close else b"Connection: keep-alive\r\n\r\n"
-        self.transport.write(head + conn + body)
+        if head:  # none: the page gets no answer at all, only the close below
+            conn = (b"Connection: close\r\n\r\n" if close
+                    else b"Connection: keep-alive\r\n\r\n")
+            self.transport.write(head + conn + body)
         if close:
             self.transport.close()
             self.buf.clear()

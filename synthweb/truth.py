@@ -73,9 +73,15 @@ def domain_of(host: str) -> str:
     return ".".join(host.split(".")[-2:])
 
 
+# Response.status of a URL whose server closes the connection without answering (no
+# status line at all): the crawler's fetch fails, as on a dropped connection.
+NO_RESPONSE = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
-    """One HTTP response as the server sends it (Connection header excepted)."""
+    """One HTTP response as the server sends it (Connection header excepted); status
+    :data:`NO_RESPONSE`: none is sent, the connection is closed."""
 
     status: int
     headers: list[tuple[str, str]]
@@ -148,6 +154,9 @@ class ExpectedEdge:
 ROBOTS_ERROR = "robots: disallowed by robots.txt"
 # error kinds of rows for URLs never requested: robots.txt, the private-address guard
 NOT_FETCHED_KINDS = ("robots", "refused")
+# pages.error of a fetch whose connection the server closes without answering (after
+# the crawler's retries), as the crawler words it: stated, not imported, as above.
+NO_RESPONSE_ERROR = "connection: Connection was closed cleanly."
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,12 +164,13 @@ class ExpectedPage:
     """What the crawler must record in ``pages`` for one URL it reaches.
 
     ``status`` is None when the fetch gives no HTTP response (https through this
-    proxy: it refuses CONNECT) or when there is no fetch at all (robots.txt disallows
-    the URL: ``error`` is then :data:`ROBOTS_ERROR`). ``content_type`` is the
-    lower-case media type only. ``error`` is the ``pages.error`` the truth states:
-    None for every response (an HTTP 4xx/5xx has no error text), ROBOTS_ERROR for a
-    disallowed URL; for https (no response) the truth states none, the proxy's
-    refusal is the crawler's to word.
+    proxy: it refuses CONNECT; a :data:`NO_RESPONSE` page: the connection is closed)
+    or when there is no fetch at all (robots.txt disallows the URL: ``error`` is then
+    :data:`ROBOTS_ERROR`). ``content_type`` is the lower-case media type only.
+    ``error`` is the ``pages.error`` the truth states: None for every response (an
+    HTTP 4xx/5xx has no error text), ROBOTS_ERROR for a disallowed URL,
+    :data:`NO_RESPONSE_ERROR` for a closed connection; for https (no response) the
+    truth states none, the proxy's refusal is the crawler's to word.
     """
 
     url: str
@@ -199,11 +209,12 @@ class ExpectedPage:
     def row(self) -> dict[str, Any]:
         """The page columns this ground truth decides (url, host, domain included).
 
-        A URL not fetched has its identity and ``error`` only: every column a response
-        or its extraction fills is null (not False or 0: nothing was read)."""
+        A URL not fetched, or fetched with no response, has its identity and ``error``
+        only: every column a response or its extraction fills is null (not False or 0:
+        nothing was read)."""
         host = host_of(self.url)
         identity = {"url": self.url, "host": host, "domain": domain_of(host)}
-        if not self.fetched:
+        if not self.fetched or self.status is None:
             return {**identity, **dict.fromkeys(_RESPONSE_COLUMNS), "error": self.error}
         return {
             **identity,
@@ -450,6 +461,12 @@ def plain_page(url: str, status: int, content_type: str, body: bytes,
     facts = ExpectedPage(url, status, content_type.partition(";")[0].strip().lower(),
                          content_length=len(body))
     return Page(Response(status, hdrs, body), lambda: (facts, (), ()))
+
+
+def no_response_page(url: str) -> Page:
+    """A URL the server answers by closing the connection: a fetch that fails, no edges."""
+    facts = ExpectedPage(url, None, None, error=NO_RESPONSE_ERROR)
+    return Page(Response(NO_RESPONSE, [], b""), lambda: (facts, (), ()))
 
 
 def redirect_page(url: str, status: int, location: str, dst: str) -> Page:

@@ -6,6 +6,29 @@ main content with cross-site links, aside, footer. site0.example also carries th
 special cases of :mod:`synthweb.cases`. Every page is a pure function of
 ``(constructor arguments, url)``: random choices come from ``random.Random`` seeded
 with the seed and the URL, so responses are byte-identical across runs.
+
+``edition`` 2 (or later) is the same web some time later, for history tests. Every
+regular page's "Related" (aside) links are drawn again, and the pages of
+:data:`HISTORY_CASES` change in one known way each (edition 1 has none of it):
+
+- ``site3.example/p/1`` answers 404 (``page_gone``);
+- ``site3.example/p/2`` answers 301 to ``/p/3`` (``page_redirects``);
+- ``site3.example/p/4`` gets ``<meta name="robots" content="noindex, follow">``
+  (``page_noindex``);
+- ``site3.example/p/5``: every ``<a>`` not nofollow, ugc or sponsored gets
+  ``nofollow`` added to its rel (``now_nofollow``);
+- ``site3.example/p/6``: its ``<link rel=canonical>`` names ``/p/7``, not itself
+  (``canonical_changed``);
+- ``site4.example/p/1`` answers 500 (``page_error``);
+- ``site4.example/p/2`` gets no answer: the server closes the connection, the
+  crawler records status null and :data:`~synthweb.truth.NO_RESPONSE_ERROR`
+  (``fetch_failed``);
+- ``site4.example/p/3`` is disallowed by site4's robots.txt (``Disallow: /p/3$``): a
+  crawl records a robots row for it, not a fetch (``not_recrawled``).
+
+The three 200 pages keep every link they have in that edition (the redrawn Related
+ones included), only marked differently; the truth (:meth:`SyntheticWeb.expected_crawl`)
+states all of it.
 """
 
 from __future__ import annotations
@@ -15,6 +38,7 @@ import re
 from bisect import bisect
 from collections import deque
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from core.urls import normalize_url  # serving only: the truth never uses core's URL identity
 from crawler.spec import CRAWL_SCOPES  # a setting's list, not identity: shared
@@ -29,13 +53,51 @@ from synthweb.truth import (
     disallowed_page,
     domain_of,
     host_of,
+    no_response_page,
     plain_page,
+    redirect_page,
 )
 
 BLOG_HOST = "blog.site1.example"
 IDN_HOST = "xn--bcher-kva.example"
 IDN_UNICODE = "bücher.example"
 ROBOTS_TXT = b"User-agent: *\nDisallow: /private/\n"
+
+
+class HistoryCase(NamedTuple):
+    """How one page differs in edition >= 2: ``change`` names what happens to the
+    links it had (a reason a history of links gives), ``what`` says it in words."""
+
+    change: str
+    what: str
+
+
+# The pages edition >= 2 changes besides the Related redraw (module docstring): n_sites
+# >= 5 and pages_per_site >= 8 guarantee every one exists. As the query string does not
+# change a regular page, it does not escape these changes either (site3/p/4?from=base is
+# noindex too), robots.txt's "/p/3$" aside: that disallows the URL without a query only.
+HISTORY_REDIRECT_TO = "http://site3.example/p/3"
+HISTORY_CANONICAL = "http://site3.example/p/7"
+HISTORY_DISALLOWED = "http://site4.example/p/3"
+HISTORY_CASES: dict[str, HistoryCase] = {
+    "http://site3.example/p/1": HistoryCase("page_gone", "404 Not Found"),
+    "http://site3.example/p/2": HistoryCase(
+        "page_redirects", f"301 Moved Permanently to {HISTORY_REDIRECT_TO}"),
+    "http://site3.example/p/4": HistoryCase(
+        "page_noindex", '200, same links, <meta name="robots" content="noindex, follow">'),
+    "http://site3.example/p/5": HistoryCase(
+        "now_nofollow", '200, same links, every followed <a> now rel="nofollow"'),
+    "http://site3.example/p/6": HistoryCase(
+        "canonical_changed", f"200, same links, rel=canonical to {HISTORY_CANONICAL}"),
+    "http://site4.example/p/1": HistoryCase("page_error", "500 Internal Server Error"),
+    "http://site4.example/p/2": HistoryCase(
+        "fetch_failed", "no answer: the connection is closed (status null, an error)"),
+    HISTORY_DISALLOWED: HistoryCase(
+        "not_recrawled", "disallowed by site4's robots.txt: a robots row, not fetched"),
+}
+# site4's robots.txt from edition 2: "$" ends the pattern (RFC 9309), so /p/30 stays allowed
+_ROBOTS_TXT_SITE4 = ROBOTS_TXT + b"Disallow: /p/3$\n"
+_NOT_FOLLOWED = {"nofollow", "ugc", "sponsored"}
 
 _WORDS = (
     "garden river market winter travel coffee history science music design city "
@@ -87,7 +149,8 @@ class SyntheticWeb:
         self.links_per_page = links_per_page
         self.filler_bytes = filler_bytes
         # A later edition is the same web some time later: every page's "Related" links
-        # are drawn again, so some links are lost and others new (history tests).
+        # are drawn again, so some links are lost and others new, and the pages of
+        # HISTORY_CASES change in known ways (history tests).
         self.edition = edition
         self.hosts: tuple[str, ...] = (
             *(f"site{k}.example" for k in range(n_sites)), BLOG_HOST, IDN_HOST,
@@ -141,6 +204,8 @@ class SyntheticWeb:
         match = _URL_RE.match(url)
         if match is None or host_of(url) not in self._site_of or match.group(1) != "http":
             return True  # no robots.txt (502 or no response): everything is allowed
+        if self.edition >= 2 and url == HISTORY_DISALLOWED:  # "/p/3$": no query string
+            return False
         return not (match.group(3) or "/").startswith("/private/")
 
     def expected_crawl(
@@ -203,7 +268,9 @@ class SyntheticWeb:
             return plain_page(url, 502, "text/plain; charset=utf-8", body)
         path = match.group(3) or "/"
         if path == "/robots.txt":
-            return plain_page(url, 200, "text/plain; charset=utf-8", ROBOTS_TXT)
+            later = self.edition >= 2 and host == "site4.example"
+            return plain_page(url, 200, "text/plain; charset=utf-8",
+                              _ROBOTS_TXT_SITE4 if later else ROBOTS_TXT)
         if host == "site0.example" and path in cases.CASES:
             return cases.CASES[path][0](url)
         if path.startswith(("/private/", "/hidden/")):
@@ -213,7 +280,18 @@ class SyntheticWeb:
             return self._regular(url, site, None)
         page = _PAGE_RE.match(path)
         if page is not None and int(page.group(1)) < self.pages_per_site:
-            return self._regular(url, site, int(page.group(1)))
+            history = HISTORY_CASES.get(f"http://{host}{path}") if self.edition >= 2 else None
+            change = history.change if history else None
+            # the pages that stop answering 200 are made as site0's cases are
+            if change == "page_gone":
+                return cases.not_found(url)
+            if change == "page_redirects":
+                return redirect_page(url, 301, "/p/3", HISTORY_REDIRECT_TO)
+            if change == "page_error":
+                return cases_http.error_page(url)
+            if change == "fetch_failed":
+                return no_response_page(url)
+            return self._regular(url, site, int(page.group(1)), change)
         return cases.not_found(url)
 
     def _make_title(self, site: int, page: int | None) -> str:
@@ -266,7 +344,9 @@ class SyntheticWeb:
         count = lo + int(rand() * (hi - lo + 1))
         return " ".join([words[int(rand() * k)] for _ in range(count)]).capitalize()
 
-    def _regular(self, url: str, site: int, page: int | None) -> Page:
+    def _regular(self, url: str, site: int, page: int | None, change: str | None = None) -> Page:
+        """A regular page; ``change`` (a HISTORY_CASES change) marks the same links and
+        layout differently: page_noindex, now_nofollow or canonical_changed."""
         host = self.hosts[site]
         own = f"http://{host}/" if page is None else f"http://{host}/p/{page}"
         rng = random.Random(f"{self.seed}|{own}")  # the query string does not change a page
@@ -278,20 +358,34 @@ class SyntheticWeb:
         d = Doc(url)
         d.title, d.lang = title, lang
 
+        nofollow_all = change == "now_nofollow"
+
+        def rel_of(rel: str) -> str:
+            # now_nofollow: a link followed before is nofollow now, the others keep theirs
+            if nofollow_all and not _NOT_FOLLOWED & set(rel.split()):
+                return f"{rel} nofollow".lstrip()
+            return rel
+
         def link(dst: str, anchor: str, rel: str = "", rng: random.Random = rng) -> None:
-            d.fast_a(self._href(rng, host, src_dir, dst), dst, anchor, rel)
+            d.fast_a(self._href(rng, host, src_dir, dst), dst, anchor, rel_of(rel))
 
         d.raw(f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
               f"<title>{title}</title>\n"
-              '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-              '<link rel="stylesheet" href="/static/site.css">\n')
-        d.canonical(own, own)
+              '<meta name="viewport" content="width=device-width, initial-scale=1">\n')
+        if change == "page_noindex":
+            d.raw('<meta name="robots" content="noindex, follow">\n')
+            d.noindex = True
+        d.raw('<link rel="stylesheet" href="/static/site.css">\n')
+        if change == "canonical_changed":
+            d.canonical(HISTORY_CANONICAL, HISTORY_CANONICAL)
+        else:
+            d.canonical(own, own)
         d.raw("</head>\n<body>\n")
         home = f"http://{host}/"
         with d.section('<header class="site-header">\n', "</header>\n", "header"):
             d.a(self._href(rng, host, src_dir, home), home,
                 f'<img src="/static/logo.png" alt="{name} logo">', f"{name} logo",
-                kind="img", alt=f"{name} logo", attrs=' class="logo"')
+                kind="img", alt=f"{name} logo", attrs=' class="logo"', rel=rel_of(""))
         with d.section('<nav class="main-menu">\n<ul>\n', "</ul>\n</nav>\n", "nav"):
             nav = [(home, "Home"), (f"{home}p/0", "Archive"),
                    (f"{home}p/{rng.randrange(n)}", "Popular"),
@@ -326,7 +420,7 @@ class SyntheticWeb:
                     alt = self._words(rng, site, 2, 4)
                     d.a(self._href(rng, host, src_dir, dst), dst,
                         f'<img src="/img/{rng.randrange(1000)}.jpg" alt="{alt}">', alt,
-                        kind="img", alt=alt)
+                        kind="img", alt=alt, rel=rel_of(""))
                 else:
                     rel = "nofollow" if r < 0.14 else "ugc nofollow" if r < 0.17 else (
                         "sponsored noopener" if r < 0.19 else "")

@@ -9,7 +9,7 @@ Hosts and domains of URLs come from the crawler's own identity functions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,14 @@ import pyarrow as pa
 
 from core import layout
 from core.domains import registrable_domain
-from core.schema import INDEX_DOMAINS, INDEX_EDGES, INDEX_FORMAT, INDEX_HOSTS, INDEX_PAGES
+from core.schema import (
+    INDEX_DOMAINS,
+    INDEX_EDGES,
+    INDEX_FETCHES,
+    INDEX_FORMAT,
+    INDEX_HOSTS,
+    INDEX_PAGES,
+)
 from core.urls import url_host
 
 
@@ -41,8 +48,12 @@ def edge(
     first: str = "2025-01-10",
     last: str = "2025-03-01",
     live: bool = True,
+    lost: str | None = None,
+    lost_reason: str = "link_removed",
 ) -> dict[str, Any]:
-    """One index edge; hosts, domains and `external` derived from the URLs."""
+    """One index edge; hosts, domains and `external` derived from the URLs. Its one span
+    is found at `first`; a link not live was lost at `lost` (default: a day after
+    `last`, the next fetch of its page) for `lost_reason`."""
     src_host, dst_host = url_host(src_url), url_host(dst_url)
     src_domain, dst_domain = registrable_domain(src_host), registrable_domain(dst_host)
     return {
@@ -65,6 +76,13 @@ def edge(
         "last_seen": ts(last),
         "live": live,
         "last_seen_crawl": "c1",
+        "found_at": ts(first),
+        "lost_at": None if live else ts(lost) if lost else ts(last) + timedelta(days=1),
+        "lost_reason": None if live else lost_reason,
+        "lost_to": None,
+        "nofollow_at": ts(first) if nofollow or ugc or sponsored else None,
+        "past_spans": None,
+        "unplaced": None,
     }
 
 
@@ -137,6 +155,11 @@ def write_index(
     layout.write_table(gen_dir / "pages.parquet", _table(page_rows, INDEX_PAGES), "pages")
     layout.write_table(gen_dir / "domains.parquet", _table(domain_rows, INDEX_DOMAINS), "domains")
     layout.write_table(gen_dir / "hosts.parquet", _table(host_rows, INDEX_HOSTS), "hosts")
+    fetch_rows = [{"url": p["url"], "seq": 1, "crawl_id": p["crawl_id"],
+                   "fetched_at": p["fetched_at"], "status": p["status"], "outcome": "ok",
+                   "outcome_to": None} for p in page_rows]
+    layout.write_table(gen_dir / "fetches.parquet", _table(fetch_rows, INDEX_FETCHES),
+                       "fetches")
     layout.write_json(
         gen_dir / layout.MANIFEST,
         {

@@ -63,6 +63,10 @@ def edge_files(data: Path, generation: str | None = None) -> list[Path]:
     return sorted((gen_dir(data, generation) / "edges").glob("bucket=*/*.parquet"))
 
 
+LIFECYCLE = ("found_at", "lost_at", "lost_reason", "lost_to", "nofollow_at", "past_spans",
+             "unplaced")
+
+
 def index_edges(data: Path, generation: str | None = None) -> list[dict]:
     """Every index edge, bucket by bucket, in file order, without src_domain_rank, which
     is checked here against domains.parquet for every edge of every test."""
@@ -70,6 +74,8 @@ def index_edges(data: Path, generation: str | None = None) -> list[dict]:
     rows = [row for f in edge_files(data, generation) for row in pq.read_table(f).to_pylist()]
     for row in rows:
         assert row.pop("src_domain_rank") == ranks[row["src_domain"]]
+        for name in LIFECYCLE:  # checked by tests/test_history.py
+            row.pop(name)
     return rows
 
 
@@ -148,7 +154,16 @@ def test_first_seen_last_seen_and_live_across_two_crawls(tmp_path: Path) -> None
     ])
 
 
-def test_a_5xx_or_network_error_keeps_links_a_404_loses_them(tmp_path: Path) -> None:
+def lifecycle(data: Path) -> dict[str, tuple]:
+    """(live, lost_at, lost_reason) of every index edge, by its source URL."""
+    rows = [row for f in edge_files(data) for row in pq.read_table(f).to_pylist()]
+    return {r["src_url"]: (r["live"], r["lost_at"], r["lost_reason"]) for r in rows}
+
+
+def test_a_5xx_404_or_network_error_loses_the_links_with_its_reason(tmp_path: Path) -> None:
+    """A refetch that shows no link says why (docs/history.md): as the commercial tools
+    do, a 5xx or a failed fetch loses the links too (they come back, re-found, when a
+    later fetch has them); a 404 loses them as gone."""
     pages = ["https://www.a.example/5xx", "https://www.a.example/gone", "https://www.a.example/down"]
     write_crawl(tmp_path, "c1", [fetch(url, [B + str(i)], at=T1) for i, url in enumerate(pages)])
     write_crawl(tmp_path, "c2", [
@@ -157,29 +172,32 @@ def test_a_5xx_or_network_error_keeps_links_a_404_loses_them(tmp_path: Path) -> 
         fetch(pages[2], [], at=T2, crawl_id="c2", status=None),
     ])
     build_index(tmp_path)
-    live = {r["src_url"]: r["live"] for r in index_edges(tmp_path)}
-    assert live == {pages[0]: True, pages[1]: False, pages[2]: True}
+    assert lifecycle(tmp_path) == {pages[0]: (False, T2, "page_error"),
+                                   pages[1]: (False, T2, "page_gone"),
+                                   pages[2]: (False, T2, "fetch_failed")}
     assert {r["url"]: r["status"] for r in table_rows(tmp_path, "pages")} == {
         pages[0]: 503, pages[1]: 404, pages[2]: None,
     }
 
 
-def test_a_fetch_whose_extraction_failed_keeps_the_links_before(tmp_path: Path) -> None:
+def test_a_fetch_whose_extraction_failed_loses_the_links_as_fetch_failed(tmp_path: Path) -> None:
     """Issue 13, item 1: a response the extractor failed on is stored with its error and
-    no links; like a 5xx it says nothing about the page's links, which stay live."""
+    no links: the links before are lost as fetch_failed, not removed."""
     failed = "https://www.a.example/failed"
     write_crawl(tmp_path, "c1", [fetch(failed, [B], at=T1), fetch(A, [C], at=T1)])
     error = "extract: KeyError: 'href'"
     write_crawl(tmp_path, "c2", [
         fetch(failed, [], at=T2, crawl_id="c2", error=error, n_links=None,
               n_external_links=None, n_skipped_links=None),
-        fetch(A, [], at=T2, crawl_id="c2"),  # a 200 without the link: lost
+        fetch(A, [], at=T2, crawl_id="c2"),  # a 200 without the link: removed
     ])
     build_index(tmp_path)
     assert by_link(index_edges(tmp_path)) == by_link([
-        expected_edge(failed, B, first_seen=T1, last_seen=T1, live=True),
+        expected_edge(failed, B, first_seen=T1, last_seen=T1, live=False),
         expected_edge(A, C, first_seen=T1, last_seen=T1, live=False),
     ])
+    assert lifecycle(tmp_path) == {failed: (False, T2, "fetch_failed"),
+                                   A: (False, T2, "link_removed")}
     latest = {r["url"]: (r["status"], r["error"], r["fetched_at"])
               for r in table_rows(tmp_path, "pages")}
     assert latest[failed] == (200, error, T2)  # the page shows its latest fetch, as it went
@@ -444,12 +462,13 @@ def test_index_edges_keep_their_column_order_and_take_their_types_from_edges() -
     assert INDEX_EDGES.names == [
         "dst_domain", "dst_url", "src_domain", "dst_host", "src_host", "src_url", "anchor",
         "kind", "alt", "nofollow", "ugc", "sponsored", "position", "ordinal", "external",
-        "first_seen", "last_seen", "live", "last_seen_crawl", "src_domain_rank",
+        "first_seen", "last_seen", "live", "last_seen_crawl", *LIFECYCLE, "src_domain_rank",
     ]
     shared = [name for name in INDEX_EDGES.names if name in EDGES.names]
     assert sorted(shared) == sorted(set(EDGES.names) - {"crawl_id", "fetched_at"})
     assert all(INDEX_EDGES.field(name).equals(EDGES.field(name)) for name in shared)
-    assert [field.name for field in INDEX_EDGES if field.nullable] == ["alt", "position"]
+    assert [field.name for field in INDEX_EDGES if field.nullable] == [
+        "alt", "position", *LIFECYCLE]
     assert (*EDGE_PAGE_COLUMNS, *EDGE_LINK_COLUMNS) == tuple(EDGES.names)
     assert EDGE_PAGE_COLUMNS == ("crawl_id", "fetched_at", "src_url", "src_host", "src_domain")
 

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +223,8 @@ def test_every_macro_in_every_scope(data: Path, name: str, scope: str, target: s
 
 def test_every_query_has_expectations_in_every_scope() -> None:
     covered = {(name, scope) for name, scope, _ in EXPECTED}
-    for name in set(QUERIES) - {"link_gap"}:
+    # changes and history: every scope in tests/test_history.py, on a built index
+    for name in set(QUERIES) - {"link_gap", "changes", "history"}:
         assert {s for n, s in covered if n == name} == set(TARGET_SCOPES)
 
 
@@ -307,11 +309,25 @@ def test_new_lost_since_reads_offsets_and_dates(data: Path) -> None:
     def changes(since: str) -> list[tuple[Any, ...]]:
         return keyed(data, "new_lost", "target.example", since)
 
-    assert changes("2025-02-16") == [("new", A3, f"{T}/new")]
-    # 01:00 at +02:00 is 23:00 UTC the day before, so the link last seen on 2025-02-15 counts.
-    assert ("lost", DQ, PRICING) in changes("2025-02-15T01:00:00+02:00")
-    assert ("lost", DQ, PRICING) not in changes("2025-02-15T01:00:00Z")
-    assert changes("2025-02-15") == changes("2025-02-15T00:00:00Z")
+    assert changes("2025-02-17") == [("new", A3, f"{T}/new")]
+    # 01:00 at +02:00 is 23:00 UTC the day before, so the link lost on 2025-02-16 counts.
+    assert ("lost", DQ, PRICING) in changes("2025-02-16T01:00:00+02:00")
+    assert ("lost", DQ, PRICING) not in changes("2025-02-16T01:00:00Z")
+    assert changes("2025-02-16") == changes("2025-02-16T00:00:00Z")
+
+
+def test_new_lost_until_ends_the_window(data: Path) -> None:
+    def window(until: str) -> list[tuple[Any, ...]]:
+        return keyed(data, "new_lost", "target.example", "2025-02-01",
+                     filters=Filters(until=datetime.fromisoformat(until)))
+
+    assert window("2025-02-17") == [("lost", DQ, PRICING)]  # /new was found on 02-20
+    assert window("2025-02-16T00:00:00+00:00") == []  # the end is excluded
+    assert window("2025-03-01") == keyed(data, "new_lost", "target.example", "2025-02-01")
+    [lost] = rows(data, "new_lost", "target.example", "2025-02-01",
+                  filters=Filters(until=datetime.fromisoformat("2025-02-17")))
+    assert (lost["changed_at"], lost["lost_reason"], lost["refound"]) == (
+        ts("2025-02-16"), "link_removed", False)
 
 
 def test_link_gap(data: Path) -> None:
@@ -533,8 +549,8 @@ NEW_QUERY = """\
 -- linked_hosts(target): the target's hosts that receive links, most linked first.
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
---             external_only := true, kind := NULL, link_position := NULL
---             (as in backlinks.sql).
+--             external_only := true, kind := NULL, link_position := NULL,
+--             as_of := NULL (as in backlinks.sql).
 --
 -- Columns: dst_host, backlinks.
 
@@ -545,7 +561,8 @@ CREATE OR REPLACE TEMP MACRO linked_hosts(
     dofollow_only := false,
     external_only := true,
     kind := NULL,
-    link_position := NULL
+    link_position := NULL,
+    as_of := NULL
 ) AS TABLE
 SELECT link.dst_host, count(*) AS backlinks
 FROM target_edges(
@@ -555,7 +572,8 @@ FROM target_edges(
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
-    link_position := link_position
+    link_position := link_position,
+    as_of := as_of
 ) AS link
 GROUP BY link.dst_host
 ORDER BY backlinks DESC, link.dst_host;
@@ -655,6 +673,7 @@ def test_queries_never_write_to_the_index(data: Path) -> None:
     before = snapshot()
     for name in QUERIES:
         args = {"new_lost": ["target.example", "2025-01-01"],
+                "changes": ["target.example", "test", "test"],
                 "link_gap": ["target.example", "rival.example"]}.get(name, ["target.example"])
         run_query(data, name, args)
     run_sql(data, "SELECT * FROM overview('target.example')")

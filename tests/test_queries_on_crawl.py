@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from historytruth import counted_links, links
 
 from queries import Filters, run_query
 from synthweb import ExpectedCrawl, ExpectedEdge, SyntheticWeb
@@ -23,12 +24,12 @@ Edge = ExpectedEdge
 
 @pytest.fixture(scope="module")
 def index_edges(web: SyntheticWeb) -> list[Edge]:
-    """The ground truth as the index holds it: one edge per (src, dst, kind, anchor)."""
+    """The live links as the index holds them: one edge per (src, dst, kind, anchor),
+    counted by the crawl (tests/historytruth.py: a page that is noindex or names another
+    URL canonical counts none of its links but redirects and canonicals)."""
     truth = web.expected_crawl()
-    first: dict[tuple, Edge] = {}
-    for edge in sorted(truth.edges, key=lambda e: (e.src_url, e.ordinal)):
-        first.setdefault((edge.src_url, edge.dst_url, edge.kind, edge.anchor), edge)
-    return list(first.values())
+    counted = counted_links(truth)
+    return [edge for key, edge in links(truth).items() if key in counted]
 
 
 @pytest.fixture(scope="module")
