@@ -191,8 +191,9 @@ def crawl_ranks(con: duckdb.DuckDBPyConnection, crawl_ids: list[str]) -> None:
     """TEMP TABLE crawl(crawl_id, rank): a small integer per crawl, in crawl id order,
     that breaks ties between crawls cheaply. Every step of a build gets the same list."""
     con.execute("CREATE OR REPLACE TEMP TABLE crawl (crawl_id VARCHAR, rank BIGINT)")
-    con.executemany("INSERT INTO crawl VALUES (?, ?)",
-                    [(cid, rank) for rank, cid in enumerate(sorted(crawl_ids), 1)])
+    if crawl_ids:  # none: edges parts whose pages parts are not written yet
+        con.executemany("INSERT INTO crawl VALUES (?, ?)",
+                        [(cid, rank) for rank, cid in enumerate(sorted(crawl_ids), 1)])
 
 
 def raw_view(con: duckdb.DuckDBPyConnection, table: str, paths: list[str],

@@ -2,9 +2,9 @@
 --
 -- A span is a run of consecutive fetches of the link's source page on which the link
 -- counted: it was on the page, and the page answered 2xx, was not noindex and named no
--- other URL canonical (redirect and canonical links count whatever the page says). A
--- span is found on its first fetch and lost on the next fetch of the page on which the
--- link did not count, for a reason (core.schema.LOST_REASONS). The index keeps each
+-- other URL canonical (a redirect link, like a canonical one, counts whatever the page
+-- says). A span is found on its first fetch and lost on the next fetch of the page on
+-- which the link did not count, for a reason (core.schema.LOST_REASONS). The index keeps each
 -- link's latest span in found_at, lost_at, lost_reason, lost_to (nofollow_at: from
 -- when it stopped passing credit within it) and the ones before in past_spans.
 --

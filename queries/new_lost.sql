@@ -6,8 +6,8 @@
 -- first later fetch on which it does not (docs/history.md, _timeline.sql). Rows:
 --   'new'   found in the window; refound: the link had been lost before
 --   'lost'  lost in the window, with lost_reason (page_gone, page_error, page_redirects,
---           page_noindex, canonical_changed, fetch_failed, link_removed) and, for a
---           redirect or a new canonical, lost_to; or still on the page but no longer
+--           page_noindex, canonical_changed, fetch_failed, link_removed) and where
+--           the page went (lost_to: the redirect target or the new canonical); or still on the page but no longer
 --           passing credit since a fetch in the window: lost_reason 'now_nofollow'
 -- A link lost and found again in the window gives one row for each. A page not fetched
 -- again loses nothing: its links are unknown, not lost (changes() says not_recrawled).

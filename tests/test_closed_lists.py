@@ -11,7 +11,14 @@ import re
 
 import pytest
 
-from core.schema import KINDS, POSITIONS, TARGET_SCOPES, URL_SCOPES
+from core.schema import (
+    FETCH_OUTCOMES,
+    KINDS,
+    LOST_REASONS,
+    POSITIONS,
+    TARGET_SCOPES,
+    URL_SCOPES,
+)
 from queries.session import macro_files
 
 # The SQL word for each list (a column or macro parameter), and the list.
@@ -185,3 +192,19 @@ def test_unfetched_error_kinds_are_spelled_as_in_python() -> None:
     assert {name for name, _ in spelled} == {"_links.sql", "overview.sql"}
     for name, kinds in spelled:
         assert kinds == expected, name
+
+
+def test_the_history_sql_names_only_known_reasons_and_outcomes() -> None:
+    """LOST_REASONS and FETCH_OUTCOMES (core/schema.py): every quoted one in the SQL is
+    one of them, and the ones the queries make themselves are all there."""
+    words = {"link_removed", "now_nofollow", "not_recrawled", "ok"}
+    quoted = {word for text in sql_texts().values()
+              for word in re.findall(r"'([a-z]+(?:_[a-z]+)+|ok)'", text)}
+    known = set(LOST_REASONS) | set(FETCH_OUTCOMES)
+    reasonish = {w for w in quoted if w.startswith(("page_", "link_", "now_", "not_", "fetch_",
+                                                    "canonical_")) or w == "ok"}
+    assert reasonish <= known
+    assert words <= reasonish
+    # the build's outcomes and the reasons share their names (a lost link's reason is the
+    # outcome of the fetch that lost it, or link_removed)
+    assert set(FETCH_OUTCOMES) - {"ok"} <= set(LOST_REASONS)
