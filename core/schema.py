@@ -272,6 +272,23 @@ INDEX_FETCHES = pa.schema(
     ]
 )
 
+# index credits: where a link to a URL that moved counts (docs/history.md, "credit"). A
+# URL whose latest fetch answered a permanent redirect (301, 308) or named another URL
+# canonical passes its links on, through chains of both, to the URL at the end; queries
+# count a link to from_url for to_url too, flagged via_redirect / via_canonical.
+INDEX_CREDITS = pa.schema(
+    [
+        pa.field("from_url", pa.string(), nullable=False),
+        pa.field("from_domain", pa.string(), nullable=False),
+        pa.field("to_url", pa.string(), nullable=False),
+        pa.field("to_host", pa.string(), nullable=False),
+        pa.field("to_domain", pa.string(), nullable=False),
+        pa.field("via_redirect", pa.bool_(), nullable=False),
+        pa.field("via_canonical", pa.bool_(), nullable=False),
+        pa.field("hops", pa.int16(), nullable=False),
+    ]
+)
+
 # index domains: per registrable domain totals and rank.
 INDEX_DOMAINS = pa.schema(
     [

@@ -100,20 +100,56 @@ LEFT JOIN read_parquet($fetches) AS f
  AND f.fetched_at = o.sighting.fetched_at
 """.replace("{always}", ", ".join(f"'{kind}'" for kind in KINDS_COUNTED_ALWAYS))
 
-# The spans of each link in the new runs (docs/history.md): runs of consecutive fetches
-# of its page (seq) on which it counted; each ends at the next fetch of the page, which
-# says why (its outcome; 'ok' there means the link was removed). first_rank: the span's
-# first fetch among the page's new ones (1: it may continue a span the index holds).
-# nofollow_ms: the first of the span's trailing sightings that are not followed (NULL
-# when the last one is followed).
-_FRESH_SPANS = """
-CREATE TEMP TABLE fresh_span AS
-WITH counted AS (
-    SELECT src_url, dst_url, kind, anchor, seq,
-           any_value(new_rank) AS new_rank, any_value(fetched_ms) AS ms,
-           arg_min(NOT (nofollow OR ugc OR sponsored), ordinal) AS follow
-    FROM sighting WHERE counted
-    GROUP BY src_url, dst_url, kind, anchor, seq
+# The new runs' sightings aggregated per link as a full build does, with what its
+# spans need: when the fetches it counted on (seq) are consecutive, the usual case, it
+# has one span and these aggregates say all of it; `unplaced`: sightings on fetches no
+# build has read yet (_REPLAYED).
+_FRESH_AGG = """
+CREATE TEMP TABLE fresh_agg AS
+SELECT src_url, dst_url, kind, anchor,
+       min(fetched_ms) AS first_ms,
+       max(fetched_ms) AS last_ms,
+       max(recency) AS recency,
+       arg_max({
+           'src_host': src_host, 'src_domain': src_domain,
+           'dst_host': dst_host, 'dst_domain': dst_domain,
+           'alt': alt, 'nofollow': nofollow, 'ugc': ugc, 'sponsored': sponsored,
+           'position': position, 'ordinal': ordinal, 'external': external,
+           'last_seen_crawl': crawl_id
+       }, recency) AS latest,
+       count(*) FILTER (WHERE counted) AS n_counted,
+       min(seq) FILTER (WHERE counted) AS min_seq,
+       max(seq) FILTER (WHERE counted) AS max_seq,
+       min(fetched_ms) FILTER (WHERE counted) AS found_ms,
+       min(new_rank) FILTER (WHERE counted) AS first_rank,
+       max(seq) FILTER (WHERE counted AND NOT (nofollow OR ugc OR sponsored)) AS last_follow,
+       list({'crawl_id': crawl_id, 'fetched_at': fetched_at,
+             'follow': NOT (nofollow OR ugc OR sponsored)}
+            ORDER BY fetched_at, crawl_id, NOT (nofollow OR ugc OR sponsored))
+           FILTER (WHERE seq IS NULL) AS unplaced
+FROM sighting
+GROUP BY src_url, dst_url, kind, anchor
+"""
+
+# The spans of the other links (counted on fetches with gaps between, or twice on one
+# fetch), by gaps and islands: runs of consecutive fetches of the page (seq) on which it
+# counted (docs/history.md). Per fetch, the link's first occurrence says its rel.
+_GAPPED_SPANS = """
+CREATE TEMP TABLE gapped_span AS
+WITH gapped AS (
+    SELECT src_url, dst_url, kind, anchor FROM fresh_agg
+    WHERE n_counted <> max_seq - min_seq + 1
+),
+counted AS (
+    SELECT s.src_url, s.dst_url, s.kind, s.anchor, s.seq,
+           any_value(s.new_rank) AS new_rank, any_value(s.fetched_ms) AS ms,
+           arg_min(NOT (s.nofollow OR s.ugc OR s.sponsored), s.ordinal) AS follow
+    FROM sighting AS s
+    SEMI JOIN gapped AS g
+      ON g.src_url = s.src_url AND g.dst_url = s.dst_url
+     AND g.kind = s.kind AND g.anchor = s.anchor
+    WHERE s.counted
+    GROUP BY s.src_url, s.dst_url, s.kind, s.anchor, s.seq
 ),
 island AS (
     SELECT *, seq - row_number() OVER (PARTITION BY src_url, dst_url, kind, anchor
@@ -144,39 +180,31 @@ LEFT JOIN read_parquet($fetches) AS f ON f.url = s.src_url AND f.seq = s.last_se
 GROUP BY s.src_url, s.dst_url, s.kind, s.anchor
 """
 
-# The new runs' sightings aggregated per link as a full build does, with their spans.
+# Each link of the new runs with its spans: one span from the aggregates when its
+# fetches are consecutive (lost at the page's next fetch, if any; nofollow_ms: the fetch
+# after its last followed sighting, or found_ms if none was followed), else the islands.
 _FRESH = """
 CREATE TEMP TABLE fresh AS
-WITH agg AS (
-    SELECT src_url, dst_url, kind, anchor,
-           min(fetched_ms) AS first_ms,
-           max(fetched_ms) AS last_ms,
-           max(recency) AS recency,
-           arg_max({
-               'src_host': src_host, 'src_domain': src_domain,
-               'dst_host': dst_host, 'dst_domain': dst_domain,
-               'alt': alt, 'nofollow': nofollow, 'ugc': ugc, 'sponsored': sponsored,
-               'position': position, 'ordinal': ordinal, 'external': external,
-               'last_seen_crawl': crawl_id
-           }, recency) AS latest
-    FROM sighting
-    GROUP BY src_url, dst_url, kind, anchor
-)
-SELECT a.*, s.spans, u.unplaced
-FROM agg AS a
-LEFT JOIN fresh_span AS s
-  ON s.src_url = a.src_url AND s.dst_url = a.dst_url AND s.kind = a.kind AND s.anchor = a.anchor
-LEFT JOIN (
-    SELECT src_url, dst_url, kind, anchor,
-           list({'crawl_id': crawl_id, 'fetched_at': fetched_at, 'follow': follow}
-                ORDER BY fetched_at, crawl_id) AS unplaced
-    FROM (SELECT src_url, dst_url, kind, anchor, crawl_id, fetched_at,
-                 arg_min(NOT (nofollow OR ugc OR sponsored), ordinal) AS follow
-          FROM sighting WHERE seq IS NULL
-          GROUP BY src_url, dst_url, kind, anchor, crawl_id, fetched_at)
-    GROUP BY src_url, dst_url, kind, anchor
-) AS u
-  ON u.src_url = a.src_url AND u.dst_url = a.dst_url AND u.kind = a.kind AND u.anchor = a.anchor
+SELECT a.src_url, a.dst_url, a.kind, a.anchor, a.first_ms, a.last_ms, a.recency, a.latest,
+       a.unplaced,
+       CASE WHEN a.n_counted = 0 THEN NULL
+            WHEN a.n_counted = a.max_seq - a.min_seq + 1 THEN [{
+                'found_ms': a.found_ms, 'lost_ms': epoch_ms(lost.fetched_at),
+                'lost_reason': CASE lost.outcome WHEN 'ok' THEN 'link_removed'
+                                                 ELSE lost.outcome END,
+                'lost_to': lost.outcome_to,
+                'nofollow_ms': CASE WHEN a.last_follow = a.max_seq THEN NULL
+                                    WHEN a.last_follow IS NULL THEN a.found_ms
+                                    ELSE epoch_ms(unfollowed.fetched_at) END,
+                'first_rank': a.first_rank, 'any_follow': a.last_follow IS NOT NULL}]
+            ELSE g.spans
+       END AS spans
+FROM fresh_agg AS a
+LEFT JOIN read_parquet($fetches) AS lost ON lost.url = a.src_url AND lost.seq = a.max_seq + 1
+LEFT JOIN read_parquet($fetches) AS unfollowed
+  ON unfollowed.url = a.src_url AND unfollowed.seq = a.last_follow + 1
+LEFT JOIN gapped_span AS g
+  ON g.src_url = a.src_url AND g.dst_url = a.dst_url AND g.kind = a.kind AND g.anchor = a.anchor
 """
 
 _SPAN_MS = ("{{'found_ms': epoch_ms({p}found_at), 'lost_ms': epoch_ms({p}lost_at), "
@@ -439,8 +467,9 @@ def _open_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
     else:
         con.read_parquet(str(old)).create_view("previous")
     con.execute(_REPLAYED, {"fetches": fetches})
-    con.execute(_FRESH_SPANS, {"fetches": fetches})
-    con.execute(_FRESH)
+    con.execute(_FRESH_AGG)
+    con.execute(_GAPPED_SPANS, {"fetches": fetches})
+    con.execute(_FRESH, {"fetches": fetches})
     con.execute(_KEPT.replace("$changed", changed))
     con.execute(_MERGED)
     return con, bool(runs)

@@ -24,6 +24,7 @@ import pyarrow as pa
 from core.errors import LinkindexError
 from core.layout import TMP_PREFIX, parquet_metadata
 from core.schema import (
+    INDEX_CREDITS,
     INDEX_DOMAINS,
     INDEX_FETCHES,
     INDEX_HOSTS,
@@ -60,6 +61,7 @@ TABLES = {
     "pages": ("pages.parquet", INDEX_PAGES, "domain, url"),
     "fetches": ("fetches.parquet", INDEX_FETCHES, "url, seq"),
     "hosts": ("hosts.parquet", INDEX_HOSTS, "host, domain"),
+    "credits": ("credits.parquet", INDEX_CREDITS, "to_domain, to_url, from_url"),
     "domains": ("domains.parquet", INDEX_DOMAINS, "domain"),
 }
 
@@ -172,6 +174,49 @@ LEFT JOIN inbound AS i ON i.domain = r.domain
 LEFT JOIN outbound AS o ON o.domain = r.domain
 """
 
+# Chains longer than this are cut: a link counts for the URL this many hops away.
+MAX_CREDIT_HOPS = 10
+PERMANENT_REDIRECTS = (301, 308)
+
+# Each URL that passes its links on (core.schema.INDEX_CREDITS), from the latest fetch of
+# each URL (pages.parquet), followed to the end of its chain; a loop stops before it
+# closes. The URL at the end must be a host the index knows (hosts: its domain).
+CREDITS_SQL = r"""
+INSERT INTO index_credits BY NAME
+WITH RECURSIVE step AS (
+    SELECT url AS from_url, domain AS from_domain,
+           CASE WHEN status IN ({redirects}) THEN redirect_to ELSE canonical END AS to_url,
+           status IN ({redirects}) AS by_redirect
+    FROM read_parquet($pages)
+    WHERE (status IN ({redirects}) AND redirect_to IS NOT NULL AND redirect_to <> url)
+       OR (status BETWEEN 200 AND 299 AND canonical IS NOT NULL AND canonical <> url)
+),
+chain AS (
+    SELECT from_url, from_domain, to_url, by_redirect AS via_redirect,
+           NOT by_redirect AS via_canonical, 1 AS hops, [from_url, to_url] AS seen
+    FROM step
+    UNION ALL
+    SELECT c.from_url, c.from_domain, s.to_url, c.via_redirect OR s.by_redirect,
+           c.via_canonical OR NOT s.by_redirect, c.hops + 1, list_append(c.seen, s.to_url)
+    FROM chain AS c
+    JOIN step AS s ON s.from_url = c.to_url
+    WHERE c.hops < {max_hops} AND NOT list_contains(c.seen, s.to_url)
+),
+final AS (
+    SELECT from_url, arg_max({{'from_domain': from_domain, 'to_url': to_url,
+                               'via_redirect': via_redirect, 'via_canonical': via_canonical,
+                               'hops': hops}}, hops) AS last
+    FROM chain
+    GROUP BY from_url
+)
+SELECT f.from_url, f.last.from_domain, f.last.to_url,
+       h.host AS to_host, h.domain AS to_domain,
+       f.last.via_redirect, f.last.via_canonical, f.last.hops
+FROM final AS f
+JOIN index_hosts AS h
+  ON h.host = regexp_extract(f.last.to_url, '^[A-Za-z][A-Za-z0-9+.-]*://(\[[^\]]*\]|[^/:?#]*)', 1)
+""".format(redirects=", ".join(map(str, PERMANENT_REDIRECTS)), max_hops=MAX_CREDIT_HOPS)
+
 COPY_SQL = """
 COPY ({query}) TO $path (
     FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {row_group_size:d},
@@ -251,10 +296,10 @@ def write_pages(con: duckdb.DuckDBPyConnection, out: Path, root: Path,
     return crawls, older
 
 
-def write_hosts_and_domains(con: duckdb.DuckDBPyConnection, out: Path, ranks: Path,
+def write_global_tables(con: duckdb.DuckDBPyConnection, out: Path, ranks: Path,
                             pairs: list[str], hosts: list[str]) -> None:
-    """hosts.parquet and domains.parquet of the new generation, from the per-bucket
-    summaries (`pairs`, `hosts`: their files), its pages.parquet and the ranks."""
+    """hosts.parquet, domains.parquet and credits.parquet of the new generation, from the
+    per-bucket summaries (`pairs`, `hosts`: their files), its pages.parquet and the ranks."""
     pages = str(out / TABLES["pages"][0])
     summaries(con, pairs, hosts)
     for table in ("hosts", "domains"):
@@ -262,7 +307,9 @@ def write_hosts_and_domains(con: duckdb.DuckDBPyConnection, out: Path, ranks: Pa
     con.execute(INDEX_HOSTS_SQL, {"pages": pages})
     con.execute(INDEX_DOMAINS_SQL.format(unfetched=unfetched_sql()),
                 {"pages": pages, "ranks": str(ranks)})
-    for table in ("hosts", "domains"):
+    con.execute(f"CREATE TEMP TABLE index_credits ({columns_ddl(INDEX_CREDITS)})")
+    con.execute(CREDITS_SQL, {"pages": pages})
+    for table in ("hosts", "domains", "credits"):
         file, schema, order = TABLES[table]
         copy_table(con, f"index_{table}", schema, out / file, order=order,
                    row_group_size=LOOKUP_ROW_GROUP_SIZE)

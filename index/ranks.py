@@ -12,13 +12,14 @@ sums in HUGEINT), so every sum is exact and order-independent: a rebuild of the 
 inputs gives the same ranks bit for bit, whatever the number of threads (parallel
 float sums are not associative). Integer division loses at most one unit (10^-18) per
 arc and step; that remainder is shared out with the teleport mass, so the total stays
-exact. Scaled to 0..100 as round(100 * ln(pr / pr_min) / ln(pr_max / pr_min), 1).
+exact. Scaled to 0..100 on a fixed log scale: 20 points per tenfold rank above the
+base (the rank of a domain no link reaches), so a number means the same in every build.
 
 Domain trust (TrustRank, Gyöngyi et al. 2004): the same iteration on the same graph, but
 the teleport and the dangling mass go to the trust seeds only (registrable domains a user
 vouches for), so trust flows out from the seeds along dofollow links and fades with each
-hop. A domain no seed reaches has trust 0; the others are log-scaled from 1 (the least
-trusted reached) to 100 (the most trusted), as rank is. docs/metrics.md says both.
+hop. A domain no seed reaches has trust 0; the others score 100 at a seed's teleport
+share and 20 points less per tenfold less trust. docs/metrics.md says both.
 """
 
 from __future__ import annotations
@@ -95,45 +96,54 @@ FROM rank_value AS a
 JOIN rank_next AS b ON a.id = b.id
 """
 
-# Log scale to 0..100: the least linked domain is 0, the most linked 100.
-_SCALED = """
-CREATE OR REPLACE TEMP TABLE domain_rank AS
-WITH pr AS (
-    SELECT n.domain, v.r::DOUBLE AS pr
-    FROM rank_node AS n
-    JOIN rank_value AS v ON v.id = n.id
-),
-bounds AS (SELECT min(pr) AS lo, max(pr) AS hi FROM pr)
-SELECT domain,
-       CASE WHEN hi = lo THEN 0.0
-            ELSE round(100 * ln(pr / lo) / ln(hi / lo), 1)
-       END AS domain_rank
-FROM pr, bounds
+# The share of mass a node gets with no link in at all (the teleport, the dangling mass
+# and the rounding, shared by the $k seeds): what the scales below measure from.
+_BASE = """
+WITH inflow AS (
+    SELECT a.dst AS id, sum(v.r // a.out_degree) AS r
+    FROM rank_arc AS a
+    JOIN rank_value AS v ON v.id = a.src
+    GROUP BY a.dst
+)
+SELECT (($scale - coalesce(sum(r * $damping // 100), 0)) // $k)::DOUBLE FROM inflow
 """
 
-# Trust: 0 where no seed's trust arrives; else log-scaled from 1 (the least trusted
-# domain reached) to 100 (the most trusted).
+# Domain rank on a fixed log scale: 0 for a domain no link reaches (its rank is the
+# base), +POINTS_PER_DECADE for each tenfold more, at most 100. No min-max: a domain's
+# number depends on its own rank against the base, not on the strongest domain of this
+# index, so unrelated domains joining do not move it (docs/metrics.md).
+_SCALED = """
+CREATE OR REPLACE TEMP TABLE domain_rank AS
+SELECT n.domain,
+       CASE WHEN $base <= 0 OR v.r <= 0 THEN 0.0
+            ELSE least(100.0, greatest(0.0, round($points * log10(v.r::DOUBLE / $base), 1)))
+       END AS domain_rank
+FROM rank_node AS n
+JOIN rank_value AS v ON v.id = n.id
+"""
+
+# Trust on the same kind of scale, from the seeds: a seed gets at least the base (its
+# share of the teleport) and scores 100; each tenfold less trust costs POINTS_PER_DECADE;
+# 0 where no seed's trust arrives. Domains no seed reaches do not change anyone's trust.
 _TRUST_SCALED = """
 CREATE OR REPLACE TEMP TABLE domain_trust AS
-WITH t AS (
-    SELECT n.domain, v.r::DOUBLE AS t
-    FROM rank_node AS n
-    JOIN rank_value AS v ON v.id = n.id
-),
-bounds AS (SELECT min(t) FILTER (t > 0) AS lo, max(t) AS hi FROM t)
-SELECT domain,
-       CASE WHEN t = 0 THEN 0.0
-            WHEN hi = lo THEN 100.0
-            ELSE round(1 + 99 * ln(t / lo) / ln(hi / lo), 1)
+SELECT n.domain,
+       CASE WHEN $base <= 0 OR v.r <= 0 THEN 0.0
+            ELSE least(100.0, greatest(0.0,
+                 round(100 + $points * log10(v.r::DOUBLE / $base), 1)))
        END AS domain_trust
-FROM t, bounds
+FROM rank_node AS n
+JOIN rank_value AS v ON v.id = n.id
 """
+
+POINTS_PER_DECADE = 20  # 0..100 spans five decades of rank above the base
 
 
 # The definition's version: bump it whenever a number could change for the same links.
-# 1: followed (not nofollow) links; 2: dofollow links (no nofollow, ugc or sponsored).
-DOMAIN_RANK_VERSION = 2
-DOMAIN_TRUST_VERSION = 1
+# 1: followed (not nofollow) links; 2: dofollow links (no nofollow, ugc or sponsored);
+# 3: a fixed log scale from the base share (no min-max over the index). Trust 2: the same.
+DOMAIN_RANK_VERSION = 3
+DOMAIN_TRUST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,7 @@ class RankRun:
     iterations: int
     final_delta: float  # L1 change of the last iteration, as a share of all the mass
     seeds: int  # domains the teleport goes to (all of them for domain rank)
+    base: float  # the share of a domain no link reaches (a seed's teleport share, for trust)
 
     @property
     def converged(self) -> bool:
@@ -160,8 +171,9 @@ class RankRun:
             teleport="the trust seeds, equally; dangling mass too",
             seeds={"given": len(seeds), "in_graph": self.seeds,
                    "sha256": seeds_digest(seeds)},
-            scale="0 where no seed's trust arrives; else round(1 + 99 * ln(t / min t) / "
-                  "ln(max t / min t), 1) over the domains reached",
+            scale=f"min(100, round(100 + {POINTS_PER_DECADE} * log10(t / base), 1)), base = "
+                  "a seed's teleport share; 0 where no trust arrives or below five decades "
+                  "under the base",
             ratio="trust_ratio = round(domain_trust / domain_rank, 2), NULL when "
                   "domain_rank is 0")
         return receipt
@@ -182,8 +194,10 @@ class RankRun:
             "final_delta": self.final_delta,
             "converged": self.converged,
             "arithmetic": f"fixed point, {SCALE:.0e} units of mass, exact sums",
-            "scale": "round(100 * ln(pr / min pr) / ln(max pr / min pr), 1): the most "
-                     "linked domain of this index is 100, the least 0",
+            "scale": f"min(100, round({POINTS_PER_DECADE} * log10(pr / base), 1)), base = "
+                     "the rank of a domain no link reaches: a fixed scale, not min-max "
+                     "over this index",
+            "base": self.base,
         }
 
 
@@ -198,7 +212,7 @@ def compute_domain_ranks(con: duckdb.DuckDBPyConnection, *, domains: str,
     computation did (its receipt).
     """
     run = _power_iteration(con, domains, links, "true")
-    con.execute(_SCALED)
+    con.execute(_SCALED, {"base": run.base * SCALE, "points": POINTS_PER_DECADE})
     _drop(con)
     return run
 
@@ -209,7 +223,7 @@ def compute_domain_trust(con: duckdb.DuckDBPyConnection, *, domains: str, links:
     of the table `seeds` (a `domain` column) over the same graph as domain rank."""
     run = _power_iteration(con, domains, links,
                            f"domain IN (SELECT domain FROM {seeds})")
-    con.execute(_TRUST_SCALED)
+    con.execute(_TRUST_SCALED, {"base": run.base * SCALE, "points": POINTS_PER_DECADE})
     _drop(con)
     return run
 
@@ -236,8 +250,12 @@ def _power_iteration(con: duckdb.DuckDBPyConnection, domains: str, links: str,
     else:  # no domain at all, or no seed in the graph: every value 0
         con.execute("CREATE OR REPLACE TEMP TABLE rank_value AS "
                     "SELECT id, 0::BIGINT AS r FROM rank_node")
+    base = 0.0
+    if k:
+        (base,) = con.execute(_BASE, {"scale": SCALE, "k": k,
+                                      "damping": DAMPING_PERCENT}).fetchone()
     return RankRun(nodes=n, arcs=arcs, dangling=n - sources, iterations=iterations,
-                   final_delta=change / SCALE, seeds=k)
+                   final_delta=change / SCALE, seeds=k, base=base / SCALE)
 
 
 def _drop(con: duckdb.DuckDBPyConnection) -> None:

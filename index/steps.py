@@ -26,7 +26,7 @@ from core.errors import LinkindexError
 from core.schema import INDEX_FORMAT, SCHEMA_VERSION
 from index import stage
 from index.buckets import map_part, ranks_path, summarize_bucket, write_bucket, write_ranks
-from index.compact import SUMMARY_DIR, connect, iso_ms, write_hosts_and_domains
+from index.compact import SUMMARY_DIR, connect, iso_ms, write_global_tables
 from index.plan import write_parts_list
 
 STEPS = ("plan", "map", "reduce", "write", "commit")
@@ -148,7 +148,7 @@ def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
              for s in (".pairs.parquet", ".hosts.parquet")]
     con = connect(stage.spill_dir(data, plan, "commit"), plan.threads, plan.memory_limit)
     try:
-        write_hosts_and_domains(con, out, ranks_path(data), files[0::2], files[1::2])
+        write_global_tables(con, out, ranks_path(data), files[0::2], files[1::2])
         (pages,) = con.execute("SELECT count(*) FROM read_parquet($path)",
                                {"path": str(out / "pages.parquet")}).fetchone()
         (domains,) = con.execute("SELECT count(*) FROM index_domains").fetchone()

@@ -28,12 +28,20 @@
 --     the links pointing at a target, after the standard filters (see _links.sql).
 --     Also constrains bucket and dst_domain to the target's domain: the index is
 --     bucketed and sorted by dst_domain, so DuckDB reads one bucket folder and only
---     the row groups of that domain. Columns: those of filtered_edges.
+--     the row groups of that domain. Columns: those of filtered_edges, linked_url,
+--     via_redirect and via_canonical.
 --     For scope 'domain' the bucket is a constant once the target is known (a literal
 --     or a bound parameter alike) and DuckDB skips the other buckets' files when it
 --     plans the query. For the other scopes the domain comes from `hosts` at run time;
 --     DuckDB 2.0 passes it to the edges scan as a dynamic filter, which also skips the
 --     other buckets' files (check with EXPLAIN ANALYZE: "Total Files Read").
+--     Credit: a link to a URL that moved counts for where it went (`credits`: a
+--     permanent redirect or another canonical, chains followed). Such a link is one
+--     more row, whose dst_url, dst_host, dst_domain are those of the URL credited,
+--     `external` says whether it comes from another domain than that one, linked_url
+--     is the URL on the page, and via_redirect / via_canonical say how. A link to a
+--     URL of the target itself counts once, as it is. A direct row has linked_url =
+--     dst_url and both flags false. Its bucket is that of the URL linked.
 --
 -- source_edges(target, scope, live_only, dofollow_only, external_only, kind, link_position,
 --              as_of)
@@ -74,7 +82,7 @@ CREATE OR REPLACE TEMP MACRO target_edges(
     link_position := NULL,
     as_of := NULL
 ) AS TABLE
-SELECT link.*
+SELECT link.*, link.dst_url AS linked_url, false AS via_redirect, false AS via_canonical
 FROM filtered_edges(
     live_only := live_only,
     dofollow_only := dofollow_only,
@@ -85,7 +93,36 @@ FROM filtered_edges(
 ) AS link
 WHERE link.bucket = bucket_of(target_domain(target, scope), index_buckets())
   AND link.dst_domain = target_domain(target, scope)
-  AND matches_target(link.dst_url, link.dst_host, link.dst_domain, target, scope);
+  AND matches_target(link.dst_url, link.dst_host, link.dst_domain, target, scope)
+UNION ALL
+SELECT
+    credited.* REPLACE (
+        credit.to_url AS dst_url,
+        credit.to_host AS dst_host,
+        credit.to_domain AS dst_domain,
+        credited.src_domain <> credit.to_domain AS external
+    ),
+    credited.dst_url AS linked_url,
+    credit.via_redirect,
+    credit.via_canonical
+FROM credits AS credit
+JOIN filtered_edges(
+    live_only := live_only,
+    dofollow_only := dofollow_only,
+    external_only := false,  -- decided below, against the URL credited
+    kind := kind,
+    link_position := link_position,
+    as_of := as_of
+) AS credited
+  ON credited.bucket = bucket_of(credit.from_domain, index_buckets())
+ AND credited.dst_domain = credit.from_domain
+ AND credited.dst_url = credit.from_url
+WHERE credit.to_domain = target_domain(target, scope)
+  AND matches_target(credit.to_url, credit.to_host, credit.to_domain, target, scope)
+  -- a link to a URL of the target already counts as it is
+  AND NOT matches_target(credit.from_url, url_host(credit.from_url), credit.from_domain,
+                         target, scope)
+  AND (credited.src_domain <> credit.to_domain OR NOT external_only);
 
 CREATE OR REPLACE TEMP MACRO source_edges(
     target,

@@ -17,15 +17,21 @@
 -- Columns:
 --   src_url, src_domain       the linking page and its registrable domain
 --   src_domain_rank           domain_rank of src_domain, 0..100 (stored on the link by the build)
---   dst_url                   the target page linked to
+--   dst_url                   the target page the link counts for
+--   linked_url                the URL on the page: dst_url, or a URL that moved there
+--   via_redirect              it reached dst_url through a permanent redirect (301, 308)
+--   via_canonical             ... through a page naming dst_url canonical (both can hold)
 --   anchor                    the anchor text ('' for images, redirects and canonicals)
 --   kind, alt                 link kind; alt text of a linked image
 --   nofollow, ugc, sponsored  rel tokens on the link
 --   position                  where on the page (NULL for redirect / canonical / refresh / unknown)
 --   first_seen, last_seen     first and last crawl the link was seen in (UTC)
 --   live                      counted on the latest fetch of src_url (docs/history.md)
+--   found_at, lost_at, lost_reason
+--                             its latest span: found, and (with live_only := false) when
+--                             and why it was lost (docs/history.md)
 --
--- Order: strongest source domain first, then src_url, dst_url, kind, anchor.
+-- Order: strongest source domain first, then src_url, dst_url, kind, anchor, linked_url.
 --
 -- Example: SELECT * FROM backlinks('example.com', dofollow_only := true) LIMIT 100;
 
@@ -44,6 +50,9 @@ SELECT
     link.src_domain,
     link.src_domain_rank,
     link.dst_url,
+    link.linked_url,
+    link.via_redirect,
+    link.via_canonical,
     link.anchor,
     link.kind,
     link.alt,
@@ -53,7 +62,10 @@ SELECT
     link.position,
     link.first_seen,
     link.last_seen,
-    link.live
+    link.live,
+    link.found_at,
+    link.lost_at,
+    link.lost_reason
 FROM target_edges(
     target,
     scope := scope,
@@ -69,4 +81,5 @@ ORDER BY
     link.src_url,
     link.dst_url,
     link.kind,
-    link.anchor;
+    link.anchor,
+    link.linked_url;

@@ -19,6 +19,7 @@ import pyarrow as pa
 from core import layout
 from core.errors import LinkindexError
 from core.schema import (
+    INDEX_CREDITS,
     INDEX_DOMAINS,
     INDEX_EDGES,
     INDEX_FETCHES,
@@ -86,7 +87,8 @@ def init_sql(data: Path | Storage, *, relative: bool = False,
                   glob=live.location("edges/bucket=*/*.parquet")),
         *(_view_sql(table, [live.tables[table]] if table in live.tables else [], schema, where)
           for table, schema in (("pages", INDEX_PAGES), ("domains", INDEX_DOMAINS),
-                                ("hosts", INDEX_HOSTS), ("fetches", INDEX_FETCHES))),
+                                ("hosts", INDEX_HOSTS), ("fetches", INDEX_FETCHES),
+                                ("credits", INDEX_CREDITS))),
         f"CREATE OR REPLACE TEMP MACRO index_generation() AS {_sql_string(generation)};",
         f"CREATE OR REPLACE TEMP MACRO index_buckets() AS {live.buckets};",
         "",

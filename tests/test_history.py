@@ -16,7 +16,7 @@ from rawdata import fetch, link, utc, write_crawl, write_part
 from core import layout
 from core.errors import LinkindexError
 from index.build import build_index
-from queries import Filters, run_query
+from queries import Filters, run_query, run_sql
 
 T1, T2, T3, T4 = (utc(f"2025-0{m}-01T10:00") for m in (1, 2, 3, 4))
 SRC = "https://www.src.example/page"
@@ -242,3 +242,66 @@ def test_a_pages_part_after_its_edges_part_places_the_sightings(tmp_path: Path) 
     build_index(tmp_path)
     row = edges(tmp_path)[SRC, TARGET]
     assert (row["live"], row["found_at"], row["unplaced"]) == (True, T1, None)
+
+
+def test_links_to_a_url_that_moved_count_for_where_it_went(tmp_path: Path) -> None:
+    """Credit (docs/history.md): permanent redirects and canonicals, chains of both,
+    flagged; a loop, a 302 and a URL of the target itself do not move credit."""
+    old, mid = "https://old.example/a", "https://old.example/b"
+    copy = "https://www.target.example/page?ref=1"
+    temp, loop_a, loop_b = ("https://old.example/temp", "https://old.example/x",
+                            "https://old.example/y")
+    write_crawl(tmp_path, "c1", [
+        fetch(SRC, [old, copy, temp, loop_a], at=T1),
+        fetch(OTHER, [PAGE], at=T1),
+        fetch(old, [link(mid, kind="redirect", position=None)], at=T1, status=301,
+              redirect_to=mid),
+        fetch(mid, [link(PAGE, kind="redirect", position=None)], at=T1, status=308,
+              redirect_to=PAGE),
+        fetch(copy, [link(PAGE, kind="canonical", position=None)], at=T1, canonical=PAGE),
+        fetch(PAGE, [], at=T1, canonical=PAGE),
+        fetch(temp, [link(PAGE, kind="redirect", position=None)], at=T1, status=302,
+              redirect_to=PAGE),
+        fetch(loop_a, [link(loop_b, kind="redirect", position=None)], at=T1, status=301,
+              redirect_to=loop_b),
+        fetch(loop_b, [link(loop_a, kind="redirect", position=None)], at=T1, status=301,
+              redirect_to=loop_a),
+    ])
+    build_index(tmp_path)
+    def backlinks(target: str, scope: str) -> dict[tuple, tuple]:
+        return {(r["src_url"], r["linked_url"]): (r["dst_url"], r["kind"], r["via_redirect"],
+                                                  r["via_canonical"])
+                for r in query(tmp_path, "backlinks", target, scope=scope)}
+
+    assert backlinks(PAGE, "exact") == {
+        (SRC, old): (PAGE, "a", True, False),  # 301 then 308
+        (SRC, copy): (PAGE, "a", False, True),  # the copy names PAGE canonical
+        (old, mid): (PAGE, "redirect", True, False),  # old's redirect to mid moves on
+        (OTHER, PAGE): (PAGE, "a", False, False),
+        (mid, PAGE): (PAGE, "redirect", False, False),
+        (temp, PAGE): (PAGE, "redirect", False, False),  # a 302 links, and passes nothing on
+    }  # copy's canonical link is internal to target.example
+    assert backlinks("target.example", "domain") == {
+        (SRC, old): (PAGE, "a", True, False),
+        (SRC, copy): (copy, "a", False, False),  # a URL of the target: counted as it is
+        (old, mid): (PAGE, "redirect", True, False),
+        (OTHER, PAGE): (PAGE, "a", False, False),
+        (mid, PAGE): (PAGE, "redirect", False, False),
+        (temp, PAGE): (PAGE, "redirect", False, False),
+    }
+    # a loop moves credit up to where it would close: x -> y, y -> x
+    # (x's own redirect link to y is internal to old.example)
+    assert backlinks(loop_b, "exact") == {(SRC, loop_a): (loop_b, "a", True, False)}
+    [overview] = query(tmp_path, "overview", PAGE, scope="exact")
+    assert (overview["backlinks"], overview["referring_domains"]) == (6, 3)
+    [top] = query(tmp_path, "top_pages", "target.example")[:1]
+    assert (top["dst_url"], top["backlinks"]) == (PAGE, 5)
+    # the credits table, for a DuckDB user too
+    assert run_sql(tmp_path, "SELECT from_url, to_url, hops FROM credits ORDER BY from_url"
+                   ).to_pylist() == [
+        {"from_url": old, "to_url": PAGE, "hops": 2},
+        {"from_url": mid, "to_url": PAGE, "hops": 1},
+        {"from_url": loop_a, "to_url": loop_b, "hops": 1},
+        {"from_url": loop_b, "to_url": loop_a, "hops": 1},
+        {"from_url": copy, "to_url": PAGE, "hops": 1},
+    ]

@@ -232,9 +232,11 @@ def test_backlinks_full_rows(data: Path) -> None:
     first, *_, last = rows(data, "backlinks", "target.example")
     assert first == {
         "src_url": A1, "src_domain": "a.example", "src_domain_rank": 50.0, "dst_url": f"{T}/",
+        "linked_url": f"{T}/", "via_redirect": False, "via_canonical": False,
         "anchor": "Target", "kind": "a", "alt": None, "nofollow": False, "ugc": False,
         "sponsored": False, "position": "content", "first_seen": ts("2025-01-05"),
-        "last_seen": ts("2025-03-01"), "live": True,
+        "last_seen": ts("2025-03-01"), "live": True, "found_at": ts("2025-01-05"),
+        "lost_at": None, "lost_reason": None,
     }
     assert last["kind"] == "canonical" and last["position"] is None and last["anchor"] == ""
     img = rows(data, "backlinks", "target.example", filters=Filters(kind="img"))

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import pytest
+from credittruth import credited, credits
 from historytruth import counted_links, links
+from webtools import WEB_ARGS
 
 from queries import Filters, run_query
 from synthweb import ExpectedCrawl, ExpectedEdge, SyntheticWeb
@@ -64,13 +67,24 @@ def dofollow(edge: Edge) -> bool:
     return not (edge.nofollow or edge.ugc or edge.sponsored)
 
 
+@cache
+def credit() -> dict[str, tuple[str, bool, bool]]:
+    """Where the links to a URL that moved count (tests/credittruth.py)."""
+    return credits(SyntheticWeb(**WEB_ARGS).expected_crawl())
+
+
 def links_to(edges: list[Edge], scope: str, target: str, *, external: bool = True,
              only_dofollow: bool = False, kind: str | None = None,
              position: str | None = None) -> list[Edge]:
+    """The links that count for the target: to one of its URLs, or to a URL that moved
+    to one (counted for that one, as the index does: dst_url is the URL credited)."""
     match = matcher(scope, target)
+    counted = [e for e in edges if match(e)]
+    counted += [moved for e in edges if not match(e)
+                and (moved := credited(e, credit())) is not None and match(moved)]
     return [
-        e for e in edges
-        if match(e) and (e.external or not external) and (dofollow(e) or not only_dofollow)
+        e for e in counted
+        if (e.external or not external) and (dofollow(e) or not only_dofollow)
         and (kind is None or e.kind == kind) and (position is None or e.position == position)
     ]
 
