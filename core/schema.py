@@ -94,6 +94,7 @@ DUCKDB_TYPES = {
     pa.int32(): "INTEGER",
     pa.int64(): "BIGINT",
     pa.uint32(): "UINTEGER",
+    pa.uint64(): "UBIGINT",
     pa.float64(): "DOUBLE",
 }
 
@@ -243,10 +244,14 @@ INDEX_EDGES = pa.schema(
         # on each edge so that ranking a target's backlinks reads no other file: a
         # join with domains.parquet read most of it whatever the answer's size.
         pa.field("src_domain_rank", pa.float64(), nullable=False),
+        # page_rank of src_url (page_ranks.parquet), stored on each edge for the same
+        # reason; 0..100 on a fixed scale in steps of 0.1, so few distinct values.
+        pa.field("src_page_rank", pa.float64(), nullable=False),
     ]
 )
 # What the build computes before domain ranks exist: every column but the rank.
-BUILT_EDGE_COLUMNS = tuple(name for name in INDEX_EDGES.names if name != "src_domain_rank")
+BUILT_EDGE_COLUMNS = tuple(name for name in INDEX_EDGES.names
+                           if name not in ("src_domain_rank", "src_page_rank"))
 
 # index pages: the latest fetch of each URL, plus its fetch history summary.
 INDEX_PAGES = pa.schema(
@@ -286,6 +291,31 @@ INDEX_CREDITS = pa.schema(
         pa.field("via_redirect", pa.bool_(), nullable=False),
         pa.field("via_canonical", pa.bool_(), nullable=False),
         pa.field("hops", pa.int16(), nullable=False),
+    ]
+)
+
+# index credited: each link to a URL that moved (credits), once more for the URL it
+# moved to, as queries count it: the INDEX_EDGES columns with dst_* those of to_url and
+# `external` against it, plus the URL on the page and how it moved; `bucket`: that of the
+# credited domain, as the edges' folders say. Written by the build from `credits`, so a
+# query reads one small file, never another bucket.
+INDEX_CREDITED = pa.schema(
+    [field for field in INDEX_EDGES]
+    + [
+        pa.field("linked_url", pa.string(), nullable=False),
+        pa.field("linked_domain", pa.string(), nullable=False),
+        pa.field("via_redirect", pa.bool_(), nullable=False),
+        pa.field("via_canonical", pa.bool_(), nullable=False),
+        pa.field("bucket", pa.uint64(), nullable=False),  # the type of the edges' folders
+    ]
+)
+
+# index page_ranks: every URL of the page graph (crawled pages, and the URLs they link)
+# with its page rank (index.ranks.compute_page_ranks, docs/metrics.md).
+INDEX_PAGE_RANKS = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("page_rank", pa.float64(), nullable=False),  # 0..100, fixed log scale
     ]
 )
 

@@ -32,10 +32,14 @@ from core import layout
 from core.schema import EDGES, INDEX_EDGES, KINDS_COUNTED_ALWAYS
 from index import part_checks, restamp, stage
 from index.compact import (
+    CREDITED_SQL,
     EDGE_FILE,
     EDGE_ORDER,
     EDGES_DIR,
+    LOOKUP_ROW_GROUP_SIZE,
     SUMMARY_DIR,
+    SUMMARY_FILES,
+    TABLES,
     columns_ddl,
     connect,
     copy_table,
@@ -43,9 +47,10 @@ from index.compact import (
     raw_view,
     sql_literal,
     summaries,
+    write_credits,
 )
 from index.part_checks import PartProblem, check_part, first_line
-from index.ranks import compute_domain_ranks, compute_domain_trust
+from index.ranks import compute_domain_ranks, compute_domain_trust, compute_page_ranks
 
 # The first 32 bits of md5(dst_domain), as layout.bucket_of: computed once per target
 # domain and joined (md5 per edge cost twice as much CPU: bench/RESULTS.md).
@@ -347,12 +352,37 @@ UNION
 SELECT host, domain FROM read_parquet($before)
 """
 
-_FACTS = ("src_domain, dst_domain, src_host, dst_host, live, external, nofollow, ugc, "
-          "sponsored")
+_FACTS = ("src_domain, dst_domain, src_host, dst_host, src_url, dst_url, live, external, "
+          "nofollow, ugc, sponsored")
+
+# Live dofollow links per (linking, linked) URL pair, internal ones included: the graph
+# of page ranks (index.ranks.compute_page_ranks). dst_url decides the bucket (through
+# its domain), so buckets never share a pair.
+_LINKS = """
+SELECT src_url, dst_url, count(*) AS links
+FROM {facts} WHERE live AND NOT (nofollow OR ugc OR sponsored)
+GROUP BY src_url, dst_url
+"""
+
+_LINKS_INCREMENTAL = """
+SELECT src_url, dst_url, sum(links)::BIGINT AS links
+FROM (
+    SELECT * FROM read_parquet($before)
+    UNION ALL
+    SELECT src_url, dst_url, -links FROM (""" + _LINKS.replace("{facts}", "old_facts") + """)
+    UNION ALL
+    SELECT * FROM (""" + _LINKS.replace("{facts}", "facts") + """)
+)
+GROUP BY src_url, dst_url
+HAVING sum(links) > 0
+"""
 
 _RANKED = """
-SELECT m.*, coalesce(r.domain_rank, 0.0) AS src_domain_rank
-FROM merged AS m LEFT JOIN read_parquet($ranks) AS r ON r.domain = m.src_domain
+SELECT m.*, coalesce(r.domain_rank, 0.0) AS src_domain_rank,
+       coalesce(pr.page_rank, 0.0) AS src_page_rank
+FROM merged AS m
+LEFT JOIN read_parquet($ranks) AS r ON r.domain = m.src_domain
+LEFT JOIN read_parquet($page_ranks) AS pr ON pr.url = m.src_url
 """
 
 
@@ -487,8 +517,7 @@ def summarize_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str
     """Reduce, first pass: the bucket's domain pairs, hosts and counts, and whether it
     can be reused as it is. Incremental when the previous generation kept its summary:
     then only the rows this build changes are merged (the delta, kept for the write)."""
-    before = {suffix: previous_summary(data, plan, bucket, suffix)
-              for suffix in (".pairs.parquet", ".hosts.parquet", ".json")}
+    before = {suffix: previous_summary(data, plan, bucket, suffix) for suffix in SUMMARY_FILES}
     incremental = all(before.values()) and previous_file(data, plan, bucket) is not None
     con, has_runs = _open_bucket(data, plan, bucket, crawls, affected_only=incremental)
     try:
@@ -502,11 +531,13 @@ def summarize_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str
             con.execute(f"CREATE TEMP TABLE facts AS SELECT {_FACTS} FROM read_parquet($p)",
                         {"p": str(delta)})
             con.execute(f"CREATE TEMP TABLE old_facts AS SELECT {_FACTS} FROM previous")
-            queries = {".pairs.parquet": _PAIRS_INCREMENTAL, ".hosts.parquet": _HOSTS_INCREMENTAL}
+            queries = {".pairs.parquet": _PAIRS_INCREMENTAL, ".hosts.parquet": _HOSTS_INCREMENTAL,
+                       ".links.parquet": _LINKS_INCREMENTAL}
         else:
             con.execute(f"CREATE TEMP TABLE facts AS SELECT {_FACTS} FROM merged")
             queries = {".pairs.parquet": _PAIRS.replace("{facts}", "facts"),
-                       ".hosts.parquet": _HOSTS}
+                       ".hosts.parquet": _HOSTS,
+                       ".links.parquet": _LINKS.replace("{facts}", "facts")}
         for suffix, sql in queries.items():
             path = stage.summary_path(data, bucket, suffix)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -538,15 +569,39 @@ def write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
     """Reduce, second pass: the bucket's file of the new generation, sorted, each edge
     with its source's domain rank; the previous file itself when nothing changed."""
     out = stage.next_gen_dir(data) / EDGES_DIR / f"bucket={bucket}" / EDGE_FILE
-    if out.exists():  # written whole by a task before (files appear only whole)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _write_bucket(data, plan, bucket, crawls, ranks_moved, out)
+    if not out.exists():  # else written whole by a task before (files appear only whole)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _write_bucket(data, plan, bucket, crawls, ranks_moved, out)
+    _write_credited(data, plan, bucket, out)
     # Its runs are in the file now: freeing them as buckets are written keeps the peak
     # disk near the new index's size (a new plan remaps the parts of a build killed
     # after this point: index.plan).
     for path in new_runs(data, plan, bucket):
         path.unlink(missing_ok=True)
+
+
+def credited_path(data: Path, bucket: int) -> Path:
+    return stage.summary_path(data, bucket, ".credited.parquet")
+
+
+def _write_credited(data: Path, plan: stage.Plan, bucket: int, edges: Path) -> None:
+    """The bucket's links to URLs that moved, as they count where they went (CREDITED_SQL),
+    for the commit to gather: every bucket, reused ones too, since credits follow the
+    latest fetch of each URL."""
+    path = credited_path(data, bucket)
+    if path.exists():
+        return
+    con = connect(stage.spill_dir(data, plan, f"credited-{bucket}"), plan.threads,
+                  plan.memory_limit)
+    try:
+        tmp = path.with_name(f"{layout.TMP_PREFIX}{path.name}")
+        con.execute(f"COPY ({CREDITED_SQL}) TO $path (FORMAT parquet)",
+                    {"path": str(tmp), "edges": str(edges), "buckets": plan.buckets,
+                     "credits": str(stage.next_gen_dir(data) / TABLES["credits"][0])})
+        os.replace(tmp, path)
+    finally:
+        con.close()
+        shutil.rmtree(stage.spill_dir(data, plan, f"credited-{bucket}"), ignore_errors=True)
 
 
 def _write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
@@ -561,6 +616,7 @@ def _write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
             shutil.copyfile(old, out)
         return
     ranks = str(ranks_path(data))
+    page_ranks = str(page_ranks_path(data))
     kept_delta = stage.summary_path(data, bucket, ".delta.parquet")
     if old is not None and kept_delta.exists():  # stream the rest (index.restamp)
         con = connect(stage.spill_dir(data, plan, str(bucket)), plan.threads, plan.memory_limit)
@@ -569,12 +625,14 @@ def _write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
                         f"{sql_literal(str(kept_delta))})")
             delta = con.sql(
                 f"SELECT {', '.join(INDEX_EDGES.names)} FROM ({_RANKED}) "
-                f"ORDER BY {', '.join(EDGE_ORDER)}", params={"ranks": ranks}).to_arrow_table()
+                f"ORDER BY {', '.join(EDGE_ORDER)}",
+                params={"ranks": ranks, "page_ranks": page_ranks}).to_arrow_table()
         finally:
             con.close()
         if restamp.streamable(old, delta):
             try:
-                restamp.stream_bucket(old, delta, ranks_path(data), out, plan.row_group_size)
+                restamp.stream_bucket(old, delta, ranks_path(data), page_ranks_path(data),
+                                      out, plan.row_group_size)
                 return
             except restamp.NotStreamable:
                 pass  # merged by SQL below
@@ -586,7 +644,7 @@ def _write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
         # filled in sorted order and written in that order.
         con.execute(f"CREATE TEMP TABLE ranked ({columns_ddl(INDEX_EDGES)})")
         con.execute(f"INSERT INTO ranked BY NAME {_RANKED} ORDER BY {', '.join(EDGE_ORDER)}",
-                    {"ranks": ranks})
+                    {"ranks": ranks, "page_ranks": page_ranks})
         copy_table(con, "ranked", INDEX_EDGES, out, order=None, kind="index_edges",
                    row_group_size=plan.row_group_size)
     finally:
@@ -598,9 +656,58 @@ def ranks_path(data: Path) -> Path:
     return stage.next_dir(data) / "ranks.parquet"
 
 
+def page_ranks_path(data: Path) -> Path:
+    """The new generation's page ranks: written by the ranks step, read by the writers."""
+    return stage.next_gen_dir(data) / TABLES["page_ranks"][0]
+
+
+def _write_page_ranks(con: duckdb.DuckDBPyConnection, data: Path, links: list[str],
+                      pages: str) -> dict[str, Any]:
+    """page_ranks.parquet of the new generation (index.ranks.compute_page_ranks) over
+    the buckets' link summaries; every crawled page is a node, linked or not."""
+    if links:
+        con.read_parquet(links).create_view("url_link_files")
+        con.execute("CREATE TEMP VIEW url_link AS SELECT src_url, dst_url FROM url_link_files")
+    else:
+        con.execute("CREATE TEMP TABLE url_link (src_url VARCHAR, dst_url VARCHAR)")
+    con.execute("CREATE TEMP TABLE rank_url AS SELECT src_url AS url FROM url_link "
+                "UNION SELECT dst_url FROM url_link UNION SELECT url FROM read_parquet($pages)",
+                {"pages": pages})
+    run = compute_page_ranks(con, pages="rank_url", links="url_link")
+    file, schema, order = TABLES["page_ranks"]
+    con.execute(f"CREATE TEMP TABLE index_page_ranks ({columns_ddl(schema)})")
+    con.execute("INSERT INTO index_page_ranks BY NAME SELECT url, page_rank FROM page_rank")
+    copy_table(con, "index_page_ranks", schema, page_ranks_path(data), order=order,
+               row_group_size=LOOKUP_ROW_GROUP_SIZE)
+    return run.page_receipt()
+
+
+def _moved(con: duckdb.DuckDBPyConnection, data: Path, plan: stage.Plan, new: Path,
+           table: str, key: str, value: str, stamped: str | None = None) -> bool:
+    """Whether a value of `new` differs from the previous generation's `table` for the
+    same key: a stamped rank to change. A key new or gone needs no restamp: its edges
+    are in buckets this build rewrites anyway (new runs, or lost rows). `stamped`: a
+    file whose `url` column lists the only keys stamped on edges (sources: crawled pages)."""
+    if plan.previous is None:
+        return True
+    before = layout.generation_dir(data, plan.previous) / TABLES[table][0]
+    if not before.exists():
+        return True
+    params = {"new": str(new), "old": str(before)}
+    only = ""
+    if stamped is not None:
+        only = f" AND n.{key} IN (SELECT url FROM read_parquet($stamped))"
+        params["stamped"] = stamped
+    (n,) = con.execute(
+        f"SELECT count(*) FROM read_parquet($new) AS n "
+        f"JOIN read_parquet($old) AS o ON o.{key} = n.{key} WHERE n.{value} <> o.{value}"
+        + only, params).fetchone()
+    return n > 0
+
+
 def write_ranks(data: Path, plan: stage.Plan) -> bool:
-    """Domain ranks of the new generation, from the bucket summaries and the pages'
-    hosts (index.ranks); whether any domain's rank differs from the previous one."""
+    """Domain and page ranks of the new generation, from the bucket summaries and the
+    pages (index.ranks); whether any rank differs from the previous generation's."""
     root = stage.next_dir(data)
     pairs = sorted(str(p) for p in (root / "summary").glob("bucket=*.pairs.parquet"))
     hosts = sorted(str(p) for p in (root / "summary").glob("bucket=*.hosts.parquet"))
@@ -629,17 +736,14 @@ def write_ranks(data: Path, plan: stage.Plan) -> bool:
                     "FROM domain_rank AS r ORDER BY r.domain) "
                     "TO $path (FORMAT parquet)", {"path": str(part)})
         os.replace(part, out)
-        moved = True
-        if plan.previous is not None:
-            before = layout.generation_dir(data, plan.previous) / "domains.parquet"
-            if before.exists():
-                (n,) = con.execute(
-                    "SELECT count(*) FROM read_parquet($new) AS n "
-                    "FULL OUTER JOIN read_parquet($old) AS o ON o.domain = n.domain "
-                    "WHERE n.domain IS NULL OR o.domain IS NULL "
-                    "   OR n.domain_rank <> o.domain_rank",
-                    {"new": str(out), "old": str(before)}).fetchone()
-                moved = n > 0
+        con.execute("CREATE TEMP TABLE every_host AS SELECT host, domain FROM bucket_hosts "
+                    "UNION SELECT host, domain FROM read_parquet($pages)", {"pages": pages})
+        write_credits(con, stage.next_gen_dir(data), "every_host")
+        links = sorted(str(p) for p in (root / "summary").glob("bucket=*.links.parquet"))
+        receipts["page_rank"] = _write_page_ranks(con, data, links, pages)
+        moved = _moved(con, data, plan, out, "domains", "domain", "domain_rank")
+        moved = _moved(con, data, plan, page_ranks_path(data), "page_ranks", "url",
+                       "page_rank", stamped=pages) or moved
         layout.write_json(root / "ranks.json", {"moved": moved, **receipts})
         return moved
     finally:

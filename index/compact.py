@@ -24,10 +24,12 @@ import pyarrow as pa
 from core.errors import LinkindexError
 from core.layout import TMP_PREFIX, parquet_metadata
 from core.schema import (
+    INDEX_CREDITED,
     INDEX_CREDITS,
     INDEX_DOMAINS,
     INDEX_FETCHES,
     INDEX_HOSTS,
+    INDEX_PAGE_RANKS,
     INDEX_PAGES,
     PAGES,
     RAW_TABLES,
@@ -55,6 +57,9 @@ EDGE_FILE = "data_0.parquet"
 # Per-bucket domain pairs, hosts and counts kept in each generation, so that the next
 # incremental build reduces only what changed (index.buckets).
 SUMMARY_DIR = "summary"
+# Each bucket's summary files: domain pairs, hosts, URL pairs (page ranks), counts.
+# (Its credited links, `.credited.parquet`, go into the generation's credited.parquet.)
+SUMMARY_FILES = (".pairs.parquet", ".hosts.parquet", ".links.parquet", ".json")
 EDGE_ORDER = ("dst_domain", "dst_url", "src_domain", "src_url", "kind", "anchor")
 # Each index table but edges: file, schema, sort order (a unique key).
 TABLES = {
@@ -62,6 +67,8 @@ TABLES = {
     "fetches": ("fetches.parquet", INDEX_FETCHES, "url, seq"),
     "hosts": ("hosts.parquet", INDEX_HOSTS, "host, domain"),
     "credits": ("credits.parquet", INDEX_CREDITS, "to_domain, to_url, from_url"),
+    "page_ranks": ("page_ranks.parquet", INDEX_PAGE_RANKS, "url"),
+    "credited": ("credited.parquet", INDEX_CREDITED, "dst_domain, dst_url, src_domain, src_url"),
     "domains": ("domains.parquet", INDEX_DOMAINS, "domain"),
 }
 
@@ -180,7 +187,7 @@ PERMANENT_REDIRECTS = (301, 308)
 
 # Each URL that passes its links on (core.schema.INDEX_CREDITS), from the latest fetch of
 # each URL (pages.parquet), followed to the end of its chain; a loop stops before it
-# closes. The URL at the end must be a host the index knows (hosts: its domain).
+# closes. The URL at the end must be a host the index knows (credit_host: its domain).
 CREDITS_SQL = r"""
 INSERT INTO index_credits BY NAME
 WITH RECURSIVE step AS (
@@ -213,7 +220,7 @@ SELECT f.from_url, f.last.from_domain, f.last.to_url,
        h.host AS to_host, h.domain AS to_domain,
        f.last.via_redirect, f.last.via_canonical, f.last.hops
 FROM final AS f
-JOIN index_hosts AS h
+JOIN credit_host AS h
   ON h.host = regexp_extract(f.last.to_url, '^[A-Za-z][A-Za-z0-9+.-]*://(\[[^\]]*\]|[^/:?#]*)', 1)
 """.format(redirects=", ".join(map(str, PERMANENT_REDIRECTS)), max_hops=MAX_CREDIT_HOPS)
 
@@ -296,10 +303,46 @@ def write_pages(con: duckdb.DuckDBPyConnection, out: Path, root: Path,
     return crawls, older
 
 
+def write_credits(con: duckdb.DuckDBPyConnection, out: Path, hosts: str) -> None:
+    """credits.parquet of the new generation (CREDITS_SQL), from its pages.parquet and
+    `hosts`, a table or view of (host, domain) naming every host of the index."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW credit_host AS SELECT host, domain FROM {hosts}")
+    con.execute(f"CREATE TEMP TABLE index_credits ({columns_ddl(INDEX_CREDITS)})")
+    con.execute(CREDITS_SQL, {"pages": str(out / TABLES["pages"][0])})
+    file, schema, order = TABLES["credits"]
+    copy_table(con, "index_credits", schema, out / file, order=order,
+               row_group_size=LOOKUP_ROW_GROUP_SIZE)
+
+
+# A bucket's links to a URL that moved, as they count for where it moved (INDEX_CREDITED).
+CREDITED_SQL = """
+SELECT e.* REPLACE (c.to_url AS dst_url, c.to_host AS dst_host, c.to_domain AS dst_domain,
+                    e.src_domain <> c.to_domain AS external),
+       e.dst_url AS linked_url, e.dst_domain AS linked_domain,
+       c.via_redirect, c.via_canonical,
+       ('0x' || substr(md5(c.to_domain), 1, 8))::UBIGINT % $buckets AS bucket
+FROM read_parquet($edges, hive_partitioning = false) AS e
+JOIN read_parquet($credits) AS c ON c.from_url = e.dst_url
+"""
+
+
+def write_credited(con: duckdb.DuckDBPyConnection, out: Path, files: list[str]) -> None:
+    """credited.parquet of the new generation: the buckets' credited links, in the order
+    a per-target lookup reads them (by the domain and URL they count for)."""
+    file, schema, order = TABLES["credited"]
+    con.execute(f"CREATE TEMP TABLE index_credited ({columns_ddl(schema)})")
+    present = [f for f in files if Path(f).exists()]
+    if present:
+        con.read_parquet(present).create_view("credited_files")
+        con.execute("INSERT INTO index_credited BY NAME SELECT * FROM credited_files")
+    copy_table(con, "index_credited", schema, out / file, order=order,
+               row_group_size=LOOKUP_ROW_GROUP_SIZE)
+
+
 def write_global_tables(con: duckdb.DuckDBPyConnection, out: Path, ranks: Path,
                             pairs: list[str], hosts: list[str]) -> None:
-    """hosts.parquet, domains.parquet and credits.parquet of the new generation, from the
-    per-bucket summaries (`pairs`, `hosts`: their files), its pages.parquet and the ranks."""
+    """hosts.parquet and domains.parquet of the new generation, from the per-bucket
+    summaries (`pairs`, `hosts`: their files), its pages.parquet and the ranks."""
     pages = str(out / TABLES["pages"][0])
     summaries(con, pairs, hosts)
     for table in ("hosts", "domains"):
@@ -307,9 +350,7 @@ def write_global_tables(con: duckdb.DuckDBPyConnection, out: Path, ranks: Path,
     con.execute(INDEX_HOSTS_SQL, {"pages": pages})
     con.execute(INDEX_DOMAINS_SQL.format(unfetched=unfetched_sql()),
                 {"pages": pages, "ranks": str(ranks)})
-    con.execute(f"CREATE TEMP TABLE index_credits ({columns_ddl(INDEX_CREDITS)})")
-    con.execute(CREDITS_SQL, {"pages": pages})
-    for table in ("hosts", "domains", "credits"):
+    for table in ("hosts", "domains"):
         file, schema, order = TABLES[table]
         copy_table(con, f"index_{table}", schema, out / file, order=order,
                    row_group_size=LOOKUP_ROW_GROUP_SIZE)

@@ -138,12 +138,25 @@ JOIN rank_value AS v ON v.id = n.id
 
 POINTS_PER_DECADE = 20  # 0..100 spans five decades of rank above the base
 
+# Page rank: the same PageRank and scale over URLs, the node ids' `domain` column holding
+# the URL (the iteration only needs a name per node).
+_PAGE_SCALED = """
+CREATE OR REPLACE TEMP TABLE page_rank AS
+SELECT n.domain AS url,
+       CASE WHEN $base <= 0 OR v.r <= 0 THEN 0.0
+            ELSE least(100.0, greatest(0.0, round($points * log10(v.r::DOUBLE / $base), 1)))
+       END AS page_rank
+FROM rank_node AS n
+JOIN rank_value AS v ON v.id = n.id
+"""
+
 
 # The definition's version: bump it whenever a number could change for the same links.
 # 1: followed (not nofollow) links; 2: dofollow links (no nofollow, ugc or sponsored);
 # 3: a fixed log scale from the base share (no min-max over the index). Trust 2: the same.
 DOMAIN_RANK_VERSION = 3
 DOMAIN_TRUST_VERSION = 2
+PAGE_RANK_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,19 @@ class RankRun:
                   "under the base",
             ratio="trust_ratio = round(domain_trust / domain_rank, 2), NULL when "
                   "domain_rank is 0")
+        return receipt
+
+    def page_receipt(self) -> dict[str, Any]:
+        receipt = self.receipt()
+        receipt.update(
+            version=PAGE_RANK_VERSION,
+            formula="PageRank over the URL graph, on domain rank's fixed log scale "
+                    "(docs/metrics.md)",
+            graph={"nodes": self.nodes, "arcs": self.arcs, "dangling": self.dangling,
+                   "links": "live, dofollow (no nofollow, ugc or sponsored), internal ones "
+                            "included, one arc per distinct URL pair"},
+            teleport="uniform over all URLs; dangling mass shared uniformly")
+        receipt["scale"] = receipt["scale"].replace("a domain", "a URL")
         return receipt
 
     def receipt(self) -> dict[str, Any]:
@@ -213,6 +239,21 @@ def compute_domain_ranks(con: duckdb.DuckDBPyConnection, *, domains: str,
     """
     run = _power_iteration(con, domains, links, "true")
     con.execute(_SCALED, {"base": run.base * SCALE, "points": POINTS_PER_DECADE})
+    _drop(con)
+    return run
+
+
+def compute_page_ranks(con: duckdb.DuckDBPyConnection, *, pages: str, links: str) -> RankRun:
+    """Create TEMP TABLE page_rank(url, page_rank): PageRank over URLs (docs/metrics.md).
+
+    `pages` names a table with a `url` column (every node), `links` one with the
+    distinct (src_url, dst_url) pairs that pass rank: in the index, those of live,
+    dofollow links of any kind, internal ones included (as URL Rating counts them)."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW page_node AS SELECT url AS domain FROM {pages}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW page_arc AS "
+                f"SELECT src_url AS src_domain, dst_url AS dst_domain FROM {links}")
+    run = _power_iteration(con, "page_node", "page_arc", "true")
+    con.execute(_PAGE_SCALED, {"base": run.base * SCALE, "points": POINTS_PER_DECADE})
     _drop(con)
     return run
 

@@ -61,26 +61,43 @@ def _ranks(path: str, mtime_ns: int) -> dict[str, float]:
                     strict=True))
 
 
+@cache
+def _page_ranks(path: str, mtime_ns: int) -> dict[str, float]:
+    table = pq.read_table(path, columns=["url", "page_rank"])
+    return dict(zip(table["url"].to_pylist(), table["page_rank"].to_pylist(), strict=True))
+
+
 def domain_ranks(path: Path) -> dict[str, float]:
     """The new generation's ranks, read once per process (per ranks file)."""
     return _ranks(str(path), path.stat().st_mtime_ns)
 
 
-def _with_ranks(batch: pa.Table, ranks: dict[str, float]) -> pa.Table:
-    """`batch` with src_domain_rank looked up per distinct source domain."""
-    domains = pc.dictionary_encode(batch["src_domain"]).combine_chunks()
-    values = pa.array([ranks.get(d, 0.0) for d in domains.dictionary.to_pylist()],
-                      pa.float64())
-    rank = pc.take(values, domains.indices)
-    return batch.set_column(batch.schema.get_field_index("src_domain_rank"),
-                            INDEX_EDGES.field("src_domain_rank"), rank)
+def page_ranks(path: Path) -> dict[str, float]:
+    """The new generation's page ranks, read once per process (per file)."""
+    return _page_ranks(str(path), path.stat().st_mtime_ns)
 
 
-def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, out: Path,
-                  row_group_size: int) -> None:
+def _stamped(batch: pa.Table, key: str, column: str, ranks: dict[str, float]) -> pa.Table:
+    """`batch` with `column` looked up in `ranks` per distinct value of `key`."""
+    keys = pc.dictionary_encode(batch[key]).combine_chunks()
+    values = pa.array([ranks.get(k, 0.0) for k in keys.dictionary.to_pylist()], pa.float64())
+    return batch.set_column(batch.schema.get_field_index(column), INDEX_EDGES.field(column),
+                            pc.take(values, keys.indices))
+
+
+def _with_ranks(batch: pa.Table, ranks: dict[str, float],
+                pages: dict[str, float]) -> pa.Table:
+    """`batch` with src_domain_rank and src_page_rank looked up per distinct source."""
+    batch = _stamped(batch, "src_domain", "src_domain_rank", ranks)
+    return _stamped(batch, "src_url", "src_page_rank", pages)
+
+
+def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, page_ranks_path: Path,
+                  out: Path, row_group_size: int) -> None:
     """Write `out`: the rows of `old` not in `delta`, re-ranked, with `delta` merged in
     (delta: INDEX_EDGES rows, ranked, sorted in EDGE_ORDER)."""
     ranks = domain_ranks(ranks_path)
+    pages = page_ranks(page_ranks_path)
     delta = delta.cast(INDEX_EDGES)
     delta_keys = _one_chunk(edge_keys(delta)) if delta.num_rows else pa.array([], pa.string())
     key_list = delta_keys.to_pylist()
@@ -127,11 +144,11 @@ def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, out: Path,
                         # hit's values at the candidates' places, False elsewhere
                         dropped = pc.replace_with_mask(candidate, candidate, _one_chunk(hit))
                         rows = rows.filter(pc.invert(dropped))
-                    rows = pa.concat_tables([_with_ranks(rows, ranks), mine])
+                    rows = pa.concat_tables([_with_ranks(rows, ranks, pages), mine])
                     rows = rows.take(pc.sort_indices(edge_keys(rows)))
                     taken = upto
                 else:
-                    rows = _with_ranks(rows, ranks)
+                    rows = _with_ranks(rows, ranks, pages)
                 emit(rows)
             emit(delta.slice(taken), final=True)
     except NotStreamable:

@@ -25,8 +25,22 @@ from core import layout
 from core.errors import LinkindexError
 from core.schema import INDEX_FORMAT, SCHEMA_VERSION
 from index import stage
-from index.buckets import map_part, ranks_path, summarize_bucket, write_bucket, write_ranks
-from index.compact import SUMMARY_DIR, connect, iso_ms, write_global_tables
+from index.buckets import (
+    credited_path,
+    map_part,
+    ranks_path,
+    summarize_bucket,
+    write_bucket,
+    write_ranks,
+)
+from index.compact import (
+    SUMMARY_DIR,
+    SUMMARY_FILES,
+    connect,
+    iso_ms,
+    write_credited,
+    write_global_tables,
+)
 from index.plan import write_parts_list
 
 STEPS = ("plan", "map", "reduce", "write", "commit")
@@ -149,6 +163,7 @@ def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
     con = connect(stage.spill_dir(data, plan, "commit"), plan.threads, plan.memory_limit)
     try:
         write_global_tables(con, out, ranks_path(data), files[0::2], files[1::2])
+        write_credited(con, out, [str(credited_path(data, b)) for b in range(plan.buckets)])
         (pages,) = con.execute("SELECT count(*) FROM read_parquet($path)",
                                {"path": str(out / "pages.parquet")}).fetchone()
         (domains,) = con.execute("SELECT count(*) FROM index_domains").fetchone()
@@ -161,7 +176,7 @@ def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
     kept = out / SUMMARY_DIR
     kept.mkdir(exist_ok=True)
     for bucket in range(plan.buckets):
-        for suffix in (".pairs.parquet", ".hosts.parquet", ".json"):
+        for suffix in SUMMARY_FILES:
             source = stage.summary_path(data, bucket, suffix)
             os.replace(source, kept / source.name)
     manifest = {

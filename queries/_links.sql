@@ -18,7 +18,8 @@
 --     whether the link passed credit at a moment within its latest span: before
 --     nofollow_at it was followed; from then on, as its rel tokens say now.
 --
--- filtered_edges(live_only, dofollow_only, external_only, kind, link_position, as_of)
+-- filtered_edges(live_only, dofollow_only, external_only, kind, link_position, as_of,
+--                credited)
 --     every edge of the index that passes the standard filters; all query macros get
 --     their links through it (by way of target_edges / source_edges), so these rules
 --     exist once:
@@ -31,12 +32,17 @@
 --                               later are left out, `live` says whether the link counted
 --                               then (live_at), and its rel tokens are those it had then
 --                               (followed_at). NULL: now.
+--       credited      := false  also each link to a URL that moved, once more, as it
+--                               counts for where it moved (the `credited_edges` view;
+--                               target_edges asks for them, source_edges does not)
 --     A kind or position not in these lists is an error (raised when a link is checked).
 --     The parameter is link_position, not position: DuckDB 1.5's parser (the CLI on
 --     PyPI) rejects `position` as a macro parameter name. The column stays `position`.
 --     The lists are core.schema.KINDS and POSITIONS; tests/test_closed_lists.py checks
 --     that every list spelled here says the same.
---     Columns: those of the edges view (core.schema.INDEX_EDGES) plus bucket.
+--     Columns: those of the edges view (core.schema.INDEX_EDGES) plus bucket, linked_url,
+--     linked_domain, via_redirect and via_canonical (for a direct link: its dst_url, its
+--     dst_domain, false, false).
 
 CREATE OR REPLACE TEMP MACRO is_dofollow(nofollow, ugc, sponsored) AS
     NOT (nofollow OR ugc OR sponsored);
@@ -61,7 +67,8 @@ CREATE OR REPLACE TEMP MACRO filtered_edges(
     external_only := true,
     kind := NULL,
     link_position := NULL,
-    as_of := NULL
+    as_of := NULL,
+    credited := false
 ) AS TABLE
 SELECT link.*
 FROM (
@@ -77,7 +84,13 @@ FROM (
             edge.sponsored AND NOT coalesce(CAST(as_of AS TIMESTAMPTZ) < edge.nofollow_at, false)
                 AS sponsored
         )
-    FROM edges AS edge
+    FROM (
+        SELECT direct.*, direct.dst_url AS linked_url, direct.dst_domain AS linked_domain,
+               false AS via_redirect, false AS via_canonical
+        FROM edges AS direct
+        UNION ALL BY NAME
+        SELECT moved.* FROM credited_edges AS moved WHERE credited
+    ) AS edge
     WHERE as_of IS NULL OR edge.first_seen <= CAST(as_of AS TIMESTAMPTZ)
 ) AS link
 WHERE (link.live OR NOT live_only)

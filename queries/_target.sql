@@ -37,11 +37,12 @@
 --     other buckets' files (check with EXPLAIN ANALYZE: "Total Files Read").
 --     Credit: a link to a URL that moved counts for where it went (`credits`: a
 --     permanent redirect or another canonical, chains followed). Such a link is one
---     more row, whose dst_url, dst_host, dst_domain are those of the URL credited,
---     `external` says whether it comes from another domain than that one, linked_url
---     is the URL on the page, and via_redirect / via_canonical say how. A link to a
---     URL of the target itself counts once, as it is. A direct row has linked_url =
---     dst_url and both flags false. Its bucket is that of the URL linked.
+--     more row (the build writes them in credited.parquet, the `credited_edges` view,
+--     bucketed by the domain credited), whose dst_url, dst_host, dst_domain are those of
+--     the URL credited, `external` says whether it comes from another domain than that
+--     one, linked_url is the URL on the page, and via_redirect / via_canonical say how.
+--     A link to a URL of the target itself counts once, as it is. A direct row has
+--     linked_url = dst_url and both flags false.
 --
 -- source_edges(target, scope, live_only, dofollow_only, external_only, kind, link_position,
 --              as_of)
@@ -82,47 +83,23 @@ CREATE OR REPLACE TEMP MACRO target_edges(
     link_position := NULL,
     as_of := NULL
 ) AS TABLE
-SELECT link.*, link.dst_url AS linked_url, false AS via_redirect, false AS via_canonical
+SELECT link.*
 FROM filtered_edges(
     live_only := live_only,
     dofollow_only := dofollow_only,
     external_only := external_only,
     kind := kind,
     link_position := link_position,
-    as_of := as_of
+    as_of := as_of,
+    credited := true
 ) AS link
 WHERE link.bucket = bucket_of(target_domain(target, scope), index_buckets())
   AND link.dst_domain = target_domain(target, scope)
   AND matches_target(link.dst_url, link.dst_host, link.dst_domain, target, scope)
-UNION ALL
-SELECT
-    credited.* REPLACE (
-        credit.to_url AS dst_url,
-        credit.to_host AS dst_host,
-        credit.to_domain AS dst_domain,
-        credited.src_domain <> credit.to_domain AS external
-    ),
-    credited.dst_url AS linked_url,
-    credit.via_redirect,
-    credit.via_canonical
-FROM credits AS credit
-JOIN filtered_edges(
-    live_only := live_only,
-    dofollow_only := dofollow_only,
-    external_only := false,  -- decided below, against the URL credited
-    kind := kind,
-    link_position := link_position,
-    as_of := as_of
-) AS credited
-  ON credited.bucket = bucket_of(credit.from_domain, index_buckets())
- AND credited.dst_domain = credit.from_domain
- AND credited.dst_url = credit.from_url
-WHERE credit.to_domain = target_domain(target, scope)
-  AND matches_target(credit.to_url, credit.to_host, credit.to_domain, target, scope)
-  -- a link to a URL of the target already counts as it is
-  AND NOT matches_target(credit.from_url, url_host(credit.from_url), credit.from_domain,
-                         target, scope)
-  AND (credited.src_domain <> credit.to_domain OR NOT external_only);
+  -- a link to a URL of the target itself counts once, as it is
+  AND (link.linked_url = link.dst_url
+       OR NOT matches_target(link.linked_url, url_host(link.linked_url), link.linked_domain,
+                             target, scope));
 
 CREATE OR REPLACE TEMP MACRO source_edges(
     target,

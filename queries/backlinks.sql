@@ -17,6 +17,7 @@
 -- Columns:
 --   src_url, src_domain       the linking page and its registrable domain
 --   src_domain_rank           domain_rank of src_domain, 0..100 (stored on the link by the build)
+--   src_page_rank             page_rank of src_url, 0..100 (likewise; docs/metrics.md)
 --   dst_url                   the target page the link counts for
 --   linked_url                the URL on the page: dst_url, or a URL that moved there
 --   via_redirect              it reached dst_url through a permanent redirect (301, 308)
@@ -49,6 +50,7 @@ SELECT
     link.src_url,
     link.src_domain,
     link.src_domain_rank,
+    link.src_page_rank,
     link.dst_url,
     link.linked_url,
     link.via_redirect,

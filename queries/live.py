@@ -25,7 +25,7 @@ from core.errors import LinkindexError
 from core.schema import INDEX_FORMAT
 from core.storage import Storage
 
-TABLES = ("pages", "domains", "hosts", "fetches", "credits")
+TABLES = ("pages", "domains", "hosts", "fetches", "credits", "page_ranks", "credited")
 
 
 @dataclass

@@ -52,7 +52,7 @@ def live_paths(data: Path | Storage) -> dict[str, Any]:
         "edges": live.location("edges") + "/",
         "edges_files": live.edge_files,
     }
-    for table in ("pages", "hosts", "domains", "fetches", "credits"):
+    for table in ("pages", "hosts", "domains", "fetches", "credits", "page_ranks", "credited"):
         paths[table] = live.location(f"{table}.parquet")
     paths["manifest"] = live.location(layout.MANIFEST)
     return paths

@@ -19,11 +19,13 @@ import pyarrow as pa
 from core import layout
 from core.errors import LinkindexError
 from core.schema import (
+    INDEX_CREDITED,
     INDEX_CREDITS,
     INDEX_DOMAINS,
     INDEX_EDGES,
     INDEX_FETCHES,
     INDEX_HOSTS,
+    INDEX_PAGE_RANKS,
     INDEX_PAGES,
     duckdb_type,
 )
@@ -88,7 +90,10 @@ def init_sql(data: Path | Storage, *, relative: bool = False,
         *(_view_sql(table, [live.tables[table]] if table in live.tables else [], schema, where)
           for table, schema in (("pages", INDEX_PAGES), ("domains", INDEX_DOMAINS),
                                 ("hosts", INDEX_HOSTS), ("fetches", INDEX_FETCHES),
-                                ("credits", INDEX_CREDITS))),
+                                ("credits", INDEX_CREDITS),
+                                ("page_ranks", INDEX_PAGE_RANKS))),
+        _view_sql("credited_edges", [live.tables["credited"]] if "credited" in live.tables
+                  else [], INDEX_CREDITED, where),
         f"CREATE OR REPLACE TEMP MACRO index_generation() AS {_sql_string(generation)};",
         f"CREATE OR REPLACE TEMP MACRO index_buckets() AS {live.buckets};",
         "",

@@ -14,6 +14,8 @@
 --   dofollow_backlinks   links to it without rel nofollow / ugc / sponsored
 --   status               HTTP status of its latest fetch; NULL if never crawled or if
 --                        the latest fetch got no HTTP answer
+--   page_rank            its page rank, 0..100 (PageRank over URLs, internal links
+--                        included: docs/metrics.md); 0 when nothing links it
 --
 -- Order: most referring domains first, then most backlinks, then dst_url.
 --
@@ -53,13 +55,15 @@ SELECT
     linked_page.backlinks,
     linked_page.referring_domains,
     linked_page.dofollow_backlinks,
-    page.status
+    page.status,
+    coalesce(ranked.page_rank, 0.0) AS page_rank
 FROM linked_page
 LEFT JOIN (
     SELECT target_page.url, target_page.status
     FROM pages AS target_page
     WHERE target_page.domain = target_domain(target, scope)
 ) AS page ON page.url = linked_page.dst_url
+LEFT JOIN page_ranks AS ranked ON ranked.url = linked_page.dst_url
 ORDER BY
     linked_page.referring_domains DESC,
     linked_page.backlinks DESC,

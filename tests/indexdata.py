@@ -128,6 +128,7 @@ def write_index(
         row["ordinal"] = ordinals.get(row["src_url"], 0)
         ordinals[row["src_url"]] = row["ordinal"] + 1
         row["src_domain_rank"] = float(ranks.get(row["src_domain"], 0.0))  # as the build does
+        row.setdefault("src_page_rank", 0.0)  # no page_ranks.parquet: every page rank 0
 
     generation = layout.next_generation(data)
     gen_dir = layout.generation_dir(data, generation)

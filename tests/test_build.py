@@ -71,9 +71,11 @@ def index_edges(data: Path, generation: str | None = None) -> list[dict]:
     """Every index edge, bucket by bucket, in file order, without src_domain_rank, which
     is checked here against domains.parquet for every edge of every test."""
     ranks = {r["domain"]: r["domain_rank"] for r in table_rows(data, "domains", generation)}
+    pages = {r["url"]: r["page_rank"] for r in table_rows(data, "page_ranks", generation)}
     rows = [row for f in edge_files(data, generation) for row in pq.read_table(f).to_pylist()]
     for row in rows:
         assert row.pop("src_domain_rank") == ranks[row["src_domain"]]
+        assert row.pop("src_page_rank") == pages.get(row["src_url"], 0.0)
         for name in LIFECYCLE:  # checked by tests/test_history.py
             row.pop(name)
     return rows
@@ -399,6 +401,47 @@ def test_domain_ranks_follow_the_dofollow_live_external_links(tmp_path: Path) ->
 
 
 
+def test_page_ranks_over_the_url_graph_internal_links_included(tmp_path: Path) -> None:
+    """Page rank (docs/metrics.md): PageRank over URLs and their live dofollow links, of
+    any kind, internal ones included (as URL Rating does), on the fixed scale; against a
+    float power iteration on the same graph; shown on top_pages and on backlinks."""
+    home, about, post, other = ("https://www.a.example/", "https://www.a.example/about",
+                                "https://www.a.example/post", "https://www.b.example/")
+    c_page, d_page = "https://www.c.example/x", "https://www.d.example/"
+    write_crawl(tmp_path, "c1", [
+        fetch(home, [about, post, link(other, nofollow=True)], at=T1),
+        fetch(about, [home, post], at=T1),
+        fetch(post, [home, other, link(c_page, sponsored=True)], at=T1),
+        fetch(other, [post, d_page], at=T1),
+        fetch(c_page, [post, d_page], at=T1),
+    ])
+    write_crawl(tmp_path, "c2", [fetch(c_page, [d_page], at=T2, crawl_id="c2")])  # drops post
+    build_index(tmp_path)
+    arcs = {(home, about), (home, post), (about, home), (about, post), (post, home),
+            (post, other), (other, post), (other, d_page), (c_page, d_page)}
+    nodes = sorted({home, about, post, other, c_page, d_page})
+    pr, _, _ = reference_pagerank(nodes, arcs)
+    sources = {s for s, _ in arcs}
+    base = (0.15 + 0.85 * sum(pr[x] for x in nodes if x not in sources)) / len(nodes)
+    expected = {x: fixed_scale(pr[x], base) for x in nodes}
+    got = {r["url"]: r["page_rank"] for r in table_rows(tmp_path, "page_ranks")}
+    assert got.keys() == set(nodes)
+    for url in nodes:
+        assert abs(got[url] - expected[url]) <= 0.1, url
+    assert got[post] > got[home] > got[about] > got[c_page] == 0.0
+    receipt = layout.read_manifest(tmp_path)["metrics"]["page_rank"]
+    assert (receipt["version"], receipt["graph"]["nodes"], receipt["graph"]["arcs"]) == (
+        1, len(nodes), len(arcs))
+    from queries import Filters, run_query
+    top = run_query(tmp_path, "top_pages", ["a.example"],
+                    filters=Filters(external_only=False)).to_pylist()
+    assert {r["dst_url"]: r["page_rank"] for r in top} == {
+        u: got[u] for u in (home, about, post)}
+    linking = run_query(tmp_path, "backlinks", ["b.example"]).to_pylist()
+    assert {(r["src_url"], r["src_page_rank"]) for r in linking} == {
+        (post, got[post]), (home, got[home])}  # home's link is nofollow: a backlink still
+
+
 def test_a_domain_rank_does_not_move_when_unrelated_domains_join(tmp_path: Path) -> None:
     """The fixed scale (docs/metrics.md): a new group of domains, linked among themselves
     and to none of these, with a far stronger hub, leaves every rank here as it was
@@ -491,6 +534,7 @@ def test_index_edges_keep_their_column_order_and_take_their_types_from_edges() -
         "dst_domain", "dst_url", "src_domain", "dst_host", "src_host", "src_url", "anchor",
         "kind", "alt", "nofollow", "ugc", "sponsored", "position", "ordinal", "external",
         "first_seen", "last_seen", "live", "last_seen_crawl", *LIFECYCLE, "src_domain_rank",
+        "src_page_rank",
     ]
     shared = [name for name in INDEX_EDGES.names if name in EDGES.names]
     assert sorted(shared) == sorted(set(EDGES.names) - {"crawl_id", "fetched_at"})

@@ -231,7 +231,8 @@ def test_every_query_has_expectations_in_every_scope() -> None:
 def test_backlinks_full_rows(data: Path) -> None:
     first, *_, last = rows(data, "backlinks", "target.example")
     assert first == {
-        "src_url": A1, "src_domain": "a.example", "src_domain_rank": 50.0, "dst_url": f"{T}/",
+        "src_url": A1, "src_domain": "a.example", "src_domain_rank": 50.0, "src_page_rank": 0.0,
+        "dst_url": f"{T}/",
         "linked_url": f"{T}/", "via_redirect": False, "via_canonical": False,
         "anchor": "Target", "kind": "a", "alt": None, "nofollow": False, "ugc": False,
         "sponsored": False, "position": "content", "first_seen": ts("2025-01-05"),
