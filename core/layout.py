@@ -181,3 +181,11 @@ def bucket_of(domain: str, buckets: int) -> int:
     versions, MD5 is.
     """
     return int(hashlib.md5(domain.encode()).hexdigest()[:8], 16) % buckets
+
+
+def url_id(url: str) -> int:
+    """A URL's number in the page graph (page_ranks.parquet, the build's URL pairs): the
+    last 64 bits of its MD5, little-endian, as DuckDB's md5_number_lower(url) gives it.
+    Eight bytes instead of the URL text, where the graph keeps one per link (tests/
+    test_build.py checks that Python and SQL agree)."""
+    return int.from_bytes(hashlib.md5(url.encode()).digest()[8:], "little")

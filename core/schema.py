@@ -310,11 +310,12 @@ INDEX_CREDITED = pa.schema(
     ]
 )
 
-# index page_ranks: every URL of the page graph (crawled pages, and the URLs they link)
-# with its page rank (index.ranks.compute_page_ranks, docs/metrics.md).
+# index page_ranks: every URL of the page graph (crawled pages, and the URLs they link),
+# by its number, with its page rank (index.ranks.compute_page_ranks, docs/metrics.md).
 INDEX_PAGE_RANKS = pa.schema(
     [
-        pa.field("url", pa.string(), nullable=False),
+        # core.layout.url_id: md5_number_lower(url) in SQL
+        pa.field("url_id", pa.uint64(), nullable=False),
         pa.field("page_rank", pa.float64(), nullable=False),  # 0..100, fixed log scale
     ]
 )

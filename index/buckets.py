@@ -356,24 +356,26 @@ _FACTS = ("src_domain, dst_domain, src_host, dst_host, src_url, dst_url, live, e
           "nofollow, ugc, sponsored")
 
 # Live dofollow links per (linking, linked) URL pair, internal ones included: the graph
-# of page ranks (index.ranks.compute_page_ranks). dst_url decides the bucket (through
-# its domain), so buckets never share a pair.
+# of page ranks (index.ranks.compute_page_ranks), each URL by its number (core.layout.
+# url_id: kept per bucket, the pairs as text cost 29 bytes per edge, bench/RESULTS.md).
+# dst_url decides the bucket (through its domain), so buckets never share a pair.
 _LINKS = """
-SELECT src_url, dst_url, count(*) AS links
+SELECT md5_number_lower(src_url) AS src_id, md5_number_lower(dst_url) AS dst_id,
+       count(*) AS links
 FROM {facts} WHERE live AND NOT (nofollow OR ugc OR sponsored)
 GROUP BY src_url, dst_url
 """
 
 _LINKS_INCREMENTAL = """
-SELECT src_url, dst_url, sum(links)::BIGINT AS links
+SELECT src_id, dst_id, sum(links)::BIGINT AS links
 FROM (
     SELECT * FROM read_parquet($before)
     UNION ALL
-    SELECT src_url, dst_url, -links FROM (""" + _LINKS.replace("{facts}", "old_facts") + """)
+    SELECT src_id, dst_id, -links FROM (""" + _LINKS.replace("{facts}", "old_facts") + """)
     UNION ALL
     SELECT * FROM (""" + _LINKS.replace("{facts}", "facts") + """)
 )
-GROUP BY src_url, dst_url
+GROUP BY src_id, dst_id
 HAVING sum(links) > 0
 """
 
@@ -382,7 +384,7 @@ SELECT m.*, coalesce(r.domain_rank, 0.0) AS src_domain_rank,
        coalesce(pr.page_rank, 0.0) AS src_page_rank
 FROM merged AS m
 LEFT JOIN read_parquet($ranks) AS r ON r.domain = m.src_domain
-LEFT JOIN read_parquet($page_ranks) AS pr ON pr.url = m.src_url
+LEFT JOIN read_parquet($page_ranks) AS pr ON pr.url_id = md5_number_lower(m.src_url)
 """
 
 
@@ -545,7 +547,7 @@ def summarize_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str
             params = {"path": str(tmp)}
             if incremental:
                 params["before"] = str(before[suffix])
-            con.execute(f"COPY ({sql}) TO $path (FORMAT parquet)", params)
+            con.execute(f"COPY ({sql}) TO $path (FORMAT parquet, COMPRESSION zstd)", params)
             os.replace(tmp, path)
         (edges, live) = con.execute(
             "SELECT count(*), count(*) FILTER (live) FROM facts").fetchone()
@@ -667,16 +669,18 @@ def _write_page_ranks(con: duckdb.DuckDBPyConnection, data: Path, links: list[st
     the buckets' link summaries; every crawled page is a node, linked or not."""
     if links:
         con.read_parquet(links).create_view("url_link_files")
-        con.execute("CREATE TEMP VIEW url_link AS SELECT src_url, dst_url FROM url_link_files")
+        con.execute("CREATE TEMP VIEW url_link AS "
+                    "SELECT src_id AS src_url, dst_id AS dst_url FROM url_link_files")
     else:
-        con.execute("CREATE TEMP TABLE url_link (src_url VARCHAR, dst_url VARCHAR)")
+        con.execute("CREATE TEMP TABLE url_link (src_url UBIGINT, dst_url UBIGINT)")
     con.execute("CREATE TEMP TABLE rank_url AS SELECT src_url AS url FROM url_link "
-                "UNION SELECT dst_url FROM url_link UNION SELECT url FROM read_parquet($pages)",
+                "UNION SELECT dst_url FROM url_link "
+                "UNION SELECT md5_number_lower(url) FROM read_parquet($pages)",
                 {"pages": pages})
     run = compute_page_ranks(con, pages="rank_url", links="url_link")
     file, schema, order = TABLES["page_ranks"]
     con.execute(f"CREATE TEMP TABLE index_page_ranks ({columns_ddl(schema)})")
-    con.execute("INSERT INTO index_page_ranks BY NAME SELECT url, page_rank FROM page_rank")
+    con.execute("INSERT INTO index_page_ranks SELECT url, page_rank FROM page_rank")
     copy_table(con, "index_page_ranks", schema, page_ranks_path(data), order=order,
                row_group_size=LOOKUP_ROW_GROUP_SIZE)
     return run.page_receipt()
@@ -687,7 +691,7 @@ def _moved(con: duckdb.DuckDBPyConnection, data: Path, plan: stage.Plan, new: Pa
     """Whether a value of `new` differs from the previous generation's `table` for the
     same key: a stamped rank to change. A key new or gone needs no restamp: its edges
     are in buckets this build rewrites anyway (new runs, or lost rows). `stamped`: a
-    file whose `url` column lists the only keys stamped on edges (sources: crawled pages)."""
+    file whose `url` column names the only keys stamped on edges (sources: crawled pages)."""
     if plan.previous is None:
         return True
     before = layout.generation_dir(data, plan.previous) / TABLES[table][0]
@@ -696,7 +700,7 @@ def _moved(con: duckdb.DuckDBPyConnection, data: Path, plan: stage.Plan, new: Pa
     params = {"new": str(new), "old": str(before)}
     only = ""
     if stamped is not None:
-        only = f" AND n.{key} IN (SELECT url FROM read_parquet($stamped))"
+        only = f" AND n.{key} IN (SELECT md5_number_lower(url) FROM read_parquet($stamped))"
         params["stamped"] = stamped
     (n,) = con.execute(
         f"SELECT count(*) FROM read_parquet($new) AS n "
@@ -742,7 +746,7 @@ def write_ranks(data: Path, plan: stage.Plan) -> bool:
         links = sorted(str(p) for p in (root / "summary").glob("bucket=*.links.parquet"))
         receipts["page_rank"] = _write_page_ranks(con, data, links, pages)
         moved = _moved(con, data, plan, out, "domains", "domain", "domain_rank")
-        moved = _moved(con, data, plan, page_ranks_path(data), "page_ranks", "url",
+        moved = _moved(con, data, plan, page_ranks_path(data), "page_ranks", "url_id",
                        "page_rank", stamped=pages) or moved
         layout.write_json(root / "ranks.json", {"moved": moved, **receipts})
         return moved

@@ -67,7 +67,7 @@ TABLES = {
     "fetches": ("fetches.parquet", INDEX_FETCHES, "url, seq"),
     "hosts": ("hosts.parquet", INDEX_HOSTS, "host, domain"),
     "credits": ("credits.parquet", INDEX_CREDITS, "to_domain, to_url, from_url"),
-    "page_ranks": ("page_ranks.parquet", INDEX_PAGE_RANKS, "url"),
+    "page_ranks": ("page_ranks.parquet", INDEX_PAGE_RANKS, "url_id"),
     "credited": ("credited.parquet", INDEX_CREDITED, "dst_domain, dst_url, src_domain, src_url"),
     "domains": ("domains.parquet", INDEX_DOMAINS, "domain"),
 }

@@ -63,7 +63,7 @@ LEFT JOIN (
     FROM pages AS target_page
     WHERE target_page.domain = target_domain(target, scope)
 ) AS page ON page.url = linked_page.dst_url
-LEFT JOIN page_ranks AS ranked ON ranked.url = linked_page.dst_url
+LEFT JOIN page_ranks AS ranked ON ranked.url_id = md5_number_lower(linked_page.dst_url)
 ORDER BY
     linked_page.referring_domains DESC,
     linked_page.backlinks DESC,

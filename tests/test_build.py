@@ -71,11 +71,11 @@ def index_edges(data: Path, generation: str | None = None) -> list[dict]:
     """Every index edge, bucket by bucket, in file order, without src_domain_rank, which
     is checked here against domains.parquet for every edge of every test."""
     ranks = {r["domain"]: r["domain_rank"] for r in table_rows(data, "domains", generation)}
-    pages = {r["url"]: r["page_rank"] for r in table_rows(data, "page_ranks", generation)}
+    pages = {r["url_id"]: r["page_rank"] for r in table_rows(data, "page_ranks", generation)}
     rows = [row for f in edge_files(data, generation) for row in pq.read_table(f).to_pylist()]
     for row in rows:
         assert row.pop("src_domain_rank") == ranks[row["src_domain"]]
-        assert row.pop("src_page_rank") == pages.get(row["src_url"], 0.0)
+        assert row.pop("src_page_rank") == pages.get(layout.url_id(row["src_url"]), 0.0)
         for name in LIFECYCLE:  # checked by tests/test_history.py
             row.pop(name)
     return rows
@@ -424,8 +424,9 @@ def test_page_ranks_over_the_url_graph_internal_links_included(tmp_path: Path) -
     sources = {s for s, _ in arcs}
     base = (0.15 + 0.85 * sum(pr[x] for x in nodes if x not in sources)) / len(nodes)
     expected = {x: fixed_scale(pr[x], base) for x in nodes}
-    got = {r["url"]: r["page_rank"] for r in table_rows(tmp_path, "page_ranks")}
-    assert got.keys() == set(nodes)
+    by_id = {r["url_id"]: r["page_rank"] for r in table_rows(tmp_path, "page_ranks")}
+    assert by_id.keys() == {layout.url_id(url) for url in nodes}
+    got = {url: by_id[layout.url_id(url)] for url in nodes}
     for url in nodes:
         assert abs(got[url] - expected[url]) <= 0.1, url
     assert got[post] > got[home] > got[about] > got[c_page] == 0.0
@@ -440,6 +441,14 @@ def test_page_ranks_over_the_url_graph_internal_links_included(tmp_path: Path) -
     linking = run_query(tmp_path, "backlinks", ["b.example"]).to_pylist()
     assert {(r["src_url"], r["src_page_rank"]) for r in linking} == {
         (post, got[post]), (home, got[home])}  # home's link is nofollow: a backlink still
+
+
+def test_url_ids_of_python_and_sql_agree() -> None:
+    urls = ["https://www.a.example/", "http://xn--bcher-kva.example/p?q=1#x", "", "ü", "a'b"]
+    con = duckdb.connect()
+    for url in urls:
+        [(number,)] = con.execute("SELECT md5_number_lower($u)", {"u": url}).fetchall()
+        assert number == layout.url_id(url), url
 
 
 def test_a_domain_rank_does_not_move_when_unrelated_domains_join(tmp_path: Path) -> None:
