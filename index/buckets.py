@@ -360,10 +360,19 @@ _FACTS = ("src_domain, dst_domain, src_host, dst_host, src_url, dst_url, live, e
 # url_id: kept per bucket, the pairs as text cost 29 bytes per edge, bench/RESULTS.md).
 # dst_url decides the bucket (through its domain), so buckets never share a pair.
 _LINKS = """
-SELECT md5_number_lower(src_url) AS src_id, md5_number_lower(dst_url) AS dst_id,
-       count(*) AS links
-FROM {facts} WHERE live AND NOT (nofollow OR ugc OR sponsored)
-GROUP BY src_url, dst_url
+WITH pair AS (
+    SELECT src_url, dst_url, count(*) AS links
+    FROM {facts} WHERE live AND NOT (nofollow OR ugc OR sponsored)
+    GROUP BY src_url, dst_url
+),
+src AS (SELECT DISTINCT src_url AS url FROM pair),
+dst AS (SELECT DISTINCT dst_url AS url FROM pair),
+src_id AS (SELECT url, md5_number_lower(url) AS id FROM src),
+dst_id AS (SELECT url, md5_number_lower(url) AS id FROM dst)
+SELECT s.id AS src_id, d.id AS dst_id, pair.links
+FROM pair
+JOIN src_id AS s ON s.url = pair.src_url
+JOIN dst_id AS d ON d.url = pair.dst_url
 """
 
 _LINKS_INCREMENTAL = """
@@ -384,7 +393,7 @@ SELECT m.*, coalesce(r.domain_rank, 0.0) AS src_domain_rank,
        coalesce(pr.page_rank, 0.0) AS src_page_rank
 FROM merged AS m
 LEFT JOIN read_parquet($ranks) AS r ON r.domain = m.src_domain
-LEFT JOIN read_parquet($page_ranks) AS pr ON pr.url_id = md5_number_lower(m.src_url)
+LEFT JOIN read_parquet($page_ranks) AS pr ON pr.url = m.src_url
 """
 
 
@@ -618,7 +627,7 @@ def _write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
             shutil.copyfile(old, out)
         return
     ranks = str(ranks_path(data))
-    page_ranks = str(page_ranks_path(data))
+    page_ranks = str(source_ranks_path(data))
     kept_delta = stage.summary_path(data, bucket, ".delta.parquet")
     if old is not None and kept_delta.exists():  # stream the rest (index.restamp)
         con = connect(stage.spill_dir(data, plan, str(bucket)), plan.threads, plan.memory_limit)
@@ -633,7 +642,7 @@ def _write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
             con.close()
         if restamp.streamable(old, delta):
             try:
-                restamp.stream_bucket(old, delta, ranks_path(data), page_ranks_path(data),
+                restamp.stream_bucket(old, delta, ranks_path(data), source_ranks_path(data),
                                       out, plan.row_group_size)
                 return
             except restamp.NotStreamable:
@@ -656,6 +665,12 @@ def _write_bucket(data: Path, plan: stage.Plan, bucket: int, crawls: list[str],
 
 def ranks_path(data: Path) -> Path:
     return stage.next_dir(data) / "ranks.parquet"
+
+
+def source_ranks_path(data: Path) -> Path:
+    """The page ranks of the crawled pages, by URL: the only ones stamped on edges (every
+    source is a crawled page), pages-sized, joined by text, no hash per edge."""
+    return stage.next_dir(data) / "source_ranks.parquet"
 
 
 def page_ranks_path(data: Path) -> Path:
@@ -683,6 +698,12 @@ def _write_page_ranks(con: duckdb.DuckDBPyConnection, data: Path, links: list[st
     con.execute("INSERT INTO index_page_ranks SELECT url, page_rank FROM page_rank")
     copy_table(con, "index_page_ranks", schema, page_ranks_path(data), order=order,
                row_group_size=LOOKUP_ROW_GROUP_SIZE)
+    out = source_ranks_path(data)
+    part = out.with_name(f"{layout.TMP_PREFIX}{out.name}")
+    con.execute("COPY (SELECT p.url, r.page_rank FROM read_parquet($pages) AS p "
+                "JOIN page_rank AS r ON r.url = md5_number_lower(p.url) ORDER BY p.url) "
+                "TO $path (FORMAT parquet)", {"pages": pages, "path": str(part)})
+    os.replace(part, out)
     return run.page_receipt()
 
 

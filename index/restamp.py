@@ -18,16 +18,14 @@ whose anchor holds one: URLs are percent-encoded, hosts, domains and kinds canno
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core.layout import TMP_PREFIX, parquet_metadata, url_id
+from core.layout import TMP_PREFIX, parquet_metadata
 from core.schema import INDEX_EDGES
 from index.compact import EDGE_ORDER
 
@@ -64,9 +62,9 @@ def _ranks(path: str, mtime_ns: int) -> dict[str, float]:
 
 
 @cache
-def _page_ranks(path: str, mtime_ns: int) -> dict[int, float]:
-    table = pq.read_table(path, columns=["url_id", "page_rank"])
-    return dict(zip(table["url_id"].to_pylist(), table["page_rank"].to_pylist(), strict=True))
+def _page_ranks(path: str, mtime_ns: int) -> dict[str, float]:
+    table = pq.read_table(path, columns=["url", "page_rank"])
+    return dict(zip(table["url"].to_pylist(), table["page_rank"].to_pylist(), strict=True))
 
 
 def domain_ranks(path: Path) -> dict[str, float]:
@@ -74,35 +72,33 @@ def domain_ranks(path: Path) -> dict[str, float]:
     return _ranks(str(path), path.stat().st_mtime_ns)
 
 
-def page_ranks(path: Path) -> dict[int, float]:
-    """The new generation's page ranks, read once per process (per file)."""
+def page_ranks(path: Path) -> dict[str, float]:
+    """The crawled pages' ranks by URL (index.buckets.source_ranks_path), read once per
+    process (per file)."""
     return _page_ranks(str(path), path.stat().st_mtime_ns)
 
 
-def _stamped(batch: pa.Table, key: str, column: str, ranks: dict[Any, float],
-             by: Callable[[str], Any] = str) -> pa.Table:
-    """`batch` with `column` looked up in `ranks` per distinct value of `key` (as `by`
-    makes it a key of `ranks`)."""
+def _stamped(batch: pa.Table, key: str, column: str, ranks: dict[str, float]) -> pa.Table:
+    """`batch` with `column` looked up in `ranks` per distinct value of `key`."""
     keys = pc.dictionary_encode(batch[key]).combine_chunks()
-    values = pa.array([ranks.get(by(k), 0.0) for k in keys.dictionary.to_pylist()],
-                      pa.float64())
+    values = pa.array([ranks.get(k, 0.0) for k in keys.dictionary.to_pylist()], pa.float64())
     return batch.set_column(batch.schema.get_field_index(column), INDEX_EDGES.field(column),
                             pc.take(values, keys.indices))
 
 
 def _with_ranks(batch: pa.Table, ranks: dict[str, float],
-                pages: dict[int, float]) -> pa.Table:
+                pages: dict[str, float]) -> pa.Table:
     """`batch` with src_domain_rank and src_page_rank looked up per distinct source."""
     batch = _stamped(batch, "src_domain", "src_domain_rank", ranks)
-    return _stamped(batch, "src_url", "src_page_rank", pages, by=url_id)
+    return _stamped(batch, "src_url", "src_page_rank", pages)
 
 
-def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, page_ranks_path: Path,
+def stream_bucket(old: Path, delta: pa.Table, ranks_path: Path, source_ranks_path: Path,
                   out: Path, row_group_size: int) -> None:
     """Write `out`: the rows of `old` not in `delta`, re-ranked, with `delta` merged in
     (delta: INDEX_EDGES rows, ranked, sorted in EDGE_ORDER)."""
     ranks = domain_ranks(ranks_path)
-    pages = page_ranks(page_ranks_path)
+    pages = page_ranks(source_ranks_path)
     delta = delta.cast(INDEX_EDGES)
     delta_keys = _one_chunk(edge_keys(delta)) if delta.num_rows else pa.array([], pa.string())
     key_list = delta_keys.to_pylist()
