@@ -73,7 +73,7 @@ def domain_ranks(path: Path) -> dict[str, float]:
 
 
 def page_ranks(path: Path) -> dict[str, float]:
-    """The crawled pages' ranks by URL (index.buckets.source_ranks_path), read once per
+    """The crawled pages' ranks by URL (index.rank_step.source_ranks_path), read once per
     process (per file)."""
     return _page_ranks(str(path), path.stat().st_mtime_ns)
 

@@ -28,10 +28,8 @@ from index import stage
 from index.buckets import (
     credited_path,
     map_part,
-    ranks_path,
     summarize_bucket,
     write_bucket,
-    write_ranks,
 )
 from index.compact import (
     SUMMARY_DIR,
@@ -42,6 +40,7 @@ from index.compact import (
     write_global_tables,
 )
 from index.plan import write_parts_list
+from index.rank_step import ranks_path, write_ranks
 
 STEPS = ("plan", "map", "reduce", "write", "commit")
 
