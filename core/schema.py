@@ -249,9 +249,6 @@ INDEX_EDGES = pa.schema(
         pa.field("src_page_rank", pa.float64(), nullable=False),
     ]
 )
-# What the build computes before domain ranks exist: every column but the rank.
-BUILT_EDGE_COLUMNS = tuple(name for name in INDEX_EDGES.names
-                           if name not in ("src_domain_rank", "src_page_rank"))
 
 # index pages: the latest fetch of each URL, plus its fetch history summary.
 INDEX_PAGES = pa.schema(

@@ -347,11 +347,10 @@ def _write_credited(data: Path, plan: stage.Plan, bucket: int, edges: Path) -> N
     con = connect(stage.spill_dir(data, plan, f"credited-{bucket}"), plan.threads,
                   plan.memory_limit)
     try:
-        tmp = path.with_name(f"{layout.TMP_PREFIX}{path.name}")
-        con.execute(f"COPY ({CREDITED_SQL}) TO $path (FORMAT parquet)",
-                    {"path": str(tmp), "edges": str(edges), "buckets": plan.buckets,
-                     "credits": str(stage.next_gen_dir(data) / TABLES["credits"][0])})
-        os.replace(tmp, path)
+        with layout.atomic_path(path) as tmp:
+            con.execute(f"COPY ({CREDITED_SQL}) TO $path (FORMAT parquet)",
+                        {"path": str(tmp), "edges": str(edges), "buckets": plan.buckets,
+                         "credits": str(stage.next_gen_dir(data) / TABLES["credits"][0])})
     finally:
         con.close()
         shutil.rmtree(stage.spill_dir(data, plan, f"credited-{bucket}"), ignore_errors=True)

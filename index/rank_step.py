@@ -61,12 +61,10 @@ def _write_page_ranks(con: duckdb.DuckDBPyConnection, data: Path, links: list[st
     con.execute("INSERT INTO index_page_ranks SELECT url, page_rank FROM page_rank")
     copy_table(con, "index_page_ranks", schema, page_ranks_path(data), order=order,
                row_group_size=LOOKUP_ROW_GROUP_SIZE)
-    out = source_ranks_path(data)
-    part = out.with_name(f"{layout.TMP_PREFIX}{out.name}")
-    con.execute("COPY (SELECT p.url, r.page_rank FROM read_parquet($pages) AS p "
-                "JOIN page_rank AS r ON r.url = md5_number_lower(p.url) ORDER BY p.url) "
-                "TO $path (FORMAT parquet)", {"pages": pages, "path": str(part)})
-    os.replace(part, out)
+    with layout.atomic_path(source_ranks_path(data)) as part:
+        con.execute("COPY (SELECT p.url, r.page_rank FROM read_parquet($pages) AS p "
+                    "JOIN page_rank AS r ON r.url = md5_number_lower(p.url) ORDER BY p.url) "
+                    "TO $path (FORMAT parquet)", {"pages": pages, "path": str(part)})
     return run.page_receipt()
 
 

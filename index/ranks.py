@@ -108,47 +108,32 @@ WITH inflow AS (
 SELECT (($scale - coalesce(sum(r * $damping // 100), 0)) // $k)::DOUBLE FROM inflow
 """
 
-# Domain rank on a fixed log scale: 0 for a domain no link reaches (its rank is the
-# base), +POINTS_PER_DECADE for each tenfold more, at most 100. No min-max: a domain's
-# number depends on its own rank against the base, not on the strongest domain of this
-# index, so unrelated domains joining do not move it (docs/metrics.md).
+# Every score on one fixed log scale: `top` for a node at the base (0 for rank: a node
+# no link reaches; 100 for trust: a seed's teleport share), POINTS_PER_DECADE more per
+# tenfold more, within 0..100. No min-max: a node's number depends on its own value
+# against the base, not on the strongest node of this index, so unrelated nodes joining
+# do not move it (docs/metrics.md). Trust from the seeds is not changed by domains no
+# seed reaches. `name`: the node's column in the result (the iteration's node table
+# calls it `domain`, URLs included).
 _SCALED = """
-CREATE OR REPLACE TEMP TABLE domain_rank AS
-SELECT n.domain,
-       CASE WHEN $base <= 0 OR v.r <= 0 THEN 0.0
-            ELSE least(100.0, greatest(0.0, round($points * log10(v.r::DOUBLE / $base), 1)))
-       END AS domain_rank
-FROM rank_node AS n
-JOIN rank_value AS v ON v.id = n.id
-"""
-
-# Trust on the same kind of scale, from the seeds: a seed gets at least the base (its
-# share of the teleport) and scores 100; each tenfold less trust costs POINTS_PER_DECADE;
-# 0 where no seed's trust arrives. Domains no seed reaches do not change anyone's trust.
-_TRUST_SCALED = """
-CREATE OR REPLACE TEMP TABLE domain_trust AS
-SELECT n.domain,
+CREATE OR REPLACE TEMP TABLE {table} AS
+SELECT n.domain AS {name},
        CASE WHEN $base <= 0 OR v.r <= 0 THEN 0.0
             ELSE least(100.0, greatest(0.0,
-                 round(100 + $points * log10(v.r::DOUBLE / $base), 1)))
-       END AS domain_trust
+                 round({top} + $points * log10(v.r::DOUBLE / $base), 1)))
+       END AS {table}
 FROM rank_node AS n
 JOIN rank_value AS v ON v.id = n.id
 """
 
 POINTS_PER_DECADE = 20  # 0..100 spans five decades of rank above the base
 
-# Page rank: the same PageRank and scale over URLs, the node ids' `domain` column holding
-# the URL (the iteration only needs a name per node).
-_PAGE_SCALED = """
-CREATE OR REPLACE TEMP TABLE page_rank AS
-SELECT n.domain AS url,
-       CASE WHEN $base <= 0 OR v.r <= 0 THEN 0.0
-            ELSE least(100.0, greatest(0.0, round($points * log10(v.r::DOUBLE / $base), 1)))
-       END AS page_rank
-FROM rank_node AS n
-JOIN rank_value AS v ON v.id = n.id
-"""
+
+def _scale(con: duckdb.DuckDBPyConnection, run: RankRun, table: str, name: str,
+           top: int = 0) -> None:
+    """TEMP TABLE `table`(`name`, `table`): the iteration's values on the fixed scale."""
+    con.execute(_SCALED.format(table=table, name=name, top=top),
+                {"base": run.base * SCALE, "points": POINTS_PER_DECADE})
 
 
 # The definition's version: bump it whenever a number could change for the same links.
@@ -238,7 +223,7 @@ def compute_domain_ranks(con: duckdb.DuckDBPyConnection, *, domains: str,
     computation did (its receipt).
     """
     run = _power_iteration(con, domains, links, "true")
-    con.execute(_SCALED, {"base": run.base * SCALE, "points": POINTS_PER_DECADE})
+    _scale(con, run, "domain_rank", "domain")
     _drop(con)
     return run
 
@@ -253,7 +238,7 @@ def compute_page_ranks(con: duckdb.DuckDBPyConnection, *, pages: str, links: str
     con.execute(f"CREATE OR REPLACE TEMP VIEW page_arc AS "
                 f"SELECT src_url AS src_domain, dst_url AS dst_domain FROM {links}")
     run = _power_iteration(con, "page_node", "page_arc", "true")
-    con.execute(_PAGE_SCALED, {"base": run.base * SCALE, "points": POINTS_PER_DECADE})
+    _scale(con, run, "page_rank", "url")
     _drop(con)
     return run
 
@@ -264,7 +249,7 @@ def compute_domain_trust(con: duckdb.DuckDBPyConnection, *, domains: str, links:
     of the table `seeds` (a `domain` column) over the same graph as domain rank."""
     run = _power_iteration(con, domains, links,
                            f"domain IN (SELECT domain FROM {seeds})")
-    con.execute(_TRUST_SCALED, {"base": run.base * SCALE, "points": POINTS_PER_DECADE})
+    _scale(con, run, "domain_trust", "domain", top=100)
     _drop(con)
     return run
 

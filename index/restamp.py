@@ -55,27 +55,20 @@ def streamable(old: Path, delta: pa.Table) -> bool:
 
 
 @cache
-def _ranks(path: str, mtime_ns: int) -> dict[str, float]:
-    table = pq.read_table(path, columns=["domain", "domain_rank"])
-    return dict(zip(table["domain"].to_pylist(), table["domain_rank"].to_pylist(),
-                    strict=True))
-
-
-@cache
-def _page_ranks(path: str, mtime_ns: int) -> dict[str, float]:
-    table = pq.read_table(path, columns=["url", "page_rank"])
-    return dict(zip(table["url"].to_pylist(), table["page_rank"].to_pylist(), strict=True))
+def _lookup(path: str, mtime_ns: int, key: str, value: str) -> dict[str, float]:
+    table = pq.read_table(path, columns=[key, value])
+    return dict(zip(table[key].to_pylist(), table[value].to_pylist(), strict=True))
 
 
 def domain_ranks(path: Path) -> dict[str, float]:
     """The new generation's ranks, read once per process (per ranks file)."""
-    return _ranks(str(path), path.stat().st_mtime_ns)
+    return _lookup(str(path), path.stat().st_mtime_ns, "domain", "domain_rank")
 
 
 def page_ranks(path: Path) -> dict[str, float]:
     """The crawled pages' ranks by URL (index.rank_step.source_ranks_path), read once per
     process (per file)."""
-    return _page_ranks(str(path), path.stat().st_mtime_ns)
+    return _lookup(str(path), path.stat().st_mtime_ns, "url", "page_rank")
 
 
 def _stamped(batch: pa.Table, key: str, column: str, ranks: dict[str, float]) -> pa.Table:

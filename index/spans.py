@@ -18,6 +18,19 @@ from __future__ import annotations
 
 from core.schema import KINDS_COUNTED_ALWAYS
 
+
+def _counted(link: str) -> str:
+    """SQL: the sighting of `link` (an alias) on fetch `f` (NULL: a fetch no build has
+    read) counts (core.schema.FETCH_OUTCOMES)."""
+    always = ", ".join(f"'{kind}'" for kind in KINDS_COUNTED_ALWAYS)
+    return f"f.seq IS NOT NULL AND ({link}.kind IN ({always}) OR f.outcome = 'ok')"
+
+
+def _lost_reason(outcome: str) -> str:
+    """SQL: why a link is lost on a fetch of this outcome ('ok': it was removed)."""
+    return f"CASE {outcome} WHEN 'ok' THEN 'link_removed' ELSE {outcome} END"
+
+
 RECENCY = """epoch_ms({t}.fetched_at)::HUGEINT * 4611686018427387904
              + (2147483647 - {t}.ordinal)::HUGEINT * 1073741824
              + c.rank"""
@@ -32,12 +45,12 @@ SELECT e.*,
        epoch_ms(e.fetched_at) AS fetched_ms,
        """ + RECENCY.format(t="e") + """ AS recency,
        f.seq, f.new_rank,
-       f.seq IS NOT NULL AND (e.kind IN ({always}) OR f.outcome = 'ok') AS counted
+       """ + _counted("e") + """ AS counted
 FROM runs AS e
 JOIN crawl AS c ON c.crawl_id = e.crawl_id
 LEFT JOIN read_parquet($fetches) AS f
   ON f.url = e.src_url AND f.crawl_id = e.crawl_id AND f.fetched_at = e.fetched_at
-""".replace("{always}", ", ".join(f"'{kind}'" for kind in KINDS_COUNTED_ALWAYS))
+"""
 
 # A previous row's sightings on fetches that build did not know (`unplaced`: its page's
 # row came after its links', a build ran while a writer was between the two parts):
@@ -51,12 +64,12 @@ SELECT o.src_url, o.src_host, o.src_domain, o.dst_url, o.dst_host, o.dst_domain,
        o.sighting.crawl_id AS crawl_id, o.sighting.fetched_at AS fetched_at,
        epoch_ms(o.sighting.fetched_at) AS fetched_ms, NULL AS recency,
        f.seq, f.new_rank,
-       f.seq IS NOT NULL AND (o.kind IN ({always}) OR f.outcome = 'ok') AS counted
+       """ + _counted("o") + """ AS counted
 FROM (SELECT *, unnest(unplaced) AS sighting FROM previous) AS o
 LEFT JOIN read_parquet($fetches) AS f
   ON f.url = o.src_url AND f.crawl_id = o.sighting.crawl_id
  AND f.fetched_at = o.sighting.fetched_at
-""".replace("{always}", ", ".join(f"'{kind}'" for kind in KINDS_COUNTED_ALWAYS))
+"""
 
 # The new runs' sightings aggregated per link as a full build does, with what its
 # spans need: when the fetches it counted on (seq) are consecutive, the usual case, it
@@ -129,7 +142,7 @@ span AS (
 )
 SELECT s.src_url, s.dst_url, s.kind, s.anchor,
        list({'found_ms': s.found_ms, 'lost_ms': epoch_ms(f.fetched_at),
-             'lost_reason': CASE f.outcome WHEN 'ok' THEN 'link_removed' ELSE f.outcome END,
+             'lost_reason': """ + _lost_reason("f.outcome") + """,
              'lost_to': f.outcome_to, 'nofollow_ms': s.nofollow_ms,
              'first_rank': s.first_rank, 'any_follow': s.any_follow}
             ORDER BY s.found_ms) AS spans
@@ -148,8 +161,7 @@ SELECT a.src_url, a.dst_url, a.kind, a.anchor, a.first_ms, a.last_ms, a.recency,
        CASE WHEN a.n_counted = 0 THEN NULL
             WHEN a.n_counted = a.max_seq - a.min_seq + 1 THEN [{
                 'found_ms': a.found_ms, 'lost_ms': epoch_ms(lost.fetched_at),
-                'lost_reason': CASE lost.outcome WHEN 'ok' THEN 'link_removed'
-                                                 ELSE lost.outcome END,
+                'lost_reason': """ + _lost_reason("lost.outcome") + """,
                 'lost_to': lost.outcome_to,
                 'nofollow_ms': CASE WHEN a.last_follow = a.max_seq THEN NULL
                                     WHEN a.last_follow IS NULL THEN a.found_ms
@@ -238,8 +250,7 @@ spanned AS (
                                     ELSE span.nofollow_ms END}]
             WHEN open AND next_ms IS NOT NULL THEN [{
                 'found_ms': span.found_ms, 'lost_ms': next_ms,
-                'lost_reason': CASE next_outcome WHEN 'ok' THEN 'link_removed'
-                                                 ELSE next_outcome END,
+                'lost_reason': """ + _lost_reason("next_outcome") + """,
                 'lost_to': next_to, 'nofollow_ms': span.nofollow_ms}]
             ELSE [span]
         END,

@@ -11,8 +11,9 @@
 -- link_spans(target, scope, dofollow_only, external_only, kind, link_position)
 --     the links to a target (live or not; as target_edges), one row per span:
 --     the link's columns plus span_found_at, span_lost_at, span_lost_reason,
---     span_lost_to, span_number (1: the link's first span) and latest_span (the span
---     is found_at .. lost_at). A link never counted has no span and no row.
+--     span_lost_to, span_nofollow_at (nofollow_at for the latest span, NULL before:
+--     what followed_at needs), span_number (1: the link's first span) and latest_span
+--     (the span is found_at .. lost_at). A link never counted has no span and no row.
 --     dofollow_only is not applied here: each caller knows at what moment it asks.
 --
 -- known_crawl(crawl)
@@ -31,6 +32,8 @@ SELECT
     spanned.span.lost_at AS span_lost_at,
     spanned.span.lost_reason AS span_lost_reason,
     spanned.span.lost_to AS span_lost_to,
+    CASE WHEN spanned.span_number = len(spanned.spans) THEN spanned.nofollow_at END
+        AS span_nofollow_at,
     spanned.span_number,
     spanned.span_number = len(spanned.spans) AS latest_span
 FROM (

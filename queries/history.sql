@@ -67,7 +67,7 @@ span AS (
 counted AS (  -- each span alive at a crawl's end, and whether it passed credit then
     SELECT crawl_window.crawl_id, span.src_domain,
            followed_at(span.nofollow, span.ugc, span.sponsored,
-                       CASE WHEN span.latest_span THEN span.nofollow_at END,
+                       span.span_nofollow_at,
                        crawl_window.crawl_ended) AS followed
     FROM crawl_window
     JOIN span
@@ -93,7 +93,7 @@ moved AS (
                       OR span.span_found_at > crawl_window.previous_end)
                  AND (NOT dofollow_only
                       OR followed_at(span.nofollow, span.ugc, span.sponsored,
-                                     CASE WHEN span.latest_span THEN span.nofollow_at END,
+                                     span.span_nofollow_at,
                                      span.span_found_at))
            ) AS new_backlinks,
            count(*) FILTER (

@@ -25,7 +25,8 @@ from core.errors import LinkindexError
 from core.schema import INDEX_FORMAT
 from core.storage import Storage
 
-TABLES = ("pages", "domains", "hosts", "fetches", "credits", "page_ranks", "credited")
+# The generation's one-file tables, as `linkindex paths` lists them.
+TABLES = ("pages", "hosts", "domains", "fetches", "credits", "page_ranks", "credited")
 
 
 @dataclass

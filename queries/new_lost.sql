@@ -69,7 +69,7 @@ change AS (
     FROM span
     WHERE NOT dofollow_only
        OR followed_at(span.nofollow, span.ugc, span.sponsored,
-                      CASE WHEN span.latest_span THEN span.nofollow_at END,
+                      span.span_nofollow_at,
                       span.span_found_at)
     UNION ALL
     SELECT 'lost', span.span_lost_at, span.span_lost_reason, span.span_lost_to, false,

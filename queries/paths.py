@@ -16,7 +16,7 @@ from typing import Any
 
 from core import layout
 from core.storage import Storage
-from queries.live import resolve
+from queries.live import TABLES, resolve
 
 __all__ = ["bucket_sql", "live_paths", "paths_text"]
 
@@ -52,7 +52,7 @@ def live_paths(data: Path | Storage) -> dict[str, Any]:
         "edges": live.location("edges") + "/",
         "edges_files": live.edge_files,
     }
-    for table in ("pages", "hosts", "domains", "fetches", "credits", "page_ranks", "credited"):
+    for table in TABLES:
         paths[table] = live.location(f"{table}.parquet")
     paths["manifest"] = live.location(layout.MANIFEST)
     return paths
