@@ -14,7 +14,8 @@ from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNod
 
 from core.bounds import bound_markup
 from core.domains import registrable_domain
-from core.schema import ANCHOR_MAX_CHARS, EDGE_LINK_COLUMNS, TITLE_MAX_CHARS
+from core.pagetext import link_snippet, page_terms
+from core.schema import ANCHOR_MAX_CHARS, EDGE_LINK_COLUMNS, SNIPPET_CHARS, TITLE_MAX_CHARS
 from core.urls import RESOLVER, UNSEEN, BaseResolver, absolutize, normalize_url, url_host
 from core.urls import clear_caches as clear_url_caches
 
@@ -78,6 +79,7 @@ class PageExtraction:
     n_skipped_links: int = 0
     # Why only a first part of the page was parsed (core/bounds.py), None if it all was.
     truncated: str | None = None
+    terms: list[dict[str, Any]] | None = None  # PAGES.terms (core.pagetext.page_terms)
     links: dict[str, list[Any]] = field(
         default_factory=lambda: {name: [] for name in EDGE_LINK_COLUMNS}
     )
@@ -116,6 +118,8 @@ class PageExtraction:
         cols["sponsored"].append("sponsored" in rel)
         cols["position"].append(position)
         cols["external"].append(src_domain != dst_domain)
+        cols["text_before"].append(None)
+        cols["text_after"].append(None)
 
     def add_canonical(self, src_domain: str, href: str, base: str) -> None:
         """The page's rel=canonical: an edge and a page fact, or a skipped link."""
@@ -253,10 +257,12 @@ _ROW_COLUMNS = ("dst_url", "dst_host", "dst_domain", "anchor", "kind", "alt", "n
 _PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS
 
 
-def extract_html(url: str, html: str | bytes, robots_header: str | None = None) -> PageExtraction:
+def extract_html(url: str, html: str | bytes, robots_header: str | None = None,
+                 snippet_chars: int = SNIPPET_CHARS) -> PageExtraction:
     """Extract the page facts and every link of an HTML page fetched from `url`: its
     cost bounded (core/bounds.py), one parse, one CSS query (_page_nodes), then each
-    part from what that query found. Bytes are read as UTF-8."""
+    part from what that query found; last, the page's terms (core.pagetext). Bytes are
+    read as UTF-8. `snippet_chars`: text kept on each side of a content link (0: none)."""
     if isinstance(html, bytes):
         html = html.decode("utf-8", "replace")
     bounded = bound_markup(html)
@@ -277,8 +283,31 @@ def extract_html(url: str, html: str | bytes, robots_header: str | None = None) 
             skipped = set(skipped_at)
             links = [node for i, node in enumerate(links) if i not in skipped]
         if rows:
-            _add_columns(result, rows, _positions(links))
+            positions = _positions(links)
+            _add_columns(result, rows, positions)
+            _add_snippets(result, links, positions, snippet_chars)
+    result.terms = page_terms(tree, result.title)
     return result
+
+
+def _add_snippets(result: PageExtraction, links: list[LexborNode], positions: list[str],
+                  chars: int) -> None:
+    """The text around each content link (<a>, and <a> around an image); None for the
+    others, whose neighbours are menu items or nothing."""
+    cols = result.links
+    first = len(cols["dst_url"]) - len(links)
+    kinds = cols["kind"]
+    before: list[str | None] = []
+    after: list[str | None] = []
+    for i, (node, position) in enumerate(zip(links, positions, strict=True)):
+        if chars > 0 and position == "content" and kinds[first + i] in ("a", "img"):
+            left, right = link_snippet(node, chars)
+        else:
+            left = right = None
+        before.append(left)
+        after.append(right)
+    cols["text_before"].extend(before)
+    cols["text_after"].extend(after)
 
 
 class _PageNodes(NamedTuple):

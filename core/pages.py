@@ -15,7 +15,7 @@ from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from core.domains import registrable_domain
 from core.extractor import PageExtraction, extract_html, extract_redirect, is_html, media_type
-from core.schema import TRUNCATED
+from core.schema import SNIPPET_CHARS, TRUNCATED
 from core.urls import url_host
 
 # Statuses whose response has no content by definition (RFC 9110): a body sent with
@@ -57,6 +57,7 @@ def extraction_columns(extraction: PageExtraction) -> dict[str, Any]:
         "n_links": extraction.n_links,
         "n_external_links": extraction.n_external_links,
         "n_skipped_links": extraction.n_skipped_links,
+        "terms": extraction.terms,
     }
 
 
@@ -93,6 +94,7 @@ def page_rows(
     location: str | None = None,
     x_robots_tag: str | None = None,
     ip: str | None = None,
+    snippet_chars: int = SNIPPET_CHARS,
 ) -> PageRows:
     """Rows for one HTTP response; `url` is already normalised (`extractor.page_url`)."""
     page = page_row(crawl_id, url, depth, fetched_at)
@@ -109,7 +111,8 @@ def page_rows(
         page["redirect_to"] = target
         follow = [target] if target else []
     elif 200 <= status < 300 and status not in NO_CONTENT and is_html(content_type):
-        extraction = extract_html(url, decode_html(body, content_type), x_robots_tag)
+        extraction = extract_html(url, decode_html(body, content_type), x_robots_tag,
+                                  snippet_chars)
         if not extraction.meta_nofollow:
             follow = extraction.links["dst_url"]
     page.update(extraction_columns(extraction))

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from core.errors import check_worker_id
 from core.layout import raw_dir, write_table
-from core.schema import EDGE_LINK_COLUMNS, EDGE_PAGE_COLUMNS, EDGES, PAGES
+from core.schema import EDGE_LINK_COLUMNS, EDGE_PAGE_COLUMNS, EDGES, PAGES, RAW_COLUMNS_ADDED
 
 
 def default_worker_id() -> str:
@@ -118,7 +118,10 @@ class PartWriter:
             for name in EDGE_PAGE_COLUMNS:
                 self.edges[name].extend([src[name]] * n)
             for name in EDGE_LINK_COLUMNS:
-                self.edges[name].extend(links[name])
+                if name in links or name not in RAW_COLUMNS_ADDED:
+                    self.edges[name].extend(links[name])
+                else:  # a caller that predates the column: NULL, as in an older part
+                    self.edges[name].extend([None] * n)
 
     def due(self) -> bool:
         if not self.pending_pages:

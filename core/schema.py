@@ -23,6 +23,10 @@ POSITIONS = ("content", "nav", "header", "footer", "aside")
 # How a query names its target (queries/_target.sql): a registrable domain with its
 # subdomains, one host, one URL exactly, or every URL starting with a prefix.
 TARGET_SCOPES = ("domain", "host", "exact", "prefix")
+# The class of a link's anchor text (queries/_anchors.sql, docs/anchors.md), in the order
+# the queries show them (anchor_mix: one row each).
+ANCHOR_CLASSES = ("branded", "exact", "partial", "naked_url", "generic", "image", "empty",
+                  "other")
 
 # pages.error is "<kind>: <what happened>". These kinds are URLs the crawl never fetched
 # (robots.txt disallows it, the private-address guard refused it, its domain was skipped
@@ -85,6 +89,13 @@ URL_MAX_CHARS = 4096
 
 _TS = pa.timestamp("ms", tz="UTC")
 
+# One word of a page and how often it occurs there (PAGES.terms).
+TERM = pa.struct([pa.field("term", pa.string()), pa.field("n", pa.int32())])
+TERMS_PER_PAGE = 32
+# Text kept on each side of a content link (EDGES.text_before / text_after), at most;
+# the crawl setting LINKINDEX_SNIPPET_CHARS changes it, 0 turns it off.
+SNIPPET_CHARS = 60
+
 # DuckDB column types of the Arrow types these schemas use, for SQL that must state
 # them (timestamps are decided by each caller: raw parts read as TIMESTAMPTZ).
 DUCKDB_TYPES = {
@@ -138,6 +149,10 @@ PAGES = pa.schema(
         pa.field("error", pa.string()),
         pa.field("warc_file", pa.string()),  # evidence, filled when a crawl archives to WARC
         pa.field("warc_offset", pa.int64()),
+        # The page's most frequent words in its title, headings and main text (at most
+        # TERMS_PER_PAGE, stop words left out; docs/metrics.md, "relevance"): what topical
+        # relevance is computed from, kept small instead of the text.
+        pa.field("terms", pa.list_(TERM)),
     ]
 )
 
@@ -163,6 +178,10 @@ _EDGE_LINK_FIELDS = [
     pa.field("position", pa.string()),  # one of POSITIONS; null for redirect/canonical/unknown
     pa.field("ordinal", pa.int32(), nullable=False),
     pa.field("external", pa.bool_(), nullable=False),
+    # Visible text just before and after a content link in its paragraph (at most
+    # SNIPPET_CHARS each, cut at a word); NULL for other positions and kinds.
+    pa.field("text_before", pa.string()),
+    pa.field("text_after", pa.string()),
 ]
 
 EDGES = pa.schema(_EDGE_PAGE_FIELDS + _EDGE_LINK_FIELDS)
@@ -171,6 +190,9 @@ EDGE_PAGE_COLUMNS = tuple(field.name for field in _EDGE_PAGE_FIELDS)
 EDGE_LINK_COLUMNS = tuple(field.name for field in _EDGE_LINK_FIELDS)
 
 RAW_TABLES = {"pages": PAGES, "edges": EDGES}
+# Raw columns added after schema v1 was first written: a part written before them lacks
+# them and reads them as NULL (older parts stay valid, no re-crawl needed).
+RAW_COLUMNS_ADDED = frozenset({"terms", "text_before", "text_after"})
 
 # ---------------------------------------------------------------------------
 # Index tables (one generation under DATA/index/<generation>/)
@@ -182,9 +204,11 @@ RAW_TABLES = {"pages": PAGES, "edges": EDGES}
 # pair summaries count dofollow_links, and domains has domain_trust and trust_ratio. 5:
 # edges carry the link's lifecycle (found_at, lost_at, lost_reason, ...), live means
 # "counted on its page's latest fetch" (docs/history.md), and fetches.parquet lists every
-# fetch. A
-# live generation of an older format is rebuilt by the next build and refused by queries.
-INDEX_FORMAT = 5
+# fetch. 6: edges carry facts of their source page for the link audit (src_external_links,
+# src_ip, src_lang) and the text around content links; page_terms.parquet and
+# domain_links.parquet. A live generation of an older format is rebuilt by the next
+# build and refused by queries.
+INDEX_FORMAT = 6
 
 # One closed span of a link's life (INDEX_EDGES.past_spans).
 SPAN = pa.struct([
@@ -247,6 +271,12 @@ INDEX_EDGES = pa.schema(
         # page_rank of src_url (page_ranks.parquet), stored on each edge for the same
         # reason; 0..100 on a fixed scale in steps of 0.1, so few distinct values.
         pa.field("src_page_rank", pa.float64(), nullable=False),
+        # Facts of src_url's latest fetch (index pages), stamped likewise for the link
+        # audit: its external links (n_external_links), the address its site resolved to
+        # (ip) and its language (lang). NULL when the source page has no fetched row.
+        pa.field("src_external_links", pa.int32()),
+        pa.field("src_ip", pa.string()),
+        pa.field("src_lang", pa.string()),
     ]
 )
 
@@ -314,6 +344,28 @@ INDEX_PAGE_RANKS = pa.schema(
         # core.layout.url_id: md5_number_lower(url) in SQL
         pa.field("url_id", pa.uint64(), nullable=False),
         pa.field("page_rank", pa.float64(), nullable=False),  # 0..100, fixed log scale
+    ]
+)
+
+# index page_terms: each crawled page's terms (PAGES.terms of its latest fetch) weighted
+# by TF-IDF over all such pages and scaled to unit length, so the relevance of two pages
+# is the sum of the products of their shared terms' weights (docs/metrics.md).
+INDEX_PAGE_TERMS = pa.schema(
+    [
+        pa.field("url_id", pa.uint64(), nullable=False),  # core.layout.url_id
+        pa.field("terms", pa.list_(pa.struct([pa.field("term", pa.string()),
+                                              pa.field("weight", pa.float64())]))),
+    ]
+)
+
+# index domain_links: live external links per (linking, linked) registrable domain pair,
+# sorted by the linking domain: a domain's outbound profile in one small read.
+INDEX_DOMAIN_LINKS = pa.schema(
+    [
+        pa.field("src_domain", pa.string(), nullable=False),
+        pa.field("dst_domain", pa.string(), nullable=False),
+        pa.field("links", pa.int64(), nullable=False),
+        pa.field("dofollow_links", pa.int64(), nullable=False),
     ]
 )
 

@@ -15,8 +15,9 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.error import DNSLookupError
 
 from core.addresses import is_public_ip, parse_address, refusal_reason
+from core.errors import LinkindexError
 from crawler.failures import PrivateAddressRefused, ResponseTooLarge
-from crawler.resolver import PublicOnlyResolver
+from crawler.resolver import PublicOnlyResolver, static_addresses
 
 # request.meta key: the site's address as this crawler resolved it (behind a proxy,
 # response.ip_address is the proxy's, not the site's)
@@ -41,6 +42,11 @@ class PrivateAddressMiddleware:
         # name → (refusal reason or None when public, its first address)
         self.resolved: dict[str, tuple[str | None, str | None]] = {}
         PublicOnlyResolver.allow_private = self.allow  # one resolver per process
+        try:
+            self.static = static_addresses(crawler.settings.get("LINKINDEX_RESOLVE"))
+        except ValueError as exc:
+            raise LinkindexError(str(exc)) from None
+        PublicOnlyResolver.static = self.static
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PrivateAddressMiddleware:
@@ -51,9 +57,15 @@ class PrivateAddressMiddleware:
         raise PrivateAddressRefused(reason)
 
     async def process_request(self, request: Request) -> None:
+        host = urlparse_cached(request).hostname or ""
+        if host in self.static:  # the site's address is known: the one to record
+            address = self.static[host]
+            if not self.allow and not is_public_ip(address):
+                self._refuse(f"{host} resolves to {address}")
+            request.meta[SITE_ADDRESS] = address
+            return
         if self.allow:
             return
-        host = urlparse_cached(request).hostname or ""
         reason = refusal_reason(host)
         if reason is not None:
             self._refuse(reason)

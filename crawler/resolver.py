@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from scrapy.resolver import CachingThreadedResolver
@@ -21,12 +22,42 @@ class PublicOnlyResolver(CachingThreadedResolver):
     """
 
     allow_private = False
+    # LINKINDEX_RESOLVE: names answered from the setting, not DNS (see static_addresses).
+    static: dict[str, str] = {}
 
     def getHostByName(self, name: str, timeout: Any = ()) -> Any:  # noqa: N802 (Twisted API)
-        d = super().getHostByName(name, timeout)
+        if name.lower() in PublicOnlyResolver.static:
+            from twisted.internet import defer
+
+            d = defer.succeed(PublicOnlyResolver.static[name.lower()])
+        else:
+            d = super().getHostByName(name, timeout)
         if not PublicOnlyResolver.allow_private and not is_ip_literal(name):
             d.addCallback(_refuse_private, name)
         return d
+
+
+def static_addresses(value: Any) -> dict[str, str]:
+    """LINKINDEX_RESOLVE as {host: address}: a dict, its JSON, or text
+    "host=address,host=address" (`-s LINKINDEX_RESOLVE=...` gives text). A bad entry raises ValueError naming it."""
+    if not value:
+        return {}
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"bad LINKINDEX_RESOLVE {value[:60]!r}: not a JSON object") from None
+    pairs = value.items() if isinstance(value, dict) else (
+        entry.split("=", 1) if "=" in entry else (entry, "")
+        for entry in str(value).replace(";", ",").split(",") if entry.strip())
+    out: dict[str, str] = {}
+    for host, address in pairs:
+        parsed = parse_address(str(address).strip())
+        if not str(host).strip() or parsed is None:
+            raise ValueError(f"bad LINKINDEX_RESOLVE entry {host}={address}: "
+                             "use host=address, e.g. example.com=203.0.113.7")
+        out[str(host).strip().lower()] = str(parsed)
+    return out
 
 
 def _refuse_private(address: str, name: str) -> str:

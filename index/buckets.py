@@ -132,7 +132,8 @@ HAVING sum(links) > 0
 
 _RANKED = """
 SELECT m.*, coalesce(r.domain_rank, 0.0) AS src_domain_rank,
-       coalesce(pr.page_rank, 0.0) AS src_page_rank
+       coalesce(pr.page_rank, 0.0) AS src_page_rank,
+       pr.n_external_links AS src_external_links, pr.ip AS src_ip, pr.lang AS src_lang
 FROM merged AS m
 LEFT JOIN read_parquet($ranks) AS r ON r.domain = m.src_domain
 LEFT JOIN read_parquet($page_ranks) AS pr ON pr.url = m.src_url

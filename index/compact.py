@@ -26,10 +26,12 @@ from core.layout import TMP_PREFIX, parquet_metadata
 from core.schema import (
     INDEX_CREDITED,
     INDEX_CREDITS,
+    INDEX_DOMAIN_LINKS,
     INDEX_DOMAINS,
     INDEX_FETCHES,
     INDEX_HOSTS,
     INDEX_PAGE_RANKS,
+    INDEX_PAGE_TERMS,
     INDEX_PAGES,
     PAGES,
     RAW_TABLES,
@@ -70,6 +72,8 @@ TABLES = {
     "page_ranks": ("page_ranks.parquet", INDEX_PAGE_RANKS, "url_id"),
     "credited": ("credited.parquet", INDEX_CREDITED, "dst_domain, dst_url, src_domain, src_url"),
     "domains": ("domains.parquet", INDEX_DOMAINS, "domain"),
+    "page_terms": ("page_terms.parquet", INDEX_PAGE_TERMS, "url_id"),
+    "domain_links": ("domain_links.parquet", INDEX_DOMAIN_LINKS, "src_domain, dst_domain"),
 }
 
 
@@ -256,9 +260,15 @@ def raw_view(con: duckdb.DuckDBPyConnection, table: str, paths: list[str],
     name = name or f"raw_{table}"
     if paths:
         # The relational API writes the file list as a properly quoted literal.
-        con.read_parquet(paths, union_by_name=union).create_view(f"{name}_files")
+        files = con.read_parquet(paths, union_by_name=union)
+        files.create_view(f"{name}_files")
+        # Columns added to the schema later are NULL in parts written before them.
+        present = set(files.columns)
+        columns = [f.name if f.name in present
+                   else f"CAST(NULL AS {duckdb_type(f.type, 'TIMESTAMPTZ')}) AS {f.name}"
+                   for f in schema]
         con.execute(f"CREATE TEMP VIEW {name} AS "
-                    f"SELECT {', '.join(schema.names)} FROM {name}_files")
+                    f"SELECT {', '.join(columns)} FROM {name}_files")
     else:
         con.execute(f"CREATE TEMP TABLE {name} ({columns_ddl(schema, raw=True)})")
 

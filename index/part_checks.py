@@ -24,7 +24,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.errors import LinkindexError
-from core.schema import META_KIND, META_SCHEMA_VERSION, RAW_TABLES, SCHEMA_VERSION
+from core.schema import (
+    META_KIND,
+    META_SCHEMA_VERSION,
+    RAW_COLUMNS_ADDED,
+    RAW_TABLES,
+    SCHEMA_VERSION,
+)
 
 
 class PartProblem(Exception):
@@ -64,6 +70,8 @@ def check_part(path: Path, table: str) -> PartInfo:
         raise PartProblem(f"a {kind.decode(errors='replace')!r} part among {table} parts")
     for expected in RAW_TABLES[table]:
         index = schema.get_field_index(expected.name)
+        if index < 0 and expected.name in RAW_COLUMNS_ADDED:
+            continue  # written before the column existed: read as NULL
         if index < 0:
             raise PartProblem(f"column {expected.name} is missing")
         actual = schema.field(index).type
@@ -75,7 +83,7 @@ def check_part(path: Path, table: str) -> PartInfo:
 def read_part(path: Path, table: str, info: PartInfo) -> None:
     """Decode every page of the columns of `table` the build reads, verifying page
     checksums where the part has them; raises PartProblem for a part to skip."""
-    columns = [f.name for f in RAW_TABLES[table]]
+    columns = [f.name for f in RAW_TABLES[table] if f.name in info.columns]
     rows = 0
     try:
         part = pq.ParquetFile(path, page_checksum_verification=True)

@@ -32,7 +32,10 @@ def ranks_path(data: Path) -> Path:
 
 def source_ranks_path(data: Path) -> Path:
     """The page ranks of the crawled pages, by URL: the only ones stamped on edges (every
-    source is a crawled page), pages-sized, joined by text, no hash per edge."""
+    source is a crawled page), pages-sized, joined by text, no hash per edge; with the
+    other facts of each page stamped on its links (src_external_links, src_ip,
+    src_lang). Those change only with a new fetch of the page, which puts all its links
+    in the build's delta: only the ranks can move under an unchanged link."""
     return stage.next_dir(data) / "source_ranks.parquet"
 
 
@@ -62,10 +65,49 @@ def _write_page_ranks(con: duckdb.DuckDBPyConnection, data: Path, links: list[st
     copy_table(con, "index_page_ranks", schema, page_ranks_path(data), order=order,
                row_group_size=LOOKUP_ROW_GROUP_SIZE)
     with layout.atomic_path(source_ranks_path(data)) as part:
-        con.execute("COPY (SELECT p.url, r.page_rank FROM read_parquet($pages) AS p "
+        con.execute("COPY (SELECT p.url, r.page_rank, p.n_external_links, p.ip, p.lang "
+                    "FROM read_parquet($pages) AS p "
                     "JOIN page_rank AS r ON r.url = md5_number_lower(p.url) ORDER BY p.url) "
                     "TO $path (FORMAT parquet)", {"pages": pages, "path": str(part)})
     return run.page_receipt()
+
+
+# Each crawled page's terms weighted by TF-IDF and scaled to unit length (docs/metrics.md,
+# "relevance"): tf is the count on the page, idf = ln((1 + N) / (1 + df)) + 1 over the N
+# pages with terms (the smoothed form scikit-learn uses), so two pages' relevance is the
+# sum of products of their shared terms' weights, 0..1.
+PAGE_TERMS_SQL = """
+WITH page AS (
+    SELECT url, terms FROM read_parquet($pages) WHERE len(terms) > 0
+),
+term AS (
+    SELECT page.url, t.term AS term, t.n AS n
+    FROM page, unnest(page.terms) AS u(t)
+),
+df AS (SELECT term, count(*) AS df FROM term GROUP BY term),
+weighted AS (
+    SELECT term.url, term.term,
+           term.n * (ln((1 + (SELECT count(*) FROM page)) / (1 + df.df)) + 1) AS weight
+    FROM term JOIN df USING (term)
+)
+SELECT md5_number_lower(url) AS url_id,
+       list({'term': term, 'weight': weight} ORDER BY term) AS terms,
+FROM (
+    SELECT url, term, weight / sqrt(sum(weight * weight) OVER (PARTITION BY url)) AS weight
+    FROM weighted
+)
+GROUP BY url
+"""
+
+
+def _write_lookup(con: duckdb.DuckDBPyConnection, data: Path, table: str, sql: str,
+                  params: dict[str, Any] | None = None) -> None:
+    """One of the new generation's lookup tables (index.compact.TABLES) from `sql`."""
+    file, schema, order = TABLES[table]
+    con.execute(f"CREATE TEMP TABLE index_{table} ({columns_ddl(schema)})")
+    con.execute(f"INSERT INTO index_{table} BY NAME {sql}", params or {})
+    copy_table(con, f"index_{table}", schema, stage.next_gen_dir(data) / file, order=order,
+               row_group_size=LOOKUP_ROW_GROUP_SIZE)
 
 
 def _moved(con: duckdb.DuckDBPyConnection, data: Path, plan: stage.Plan, new: Path,
@@ -127,6 +169,9 @@ def write_ranks(data: Path, plan: stage.Plan) -> bool:
         write_credits(con, stage.next_gen_dir(data), "every_host")
         links = sorted(str(p) for p in (root / "summary").glob("bucket=*.links.parquet"))
         receipts["page_rank"] = _write_page_ranks(con, data, links, pages)
+        _write_lookup(con, data, "domain_links",
+                      "SELECT src_domain, dst_domain, links, dofollow_links FROM domain_pair")
+        _write_lookup(con, data, "page_terms", PAGE_TERMS_SQL, {"pages": pages})
         moved = _moved(con, data, plan, out, "domains", "domain", "domain_rank")
         moved = _moved(con, data, plan, page_ranks_path(data), "page_ranks", "url_id",
                        "page_rank", stamped=pages) or moved

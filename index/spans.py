@@ -60,7 +60,7 @@ REPLAYED = """
 INSERT INTO sighting BY NAME
 SELECT o.src_url, o.src_host, o.src_domain, o.dst_url, o.dst_host, o.dst_domain,
        o.anchor, o.kind, o.alt, NOT o.sighting.follow AS nofollow, false AS ugc,
-       false AS sponsored, o.position, o.ordinal, o.external,
+       false AS sponsored, o.position, o.ordinal, o.external, o.text_before, o.text_after,
        o.sighting.crawl_id AS crawl_id, o.sighting.fetched_at AS fetched_at,
        epoch_ms(o.sighting.fetched_at) AS fetched_ms, NULL AS recency,
        f.seq, f.new_rank,
@@ -86,6 +86,7 @@ SELECT src_url, dst_url, kind, anchor,
            'dst_host': dst_host, 'dst_domain': dst_domain,
            'alt': alt, 'nofollow': nofollow, 'ugc': ugc, 'sponsored': sponsored,
            'position': position, 'ordinal': ordinal, 'external': external,
+           'text_before': text_before, 'text_after': text_after,
            'last_seen_crawl': crawl_id
        }, recency) AS latest,
        count(*) FILTER (WHERE counted) AS n_counted,
@@ -194,6 +195,7 @@ SELECT o.src_url, o.dst_url, o.kind, o.anchor,
            'dst_host': o.dst_host, 'dst_domain': o.dst_domain,
            'alt': o.alt, 'nofollow': o.nofollow, 'ugc': o.ugc, 'sponsored': o.sponsored,
            'position': o.position, 'ordinal': o.ordinal, 'external': o.external,
+           'text_before': o.text_before, 'text_after': o.text_after,
            'last_seen_crawl': o.last_seen_crawl
        } AS latest,
        CASE WHEN o.found_at IS NOT NULL THEN """ + SPAN_MS.format(

@@ -26,7 +26,8 @@ from core.schema import INDEX_FORMAT
 from core.storage import Storage
 
 # The generation's one-file tables, as `linkindex paths` lists them.
-TABLES = ("pages", "hosts", "domains", "fetches", "credits", "page_ranks", "credited")
+TABLES = ("pages", "hosts", "domains", "fetches", "credits", "page_ranks", "credited",
+          "page_terms", "domain_links")
 
 
 @dataclass

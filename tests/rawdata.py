@@ -66,6 +66,7 @@ def page_row(url: str, *, crawl_id: str = "c1", fetched_at: datetime = T0, **col
         "error": None if status is not None else "ConnectionRefusedError",
         "warc_file": None,
         "warc_offset": None,
+        "terms": None,
     }
     unknown = set(columns) - set(row)
     if unknown:
@@ -107,6 +108,8 @@ def edge_row(
         "position": "content",
         "ordinal": ordinal,
         "external": None,
+        "text_before": None,
+        "text_after": None,
     }
     unknown = set(columns) - set(row)
     if unknown:

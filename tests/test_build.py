@@ -72,10 +72,14 @@ def index_edges(data: Path, generation: str | None = None) -> list[dict]:
     is checked here against domains.parquet for every edge of every test."""
     ranks = {r["domain"]: r["domain_rank"] for r in table_rows(data, "domains", generation)}
     pages = {r["url_id"]: r["page_rank"] for r in table_rows(data, "page_ranks", generation)}
+    facts = {r["url"]: (r["n_external_links"], r["ip"], r["lang"])
+             for r in table_rows(data, "pages", generation)}
     rows = [row for f in edge_files(data, generation) for row in pq.read_table(f).to_pylist()]
     for row in rows:
         assert row.pop("src_domain_rank") == ranks[row["src_domain"]]
         assert row.pop("src_page_rank") == pages.get(layout.url_id(row["src_url"]), 0.0)
+        stamped = (row.pop("src_external_links"), row.pop("src_ip"), row.pop("src_lang"))
+        assert stamped == facts.get(row["src_url"], (None, None, None)), row
         for name in LIFECYCLE:  # checked by tests/test_history.py
             row.pop(name)
     return rows
@@ -542,14 +546,16 @@ def test_index_edges_keep_their_column_order_and_take_their_types_from_edges() -
     assert INDEX_EDGES.names == [
         "dst_domain", "dst_url", "src_domain", "dst_host", "src_host", "src_url", "anchor",
         "kind", "alt", "nofollow", "ugc", "sponsored", "position", "ordinal", "external",
+        "text_before", "text_after",
         "first_seen", "last_seen", "live", "last_seen_crawl", *LIFECYCLE, "src_domain_rank",
-        "src_page_rank",
+        "src_page_rank", "src_external_links", "src_ip", "src_lang",
     ]
     shared = [name for name in INDEX_EDGES.names if name in EDGES.names]
     assert sorted(shared) == sorted(set(EDGES.names) - {"crawl_id", "fetched_at"})
     assert all(INDEX_EDGES.field(name).equals(EDGES.field(name)) for name in shared)
     assert [field.name for field in INDEX_EDGES if field.nullable] == [
-        "alt", "position", *LIFECYCLE]
+        "alt", "position", "text_before", "text_after", *LIFECYCLE, "src_external_links",
+        "src_ip", "src_lang"]
     assert (*EDGE_PAGE_COLUMNS, *EDGE_LINK_COLUMNS) == tuple(EDGES.names)
     assert EDGE_PAGE_COLUMNS == ("crawl_id", "fetched_at", "src_url", "src_host", "src_domain")
 

@@ -220,6 +220,7 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
         self.seen: set[int] = set()
         self.scheduled = 0
         self.per_domain: Counter[str] = Counter()
+        self.snippet_chars = settings.getint("LINKINDEX_SNIPPET_CHARS")
         self.archive = settings.getbool("LINKINDEX_WARC")  # attach evidence for the WARC
         self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         # Cluster mode: the frontier is shared through Redis (crawler.frontier).
@@ -291,6 +292,7 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
                 location=_header(response, b"Location"),
                 x_robots_tag=_header(response, b"X-Robots-Tag"),
                 ip=ip,
+                snippet_chars=self.snippet_chars,
             )
         except Exception as exc:  # noqa: BLE001 - one page's failure never loses the page
             page = page_row(self.crawl_id, url, depth, fetched_at)
@@ -315,7 +317,7 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
     def site_address(self, meta: dict[str, Any], ip_address: Any) -> str | None:
         """The site's address for pages.ip: behind a proxy the connection's address is
         the proxy's, so only an address this crawler resolved itself, or none."""
-        if meta.get("proxy"):
+        if meta.get("proxy") or SITE_ADDRESS in meta:
             return meta.get(SITE_ADDRESS)
         return str(ip_address) if ip_address else None
 
