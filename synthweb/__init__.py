@@ -7,13 +7,16 @@
 
 ``SyntheticWeb(..., edition=2)`` is the same web later: Related links redrawn and the
 pages of ``HISTORY_CASES`` changed (gone, redirected, noindex, ... see synthweb.web).
+``AuditWeb()`` is a second, small fixed web for the link-audit features (synthweb.audit).
 """
 
+from synthweb.audit import AuditWeb
 from synthweb.server import WebServer, serve_forever
 from synthweb.truth import ExpectedCrawl, ExpectedEdge, ExpectedPage, Response
 from synthweb.web import HISTORY_CASES, HistoryCase, SyntheticWeb
 
 __all__ = [
+    "AuditWeb",
     "ExpectedCrawl",
     "ExpectedEdge",
     "ExpectedPage",
