@@ -39,7 +39,8 @@ class PublicOnlyResolver(CachingThreadedResolver):
 
 def static_addresses(value: Any) -> dict[str, str]:
     """LINKINDEX_RESOLVE as {host: address}: a dict, its JSON, or text
-    "host=address,host=address" (`-s LINKINDEX_RESOLVE=...` gives text). A bad entry raises ValueError naming it."""
+    "host=address,host=address" (`-s LINKINDEX_RESOLVE=...` gives text). A bad entry
+    raises ValueError naming it."""
     if not value:
         return {}
     if isinstance(value, str) and value.lstrip().startswith("{"):

@@ -1,7 +1,7 @@
 """`linkindex check-links`: fetch the index's external link targets once each, so that
 `broken_outlinks` also finds dead pages on sites the crawl did not cover (docs/check-links.md).
 
-The URLs come from the live index (crawler.spiders.checklinks.link_targets); the
+The URLs come from the live index (queries.unchecked.link_targets); the
 `checklinks` spider fetches them through the crawler's settings and middlewares and the
 raw-parts pipeline writes their pages rows under DATA/raw/<crawl_id>/, for the next
 `linkindex build`.
@@ -45,7 +45,8 @@ def add_parser(sub: Any, data_arg: Callable[[argparse.ArgumentParser], None],
 
 def cmd_check_links(args: argparse.Namespace, fetch_overrides: dict[str, object]) -> int:
     """Exit 0 once every URL has its row (dead ones included: they are the point)."""
-    from crawler.spiders.checklinks import default_check_id, link_targets
+    from crawler.spiders.checklinks import default_check_id
+    from queries.unchecked import link_targets
 
     if args.warc:
         raise LinkindexError("check-links archives nothing (it reads no body): drop --warc")

@@ -21,7 +21,7 @@ from core.storage import Storage, is_store_url
 
 POLL_SECONDS = 5.0  # a cluster step waiting for the step before it pulls this often
 
-READERS = ("query", "export", "sql", "paths", "metrics", "disavow")
+READERS = ("query", "export", "sql", "paths", "metrics", "disavow", "compare")
 CRAWLERS = ("crawl", "worker")
 
 

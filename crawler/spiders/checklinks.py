@@ -1,12 +1,10 @@
 """The `checklinks` spider: fetch link targets once each, to learn which are dead.
 
     linkindex check-links --data DATA                      (the URLs the index links to)
-    scrapy crawl checklinks -a data=DATA [-a limit=N]      (the same)
     scrapy crawl checklinks -a urls_file=URLS.txt -a data=DATA
 
-Which URLs (`link_targets`): the distinct targets of the live index's live external
-links of kinds a, img and area that have no fetched pages row (never fetched, or only a
-row saying why not: robots, refused, skipped), one URL of each host in turn.
+Which URLs: `linkindex check-links` takes them from the live index
+(queries.unchecked.link_targets); the spider fetches the URLs it is given.
 
 How: HEAD first. A HEAD answered 405 or 501 (the method is not allowed or not
 implemented) or not answered at all (the connection closed or reset, or a timeout) gets
@@ -43,12 +41,8 @@ from core.storage import is_store_url
 from crawler.failures import classify, error_text, status_kind
 from crawler.items import PageItem
 from crawler.middlewares import SITE_ADDRESS
-from crawler.spec import setting_int
 from crawler.spiders.links import check_scrapy_settings, default_crawl_id
 
-# The links whose targets are checked: those a reader follows (text and image links,
-# image-map areas); not redirect, canonical or refresh targets.
-CHECKED_KINDS = ("a", "img", "area")
 # A HEAD answered so says the method is not supported: the URL gets one GET.
 HEAD_UNSUPPORTED = (405, 501)
 # A HEAD that got no answer (crawler.failures kinds): the URL gets one GET. Not dns,
@@ -61,48 +55,14 @@ ARGUMENT_SETTINGS = {
     "crawl_id": "LINKINDEX_CRAWL_ID",
     "proxy": "LINKINDEX_PROXY",
     "allow_private": "LINKINDEX_ALLOW_PRIVATE",
-    "limit": "LINKINDEX_CHECK_LIMIT",
 }
 CHECK_URL = "linkindex_check_url"  # request.meta: the URL as the index spells it
 
-_TARGETS_SQL = """
-SELECT dst_url FROM (
-    SELECT dst_url, dst_host,
-           row_number() OVER (PARTITION BY dst_host ORDER BY dst_url) AS turn
-    FROM (
-        SELECT DISTINCT link.dst_url, link.dst_host
-        FROM edges AS link
-        WHERE link.live AND link.external AND list_contains($kinds, link.kind)
-          AND NOT EXISTS (SELECT 1 FROM pages AS page
-                          WHERE page.url = link.dst_url AND NOT {unfetched})
-    )
-)
-ORDER BY turn, dst_url
-"""
 
 
 def default_check_id() -> str:
     """check-<UTC start time>, e.g. check-20261121T053100Z."""
     return f"check-{default_crawl_id()}"
-
-
-def link_targets(data: Path, limit: int | None = None) -> list[str]:
-    """The URLs to check in DATA's live index (module docstring), one host's turn after
-    another's (its first URL, then every host's second, …), at most `limit` of them."""
-    from core.schema import unfetched_sql
-    from queries import connect  # the index's views: loaded when needed
-
-    if limit is not None and limit < 0:
-        raise LinkindexError("--limit must not be negative")
-    sql = _TARGETS_SQL.format(unfetched=unfetched_sql("page.error"))
-    if limit is not None:
-        sql += f"LIMIT {int(limit)}"
-    con = connect(data)
-    try:
-        rows = con.execute(sql, {"kinds": list(CHECKED_KINDS)}).fetchall()
-    finally:
-        con.close()
-    return [url for (url,) in rows]
 
 
 def prepare_check_settings(settings: BaseSettings) -> None:
@@ -143,9 +103,9 @@ class CheckLinksSpider(scrapy.Spider):
                 raise LinkindexError(f"cannot read {urls_file}: {exc.strerror}") from None
             urls = [line.strip() for line in lines
                     if line.strip() and not line.lstrip().startswith("#")]
-        if urls is None:
-            urls = link_targets(Path(settings["LINKINDEX_DATA"]),
-                                setting_int(settings, "LINKINDEX_CHECK_LIMIT"))
+        if urls is None:  # the index is read above this layer (queries.unchecked)
+            raise LinkindexError("checklinks needs its URLs: -a urls_file=FILE "
+                                 "(`linkindex check-links` takes them from the index)")
         self.urls: list[str] = list(dict.fromkeys(urls))  # each URL once, in order
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
