@@ -15,7 +15,7 @@ from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNod
 from core.bounds import bound_markup
 from core.domains import registrable_domain
 from core.pagetext import link_snippet, page_terms
-from core.schema import ANCHOR_MAX_CHARS, EDGE_LINK_COLUMNS, SNIPPET_CHARS, TITLE_MAX_CHARS
+from core.schema import ANCHOR_MAX_CHARS, EDGE_LINK_COLUMNS, TITLE_MAX_CHARS
 from core.urls import RESOLVER, UNSEEN, BaseResolver, absolutize, normalize_url, url_host
 from core.urls import clear_caches as clear_url_caches
 
@@ -258,11 +258,12 @@ _PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS
 
 
 def extract_html(url: str, html: str | bytes, robots_header: str | None = None,
-                 snippet_chars: int = SNIPPET_CHARS) -> PageExtraction:
+                 snippet_chars: int = 0) -> PageExtraction:
     """Extract the page facts and every link of an HTML page fetched from `url`: its
     cost bounded (core/bounds.py), one parse, one CSS query (_page_nodes), then each
     part from what that query found; last, the page's terms (core.pagetext). Bytes are
-    read as UTF-8. `snippet_chars`: text kept on each side of a content link (0: none)."""
+    read as UTF-8. `snippet_chars`: text kept on each side of a content link (0: none;
+    a crawl with --snippets keeps SNIPPET_CHARS)."""
     if isinstance(html, bytes):
         html = html.decode("utf-8", "replace")
     bounded = bound_markup(html)

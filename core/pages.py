@@ -15,7 +15,7 @@ from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from core.domains import registrable_domain
 from core.extractor import PageExtraction, extract_html, extract_redirect, is_html, media_type
-from core.schema import SNIPPET_CHARS, TRUNCATED
+from core.schema import TRUNCATED
 from core.urls import url_host
 
 # Statuses whose response has no content by definition (RFC 9110): a body sent with
@@ -94,7 +94,7 @@ def page_rows(
     location: str | None = None,
     x_robots_tag: str | None = None,
     ip: str | None = None,
-    snippet_chars: int = SNIPPET_CHARS,
+    snippet_chars: int = 0,
 ) -> PageRows:
     """Rows for one HTTP response; `url` is already normalised (`extractor.page_url`)."""
     page = page_row(crawl_id, url, depth, fetched_at)

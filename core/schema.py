@@ -92,8 +92,8 @@ _TS = pa.timestamp("ms", tz="UTC")
 # One word of a page and how often it occurs there (PAGES.terms).
 TERM = pa.struct([pa.field("term", pa.string()), pa.field("n", pa.int32())])
 TERMS_PER_PAGE = 32
-# Text kept on each side of a content link (EDGES.text_before / text_after), at most;
-# the crawl setting LINKINDEX_SNIPPET_CHARS changes it, 0 turns it off.
+# Text kept on each side of a content link (EDGES.text_before / text_after), at most,
+# when a crawl keeps it (`--snippets`, LINKINDEX_SNIPPET_CHARS: off by default).
 SNIPPET_CHARS = 60
 
 # DuckDB column types of the Arrow types these schemas use, for SQL that must state
@@ -150,8 +150,8 @@ PAGES = pa.schema(
         pa.field("warc_file", pa.string()),  # evidence, filled when a crawl archives to WARC
         pa.field("warc_offset", pa.int64()),
         # The page's most frequent words in its title, headings and main text (at most
-        # TERMS_PER_PAGE, stop words left out; docs/metrics.md, "relevance"): what topical
-        # relevance is computed from, kept small instead of the text.
+        # TERMS_PER_PAGE, stop words left out): what topical relevance is computed from
+        # (docs/audit.md), kept small instead of the text.
         pa.field("terms", pa.list_(TERM)),
     ]
 )
@@ -349,7 +349,7 @@ INDEX_PAGE_RANKS = pa.schema(
 
 # index page_terms: each crawled page's terms (PAGES.terms of its latest fetch) weighted
 # by TF-IDF over all such pages and scaled to unit length, so the relevance of two pages
-# is the sum of the products of their shared terms' weights (docs/metrics.md).
+# is the sum of the products of their shared terms' weights (docs/audit.md).
 INDEX_PAGE_TERMS = pa.schema(
     [
         pa.field("url_id", pa.uint64(), nullable=False),  # core.layout.url_id

@@ -72,8 +72,8 @@ def _write_page_ranks(con: duckdb.DuckDBPyConnection, data: Path, links: list[st
     return run.page_receipt()
 
 
-# Each crawled page's terms weighted by TF-IDF and scaled to unit length (docs/metrics.md,
-# "relevance"): tf is the count on the page, idf = ln((1 + N) / (1 + df)) + 1 over the N
+# Each crawled page's terms weighted by TF-IDF and scaled to unit length (docs/audit.md,
+# "Topical relevance"): tf is the count on the page, idf = ln((1 + N) / (1 + df)) + 1 over the N
 # pages with terms (the smoothed form scikit-learn uses), so two pages' relevance is the
 # sum of products of their shared terms' weights, 0..1.
 PAGE_TERMS_SQL = """

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import LinkindexError
-from core.schema import KINDS, POSITIONS, TARGET_SCOPES
+from core.schema import KINDS, POSITIONS, SNIPPET_CHARS, TARGET_SCOPES
 from crawler.spec import CRAWL_SCOPES, DEFAULTS, LIMITS, CrawlSpec, option
-from linkindex import building, cluster, onstore
+from linkindex import building, checklinks, cluster, compare_cmd, disavow_cmd, onstore
 
 SCOPES = TARGET_SCOPES  # of a query's target
 FORMATS = ("table", "csv", "json")
@@ -73,6 +73,9 @@ def _filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-overlap", type=int, default=1,
                         help="link_gap: competitors a domain must link to (default 1)")
     parser.add_argument("--limit", type=int, help="at most N rows")
+    from linkindex.query_options import add_arguments
+
+    add_arguments(parser)  # a query's own options: --brand, --group-similar, --seen-since, ...
 
 
 LIMIT_HELP = {
@@ -100,6 +103,9 @@ def _fetch_args(parser: argparse.ArgumentParser) -> None:
                         help="allow private and loopback addresses (refused by default)")
     parser.add_argument("--warc", action="store_true",
                         help="archive every response to WARC files under DATA/warc/<crawl_id>/")
+    parser.add_argument("--snippets", action="store_true",
+                        help="keep the text around each content link (edges.text_before, "
+                             "text_after; docs/audit.md: it costs extraction time and bytes)")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a Scrapy or LINKINDEX_* setting, repeatable; those linkindex "
                              "does itself (DEPTH_LIMIT, REDIRECT_*, …) are refused with the "
@@ -115,6 +121,8 @@ def _fetch_overrides(args: argparse.Namespace) -> dict[str, object]:
     }
     if args.warc:
         overrides["LINKINDEX_WARC"] = True
+    if args.snippets:
+        overrides["LINKINDEX_SNIPPET_CHARS"] = SNIPPET_CHARS
     overrides.update(_settings(args.set))
     from crawler.runner import scrapy_settings
 
@@ -142,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_parsers(sub, _data_arg, _limit_args, _fetch_args)
 
     building.add_parser(sub, _data_arg)
+    compare_cmd.add_parser(sub, _data_arg)
+    checklinks.add_parser(sub, _data_arg, _fetch_args)
+    disavow_cmd.add_parser(sub, _data_arg)
 
     p = sub.add_parser("import-warc", help="import WARC/WAT files (e.g. Common Crawl) as a crawl")
     p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB",
@@ -315,11 +326,12 @@ def _filters(args: argparse.Namespace):  # -> queries.Filters
 
 
 def _run_named(args: argparse.Namespace):  # -> pyarrow.Table
+    from linkindex.query_options import query_options
     from queries import run_query
 
     return run_query(
         args.data, args.name, args.args, scope=args.scope, filters=_filters(args),
-        limit=args.limit, min_overlap=args.min_overlap,
+        limit=args.limit, min_overlap=args.min_overlap, options=query_options(args),
     )
 
 
@@ -327,10 +339,12 @@ def _explain_empty(args: argparse.Namespace, table) -> None:  # table: pyarrow.T
     """On stderr, which filter emptied an answer: "0 rows; 12 more with --include-internal"."""
     if table.num_rows or args.limit == 0:
         return
+    from linkindex.query_options import query_options
     from queries import explain_empty
 
     line = explain_empty(args.data, args.name, args.args, scope=args.scope,
-                         filters=_filters(args), min_overlap=args.min_overlap)
+                         filters=_filters(args), min_overlap=args.min_overlap,
+                         options=query_options(args))
     if line:
         print(f"linkindex: {line}", file=sys.stderr)
 
@@ -429,6 +443,9 @@ def cmd_testweb(args: argparse.Namespace) -> int:
 COMMANDS = {
     "crawl": cmd_crawl,
     "build": building.cmd_build,
+    "compare": compare_cmd.cmd_compare,
+    "disavow": disavow_cmd.cmd_disavow,
+    "check-links": lambda args: checklinks.cmd_check_links(args, _fetch_overrides(args)),
     "import-warc": cmd_import_warc,
     "reextract": cmd_reextract,
     "query": cmd_query,

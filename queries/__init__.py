@@ -10,7 +10,8 @@ The questions themselves are DuckDB table macros, one per ``queries/<name>.sql``
 - ``init_sql(data)`` / ``write_init_file(data)``: the same as SQL text, so the stock
   DuckDB CLI or Python package gets the same session (``duckdb -init DATA/linkindex.sql``);
 - ``run_query(data, name, args, ...)``: one macro, with targets normalised and every
-  value bound as a prepared-statement parameter (never pasted into SQL text);
+  value bound as a prepared-statement parameter (never pasted into SQL text); a query's
+  own options (``brands``, ``group_similar``, ...) in ``options`` (``queries.options``);
 - ``run_sql(data, sql)``: any SQL over the same session.
 
 Nothing here writes to the index: the views only read its Parquet files.
@@ -19,20 +20,21 @@ Nothing here writes to the index: the views only read its Parquet files.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from core.domains import registrable_domain
 from core.errors import LinkindexError
 from core.schema import KINDS, POSITIONS, TARGET_SCOPES, URL_SCOPES
 from core.storage import Storage
-from core.urls import normalize_host, normalize_url, url_host
+from core.urls import normalize_host, normalize_url
 from queries.catalogue import QuerySpec, catalogue
+from queries.known import check_known, fetch
+from queries.options import bind_options, filter_options, flag, parse_moment
 from queries.session import (
     connect,
     first_line,
@@ -45,6 +47,7 @@ from queries.session import (
 __all__ = [
     "QUERIES",
     "SCOPES",
+    "STANDARD_OPTIONS",
     "Filters",
     "QuerySpec",
     "Hidden",
@@ -89,6 +92,9 @@ class Filters:
 
 # The macros' name of each Filters field that SQL spells differently.
 SQL_NAMES = {"position": "link_position"}
+# The named parameters run_query sets itself (scope, filters, min_overlap): any other
+# named parameter of a macro is an option of that query's own (queries.options).
+STANDARD_OPTIONS = frozenset({"scope", "until", "min_overlap", *Filters().sql_options()})
 
 
 class _Queries(Mapping[str, QuerySpec]):
@@ -125,36 +131,39 @@ def run_query(
     filters: Filters = Filters(),
     limit: int | None = None,
     min_overlap: int = 1,
+    options: Mapping[str, Any] | None = None,
 ) -> pa.Table:
     """Run the macro `name` with positional `args`; every value is a bound parameter.
 
-    ``min_overlap`` goes to the queries that take it (link_gap). Raises LinkindexError
-    with one line for any mistake the caller can fix, including a target the index
-    knows nothing about. When the answer is empty, ``explain_empty`` says which filter
-    emptied it.
+    ``min_overlap`` goes to the queries that take it (link_gap); ``options`` are the
+    query's own named parameters (``{"group_similar": True}``; ``queries.options``).
+    Raises LinkindexError with one line for any mistake the caller can fix, including a
+    target the index knows nothing about. When the answer is empty, ``explain_empty``
+    says which filter emptied it.
     """
     spec = _spec(name)
     _check_options(scope, filters, limit, min_overlap)
+    own = bind_options(name, spec, options, STANDARD_OPTIONS)
     values = _bind_args(name, spec, args, scope)
-    sql, params = _call(name, spec, values, scope, filters, min_overlap)
+    sql, params = _call(name, spec, values, scope, filters, min_overlap, own)
     if limit is not None:
         sql += " LIMIT $limit"
         params["limit"] = limit
     con = shared_cursor(data)  # the session is opened once per process (queries.session)
     try:
-        table = _fetch(con, sql, params)
+        table = fetch(con, sql, params)
         if name == "link_gap":  # a mistyped competitor would silently shrink the gap
             for competitor in values["competitors"]:
-                _check_known(con, competitor, scope)
+                check_known(con, competitor, scope)
         elif _looks_empty(name, table):
-            _check_known(con, values["target"], scope)
+            check_known(con, values["target"], scope)
         return table
     finally:
         con.close()
 
 
 def _call(name: str, spec: QuerySpec, values: dict[str, Any], scope: str, filters: Filters,
-          min_overlap: int) -> tuple[str, dict[str, Any]]:
+          min_overlap: int, own: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """``SELECT * FROM name(...)`` with every value a named parameter, and the values."""
     params: dict[str, Any] = dict(values)
     call = [f"${arg}" for arg in spec.args]
@@ -164,7 +173,7 @@ def _call(name: str, spec: QuerySpec, values: dict[str, Any], scope: str, filter
     if "until" in spec.options and filters.until is not None:
         call.append("until := $until")
         params["until"] = filters.until
-    for option, value in [("scope", scope), *filters.sql_options().items()]:
+    for option, value in [("scope", scope), *filters.sql_options().items(), *own.items()]:
         call.append(f"{option} := ${option}")
         params[option] = value
     return f"SELECT * FROM {name}({', '.join(call)})", params
@@ -184,15 +193,18 @@ class Hidden:
     lifted: Filters  # the filters with it lifted
     option: str  # the same on the command line: "--include-internal", "without --kind"
     rows: int  # at most HIDDEN_CAP + 1
+    options: Mapping[str, Any] = field(default_factory=dict)  # the query's own, likewise
 
     def __str__(self) -> str:
         count = f"{HIDDEN_CAP:,}+" if self.rows > HIDDEN_CAP else f"{self.rows:,}"
         return f"{count} more {self.option}"
 
 
-def _liftable(filters: Filters) -> list[tuple[Filters, str]]:
-    """Each filter that is on, lifted alone, with its command-line spelling."""
-    out = []
+def _liftable(filters: Filters, own: Mapping[str, Any],
+              narrowing: list[str]) -> list[tuple[Filters, Mapping[str, Any], str]]:
+    """Each filter that is on, lifted alone, with its command-line spelling: the
+    standard ones, then the query's own that narrow the rows (`narrowing`)."""
+    out: list[tuple[Filters, str]] = []
     if filters.external_only:
         out.append((replace(filters, external_only=False), "with --include-internal"))
     if filters.live_only:
@@ -203,7 +215,10 @@ def _liftable(filters: Filters) -> list[tuple[Filters, str]]:
         out.append((replace(filters, kind=None), "without --kind"))
     if filters.position is not None:
         out.append((replace(filters, position=None), "without --position"))
-    return out
+    lifts = [(lifted, own, option) for lifted, option in out]
+    for name in narrowing:
+        lifts.append((filters, {**own, name: None}, f"without {flag(name)}"))
+    return lifts
 
 
 def hidden_rows(
@@ -214,38 +229,45 @@ def hidden_rows(
     scope: str = "domain",
     filters: Filters = Filters(),
     min_overlap: int = 1,
+    options: Mapping[str, Any] | None = None,
 ) -> list[Hidden]:
     """The rows each filter that is on hides from this query: one entry per filter that
     hides any, counted with that filter alone lifted; if none does, one entry for all
-    of them lifted together (e.g. links that are both internal and lost). Each count is
-    a ``count(*)`` over at most HIDDEN_CAP + 1 rows. Empty for ``overview`` (always one
-    row) and when nothing hides anything.
+    of them lifted together (e.g. links that are both internal and lost). The filters
+    are the standard ones and the query's own options that narrow its rows
+    (``queries.options.filter_options``). Each count is a ``count(*)`` over at most
+    HIDDEN_CAP + 1 rows. Empty for the queries whose rows are fixed (``overview``: one,
+    ``anchor_mix``: one per class) and when nothing hides anything.
     """
     spec = _spec(name)
     _check_options(scope, filters, None, min_overlap)
-    if name == "overview":
+    own = bind_options(name, spec, options, STANDARD_OPTIONS)
+    if name in _FIXED_ROWS:
         return []
     values = _bind_args(name, spec, args, scope)
     con = shared_cursor(data)
     try:
-        def count(lifted: Filters) -> int:
-            sql, params = _call(name, spec, values, scope, lifted, min_overlap)
+        def count(lifted: Filters, lifted_own: Mapping[str, Any]) -> int:
+            sql, params = _call(name, spec, values, scope, lifted, min_overlap, lifted_own)
             sql = f"SELECT count(*) AS n FROM ({sql} LIMIT {HIDDEN_CAP + 1})"
-            return _fetch(con, sql, params).column("n")[0].as_py()
+            return fetch(con, sql, params).column("n")[0].as_py()
 
-        lifts = _liftable(filters)
-        found = [Hidden(lifted, option, n) for lifted, option in lifts if (n := count(lifted))]
+        narrowing = filter_options(spec, own)
+        lifts = _liftable(filters, own, narrowing)
+        found = [Hidden(lifted, option, n, lifted_own) for lifted, lifted_own, option in lifts
+                 if (n := count(lifted, lifted_own))]
         if found or len(lifts) < 2:
             return found
         everything = replace(filters, live_only=False, dofollow_only=False,
                              external_only=False, kind=None, position=None)
-        n = count(everything)
+        everything_own = {**own, **dict.fromkeys(narrowing)}
+        n = count(everything, everything_own)
         words: dict[str, list[str]] = {"with": [], "without": []}  # "with --a --b"
-        for _, option in lifts:
-            word, flag = option.split(" ", 1)
-            words[word].append(flag)
+        for _, _, option in lifts:
+            word, spelled = option.split(" ", 1)
+            words[word].append(spelled)
         option = " ".join(f"{word} {' '.join(flags)}" for word, flags in words.items() if flags)
-        return [Hidden(everything, option, n)] if n else []
+        return [Hidden(everything, option, n, everything_own)] if n else []
     finally:
         con.close()
 
@@ -258,11 +280,12 @@ def explain_empty(
     scope: str = "domain",
     filters: Filters = Filters(),
     min_overlap: int = 1,
+    options: Mapping[str, Any] | None = None,
 ) -> str | None:
     """For a query that gave no rows: one line saying which filters emptied it, e.g.
     ``0 rows; 12 more with --include-internal``; None when no filter hides anything."""
     hidden = hidden_rows(data, name, args, scope=scope, filters=filters,
-                         min_overlap=min_overlap)
+                         min_overlap=min_overlap, options=options)
     return f"0 rows; {', '.join(str(h) for h in hidden)}" if hidden else None
 
 
@@ -328,7 +351,7 @@ def _bind_args(name: str, spec: QuerySpec, args: list[str], scope: str) -> dict[
                 else _normalize_target(value, scope)
             )
         elif arg == "since":
-            values[arg] = _parse_since(value)
+            values[arg] = parse_moment(value, "since")
         else:
             values[arg] = value
     return values
@@ -348,69 +371,16 @@ def _normalize_target(target: str, scope: str) -> str:
     return url
 
 
-def _parse_since(text: str, what: str = "since") -> datetime:
-    return parse_moment(text, what)
-
-
-def parse_moment(text: str, what: str) -> datetime:
-    """A moment typed by a user (ISO 8601; UTC unless it says otherwise), or one clear
-    LinkindexError naming the option `what`."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise LinkindexError(
-            f"bad date {text!r} for {what}: use ISO 8601, e.g. 2025-06-01 or 2025-06-01T12:00:00Z"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pa.Table:
-    try:
-        return con.sql(sql, params=params).to_arrow_table()
-    except duckdb.Error as exc:
-        raise LinkindexError(first_line(exc)) from None
+# Queries whose rows do not depend on the links found: overview (one), anchor_mix (one
+# per anchor class).
+_FIXED_ROWS = ("overview", "anchor_mix")
 
 
 def _looks_empty(name: str, table: pa.Table) -> bool:
-    """No rows; for overview (always one row), nothing counted at all."""
+    """No rows; for overview, nothing counted at all; for anchor_mix, no link."""
+    if name == "anchor_mix":
+        return not any(table.column("backlinks").to_pylist())
     if name != "overview":
         return table.num_rows == 0
     row = table.to_pylist()[0]
     return not (row["backlinks"] or row["lost"] or row["pages_crawled"])
-
-
-# Cheapest first; the first probe that finds a row proves the target is in the index.
-_PROBES: dict[str, list[str]] = {
-    "domain": [
-        "SELECT 1 FROM hosts WHERE domain = $target LIMIT 1",
-        "SELECT 1 FROM target_edges($target, live_only := false, external_only := false) LIMIT 1",
-    ],
-    "host": ["SELECT 1 FROM hosts WHERE host = $target LIMIT 1"],
-    "url": [
-        "SELECT 1 FROM target_edges($target, scope := $scope, live_only := false,"
-        " external_only := false) LIMIT 1",
-        "SELECT 1 FROM pages WHERE matches_target(url, host, domain, $target, $scope) LIMIT 1",
-        "SELECT 1 FROM source_edges($target, scope := $scope, live_only := false,"
-        " external_only := false) LIMIT 1",
-    ],
-}
-
-
-def _check_known(con: duckdb.DuckDBPyConnection, target: str, scope: str) -> None:
-    """Raise when `target` is nowhere in the index: no link to it, from it, no page of it."""
-    if scope in URL_SCOPES:
-        host_seen = _fetch(con, "SELECT 1 FROM hosts WHERE host = $host LIMIT 1",
-                           {"host": url_host(target)}).num_rows > 0
-        probes = _PROBES["url"] if host_seen else []
-    else:
-        probes = _PROBES[scope]
-    for sql in probes:
-        params = {"target": target, "scope": scope} if "$scope" in sql else {"target": target}
-        if _fetch(con, sql, params).num_rows:
-            return
-    hint = ""
-    if scope == "domain" and registrable_domain(target) != target:
-        hint = f"; its registrable domain is {registrable_domain(target)} (or use scope host)"
-    raise LinkindexError(f"no data for target {target} (scope {scope}) in the index{hint}")

@@ -13,6 +13,22 @@
 --   link_position := NULL      content, nav, header, footer or aside
 --   as_of         := NULL      a moment: the index as it stood then (live, rel)
 --                              (docs/history.md)
+--   brands        := NULL      VARCHAR[]: brand names besides the target's own, for
+--                              anchor_class (docs/anchors.md)
+--   keywords      := NULL      VARCHAR[]: the keywords anchor_class calls exact / partial
+--   group_similar := false     one link per referring domain: its best, the one with
+--                              the highest src_page_rank, then dofollow before not,
+--                              then the first src_url (then dst_url, kind, anchor)
+--   seen_since    := NULL      TIMESTAMPTZ: only links whose seen_field is at or after it
+--   seen_until    := NULL      TIMESTAMPTZ: only links whose seen_field is before it
+--   seen_field    := 'first_seen'  VARCHAR: the date seen_since / seen_until compare,
+--                              first_seen or last_seen
+--   anchor_contains := NULL    VARCHAR: only links whose anchor (an image's alt text)
+--                              contains it, upper and lower case alike
+--   src_tld       := NULL      VARCHAR: only links from domains under this suffix, the
+--                              part after the domain's first label: 'de', 'co.uk'
+--   min_domain_rank := NULL    DOUBLE: only links whose src_domain_rank is at least it
+--                              (these filters: queries/_target_links.sql)
 --
 -- Columns:
 --   src_url, src_domain       the linking page and its registrable domain
@@ -22,7 +38,9 @@
 --   linked_url                the URL on the page: dst_url, or a URL that moved there
 --   via_redirect              it reached dst_url through a permanent redirect (301, 308)
 --   via_canonical             ... through a page naming dst_url canonical (both can hold)
---   anchor                    the anchor text ('' for images, redirects and canonicals)
+--   anchor                    the anchor text as stored ('' for redirects and canonicals)
+--   anchor_class              its class: branded, exact, partial, naked_url, generic,
+--                             image, empty or other (docs/anchors.md)
 --   kind, alt                 link kind; alt text of a linked image
 --   nofollow, ugc, sponsored  rel tokens on the link
 --   position                  where on the page (NULL for redirect / canonical / refresh / unknown)
@@ -33,8 +51,11 @@
 --                             and why it was lost (docs/history.md)
 --
 -- Order: strongest source domain first, then src_url, dst_url, kind, anchor, linked_url.
+-- With group_similar, the order of the links kept.
 --
 -- Example: SELECT * FROM backlinks('example.com', dofollow_only := true) LIMIT 100;
+--          SELECT * FROM backlinks('example.com', group_similar := true,
+--                                  min_domain_rank := 30, src_tld := 'de');
 
 CREATE OR REPLACE TEMP MACRO backlinks(
     target,
@@ -44,7 +65,16 @@ CREATE OR REPLACE TEMP MACRO backlinks(
     external_only := true,
     kind := NULL,
     link_position := NULL,
-    as_of := NULL
+    as_of := NULL,
+    brands := NULL,
+    keywords := NULL,
+    group_similar := false,
+    seen_since := NULL,
+    seen_until := NULL,
+    seen_field := 'first_seen',
+    anchor_contains := NULL,
+    src_tld := NULL,
+    min_domain_rank := NULL
 ) AS TABLE
 SELECT
     link.src_url,
@@ -56,6 +86,7 @@ SELECT
     link.via_redirect,
     link.via_canonical,
     link.anchor,
+    link.anchor_class,
     link.kind,
     link.alt,
     link.nofollow,
@@ -68,7 +99,7 @@ SELECT
     link.found_at,
     link.lost_at,
     link.lost_reason
-FROM target_edges(
+FROM classified_links(
     target,
     scope := scope,
     live_only := live_only,
@@ -76,8 +107,23 @@ FROM target_edges(
     external_only := external_only,
     kind := kind,
     link_position := link_position,
-    as_of := as_of
+    as_of := as_of,
+    seen_since := seen_since,
+    seen_until := seen_until,
+    seen_field := seen_field,
+    anchor_contains := anchor_contains,
+    src_tld := src_tld,
+    min_domain_rank := min_domain_rank,
+    brands := brands,
+    keywords := keywords
 ) AS link
+QUALIFY NOT group_similar
+    OR row_number() OVER (
+        PARTITION BY link.src_domain
+        ORDER BY link.src_page_rank DESC,
+                 is_dofollow(link.nofollow, link.ugc, link.sponsored) DESC,
+                 link.src_url, link.dst_url, link.kind, link.anchor, link.linked_url
+    ) = 1
 ORDER BY
     link.src_domain_rank DESC,
     link.src_url,

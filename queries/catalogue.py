@@ -13,6 +13,7 @@ reads three things from it, so that adding a query is adding one ``.sql`` file::
     --   ARG                       what it is               up to the next "--" line
     --   LIST_ARG  VARCHAR[]: ...  a list
     --   OPTION    := DEFAULT      what it does
+    --   OPTION    := NULL  TYPE:  what it does (the value's type, for run_query)
     --
     -- Columns: ... (any text)
 
@@ -23,11 +24,17 @@ reads three things from it, so that adding a query is adding one ``.sql`` file::
   several on a line (``Parameters: target, scope := 'domain', ...``).
 - A positional argument the block documents as ``ARG  VARCHAR[]`` takes a list; on the
   command line it must be the last argument and takes one or more values.
+- An option may state its value's type right after its default, followed by a colon:
+  one of OPTION_TYPES (``brands := NULL  VARCHAR[]: ...``). ``run_query`` checks and
+  converts a value given for it (``queries.options``); one whose default is true or
+  false is taken as BOOLEAN without saying so.
 
 What ``linkindex query`` does with an argument follows from its name: ``target``,
 ``me`` and ``competitors`` name targets (normalised per scope), ``since`` is a moment
 (ISO 8601), any other is passed as text. Every query takes ``scope`` and the standard
-filters (see ``queries.Filters``), since ``run_query`` passes them all.
+filters (see ``queries.Filters``), since ``run_query`` passes them all; any other named
+parameter is an option of the query's own (``run_query(..., options=)``; on the command
+line a flag of ``linkindex.query_options``).
 
 ``tests/test_queries.py`` checks each header against its macro's parameters in SQL.
 """
@@ -45,7 +52,10 @@ from types import MappingProxyType
 from core.errors import LinkindexError
 from queries import session
 
-__all__ = ["QuerySpec", "catalogue", "parse_header"]
+__all__ = ["OPTION_TYPES", "QuerySpec", "catalogue", "parse_header"]
+
+# The types an option's header may state (queries.options checks a value of each).
+OPTION_TYPES = ("BOOLEAN", "DOUBLE", "TIMESTAMPTZ", "VARCHAR", "VARCHAR[]")
 
 
 @dataclass(frozen=True)
@@ -53,13 +63,15 @@ class QuerySpec:
     """A query's positional arguments and what it answers.
 
     When ``variadic`` is set, the last argument takes one or more values (a list).
-    ``options`` are the macro's named parameters and their defaults, as written in SQL.
+    ``options`` are the macro's named parameters and their defaults, as written in SQL;
+    ``types`` the type of each option whose header states one, one of OPTION_TYPES.
     """
 
     args: tuple[str, ...]
     description: str
     variadic: bool = False
     options: Mapping[str, str] = field(default_factory=dict)
+    types: Mapping[str, str] = field(default_factory=dict)
 
     def usage(self, name: str) -> str:
         """The command line's form: ``link_gap ME COMPETITOR [COMPETITOR ...]``."""
@@ -73,6 +85,7 @@ class QuerySpec:
 _SIGNATURE = re.compile(r"--\s+(\w+)\(\s*(\w+(?:\s*,\s*\w+)*)?\s*\):\s*(\S.*?)\.?\s*\Z")
 _PARAMETERS = re.compile(r"--\s+Parameters:")
 _OPTION = re.compile(r"\b(\w+)\s*:=\s*('(?:[^']|'')*'|[^\s,()]+)")
+_TYPED = re.compile(_OPTION.pattern + r"[ \t]+([A-Z]+(?:\[\])?):")
 
 
 def parse_header(name: str, text: str) -> QuerySpec:
@@ -111,7 +124,14 @@ def parse_header(name: str, text: str) -> QuerySpec:
     lists = [arg for arg in args if re.search(rf"\b{arg}\s+VARCHAR\[\]", parameters)]
     if lists and lists != [args[-1]]:
         raise bad("only the last positional argument may take a list (VARCHAR[])")
-    return QuerySpec(args, match[3], variadic=bool(lists), options=MappingProxyType(options))
+    types: dict[str, str] = {}
+    for option, _, stated in _TYPED.findall(parameters):
+        if stated not in OPTION_TYPES:
+            raise bad(f"{option} := ... {stated}: not a type an option may state "
+                      f"({', '.join(OPTION_TYPES)})")
+        types[option] = stated
+    return QuerySpec(args, match[3], variadic=bool(lists), options=MappingProxyType(options),
+                     types=MappingProxyType(types))
 
 
 def catalogue(folder: Path | None = None) -> dict[str, QuerySpec]:

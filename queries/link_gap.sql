@@ -22,6 +22,15 @@
 --   competitors_linked    how many of the competitors it links to
 --   competitors           which, as a sorted list
 --   backlinks             its links to those competitors, in total
+--   coverage              'measured': the index holds crawled pages of src_domain
+--                         (domains.pages_crawled > 0), so "no link to me" was checked on
+--                         them; 'unknown': none (its links are known from elsewhere, e.g.
+--                         an imported archive), so it may link to me unseen
+--   pages_crawled         src_domain's crawled pages (domains.pages_crawled; 0 if none)
+--   examples              one link to each competitor it links to, in the order of
+--                         `competitors`: a list of {competitor, src_url, dst_url, anchor};
+--                         the link with the highest src_page_rank, then the first by
+--                         src_url, dst_url, anchor (docs/compare.md)
 --
 -- Order: most competitors linked first, then strongest domain, then src_domain.
 --
@@ -41,7 +50,8 @@ CREATE OR REPLACE TEMP MACRO link_gap(
     as_of := NULL
 ) AS TABLE
 WITH competitor_link AS (
-    SELECT competitor.target AS competitor, link.src_domain, link.src_domain_rank
+    SELECT competitor.target AS competitor, link.src_domain, link.src_domain_rank,
+           link.src_page_rank, link.src_url, link.dst_url, link.anchor
     FROM (SELECT DISTINCT unnest(competitors) AS target) AS competitor,
     LATERAL target_edges(
         competitor.target,
@@ -66,18 +76,46 @@ domain_linking_to_me AS (
         link_position := link_position,
         as_of := as_of
     ) AS link
+),
+per_competitor AS (  -- one row per gap domain and competitor, with its example link
+    SELECT
+        gap.src_domain,
+        gap.competitor,
+        any_value(gap.src_domain_rank) AS src_domain_rank,
+        count(*) AS backlinks,
+        first({'competitor': gap.competitor, 'src_url': gap.src_url,
+               'dst_url': gap.dst_url, 'anchor': gap.anchor}
+              ORDER BY gap.src_page_rank DESC NULLS LAST, gap.src_url, gap.dst_url,
+                       gap.anchor NULLS LAST) AS example
+    FROM competitor_link AS gap
+    WHERE gap.src_domain IS DISTINCT FROM target_domain(me, scope)
+      AND NOT EXISTS (
+          SELECT 1 FROM domain_linking_to_me AS mine WHERE mine.src_domain = gap.src_domain
+      )
+    GROUP BY gap.src_domain, gap.competitor
+),
+gap_domain AS (
+    SELECT
+        linked.src_domain,
+        any_value(linked.src_domain_rank) AS domain_rank,
+        count(*) AS competitors_linked,
+        list(linked.competitor ORDER BY linked.competitor) AS competitors,
+        CAST(sum(linked.backlinks) AS BIGINT) AS backlinks,
+        list(linked.example ORDER BY linked.competitor) AS examples
+    FROM per_competitor AS linked
+    GROUP BY linked.src_domain
+    HAVING count(*) >= min_overlap
 )
 SELECT
-    gap.src_domain,
-    any_value(gap.src_domain_rank) AS domain_rank,
-    count(DISTINCT gap.competitor) AS competitors_linked,
-    list_sort(list(DISTINCT gap.competitor)) AS competitors,
-    count(*) AS backlinks
-FROM competitor_link AS gap
-WHERE gap.src_domain IS DISTINCT FROM target_domain(me, scope)
-  AND NOT EXISTS (
-      SELECT 1 FROM domain_linking_to_me AS mine WHERE mine.src_domain = gap.src_domain
-  )
-GROUP BY gap.src_domain
-HAVING count(DISTINCT gap.competitor) >= min_overlap
-ORDER BY competitors_linked DESC, domain_rank DESC, gap.src_domain;
+    gap_domain.src_domain,
+    gap_domain.domain_rank,
+    gap_domain.competitors_linked,
+    gap_domain.competitors,
+    gap_domain.backlinks,
+    CASE WHEN coalesce(known.pages_crawled, 0) > 0 THEN 'measured' ELSE 'unknown' END
+        AS coverage,
+    coalesce(known.pages_crawled, 0) AS pages_crawled,
+    gap_domain.examples
+FROM gap_domain
+LEFT JOIN domains AS known ON known.domain = gap_domain.src_domain
+ORDER BY gap_domain.competitors_linked DESC, gap_domain.domain_rank DESC, gap_domain.src_domain;

@@ -14,6 +14,10 @@
 --   referring_domains        distinct source registrable domains
 --   referring_hosts          distinct source hosts
 --   referring_pages          distinct source URLs
+--   referring_ips            distinct addresses the linking pages' sites resolved to
+--                            (edges.src_ip, recorded by the crawler; NULL ones not counted)
+--   referring_subnets        distinct networks of those addresses (subnet_of: IPv4 /24,
+--                            IPv6 /48): many domains on few subnets hints at one owner
 --   dofollow                 links without rel nofollow / ugc / sponsored
 --   nofollow, ugc, sponsored links carrying each rel token (a link may carry several)
 --   image_links              links of kind 'img' (an <a> around an image)
@@ -68,6 +72,8 @@ SELECT
     count(DISTINCT link.src_domain) FILTER (WHERE link.counted) AS referring_domains,
     count(DISTINCT link.src_host) FILTER (WHERE link.counted) AS referring_hosts,
     count(DISTINCT link.src_url) FILTER (WHERE link.counted) AS referring_pages,
+    count(DISTINCT link.src_ip) FILTER (WHERE link.counted) AS referring_ips,
+    count(DISTINCT subnet_of(link.src_ip)) FILTER (WHERE link.counted) AS referring_subnets,
     count(*) FILTER (
         WHERE link.counted AND is_dofollow(link.nofollow, link.ugc, link.sponsored)
     ) AS dofollow,

@@ -5,8 +5,15 @@
 --
 -- Parameters: target, scope := 'domain', live_only := true, dofollow_only := false,
 --             external_only := true, kind := NULL, link_position := NULL,
---             as_of := NULL
---             (as in backlinks.sql; the filters pick which links are counted).
+--             as_of := NULL (as in backlinks.sql), and these filters of backlinks.sql:
+--   seen_since      := NULL          TIMESTAMPTZ: seen_field at or after it
+--   seen_until      := NULL          TIMESTAMPTZ: seen_field before it
+--   seen_field      := 'first_seen'  VARCHAR: first_seen or last_seen
+--   anchor_contains := NULL          VARCHAR: a piece of the anchor (or alt) text
+--   src_tld         := NULL          VARCHAR: the linking domain's suffix: 'de', 'co.uk'
+--   min_domain_rank := NULL          DOUBLE: the least domain_rank
+--   The filters pick which links are counted: a domain is listed when one of its
+--   links passes them all, with the links that do.
 --
 -- Columns:
 --   src_domain           the linking registrable domain
@@ -28,7 +35,13 @@ CREATE OR REPLACE TEMP MACRO referring_domains(
     external_only := true,
     kind := NULL,
     link_position := NULL,
-    as_of := NULL
+    as_of := NULL,
+    seen_since := NULL,
+    seen_until := NULL,
+    seen_field := 'first_seen',
+    anchor_contains := NULL,
+    src_tld := NULL,
+    min_domain_rank := NULL
 ) AS TABLE
 SELECT
     link.src_domain,
@@ -38,7 +51,7 @@ SELECT
         AS dofollow_backlinks,
     min(link.first_seen) AS first_seen,
     max(link.last_seen) AS last_seen
-FROM target_edges(
+FROM target_links(
     target,
     scope := scope,
     live_only := live_only,
@@ -46,7 +59,13 @@ FROM target_edges(
     external_only := external_only,
     kind := kind,
     link_position := link_position,
-    as_of := as_of
+    as_of := as_of,
+    seen_since := seen_since,
+    seen_until := seen_until,
+    seen_field := seen_field,
+    anchor_contains := anchor_contains,
+    src_tld := src_tld,
+    min_domain_rank := min_domain_rank
 ) AS link
 GROUP BY link.src_domain
 ORDER BY backlinks DESC, link.src_domain;

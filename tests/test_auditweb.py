@@ -17,6 +17,7 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from core.extractor import extract_html
+from core.schema import SNIPPET_CHARS
 from core.urls import absolutize
 from synthweb import AuditWeb, WebServer
 from synthweb.audit import (
@@ -191,7 +192,8 @@ def test_the_product_extractor_agrees(audit_web: AuditWeb) -> None:
     """The truth is in the stored form: anchors (image-only links: their alt), and the
     text beside content links when the extractor keeps it."""
     for url in html_urls(audit_web):
-        cols = extract_html(url, audit_web.response("GET", url).body).links
+        cols = extract_html(url, audit_web.response("GET", url).body,
+                            snippet_chars=SNIPPET_CHARS).links
         got = list(zip(cols["dst_url"], cols["anchor"], cols["kind"], cols["alt"],
                        cols["nofollow"], cols["position"], strict=True))
         assert got == [(e.dst_url, e.anchor, e.kind, e.alt, e.nofollow, e.position)

@@ -1,4 +1,5 @@
-"""Each closed list (kinds, positions, target scopes) is defined once, in core/schema.py.
+"""Each closed list (kinds, positions, target scopes, anchor classes) is defined once, in
+core/schema.py.
 
 Python takes it from there. SQL cannot import it, so the macro files spell it: here
 every place they do is found in the files' text and compared with the Python list,
@@ -12,6 +13,7 @@ import re
 import pytest
 
 from core.schema import (
+    ANCHOR_CLASSES,
     FETCH_OUTCOMES,
     KINDS,
     LOST_REASONS,
@@ -22,7 +24,8 @@ from core.schema import (
 from queries.session import macro_files
 
 # The SQL word for each list (a column or macro parameter), and the list.
-CLOSED = {"kind": KINDS, "position": POSITIONS, "scope": TARGET_SCOPES}
+CLOSED = {"kind": KINDS, "position": POSITIONS, "scope": TARGET_SCOPES,
+          "anchor_class": ANCHOR_CLASSES}
 
 
 def sql_texts() -> dict[str, str]:
@@ -80,7 +83,30 @@ def closed_list_spellings(texts: dict[str, str]) -> list[tuple[str, str, list[st
     # One branch per scope: CASE scope WHEN 'domain' THEN ... WHEN 'prefix' THEN ...
     body = _macro_body(target, "matches_target")
     found.append(("_target.sql: matches_target", "scope", re.findall(r"WHEN '(\w+)' THEN", body)))
+    found += _anchor_class_spellings(texts["_anchors.sql"])
     return found
+
+
+def _in_class_order(classes: list[str]) -> list[str]:
+    """Classes that _anchors.sql writes in the order of precedence, in ANCHOR_CLASSES'
+    order: the same list then, whatever the precedence; an unknown one sorts first."""
+    rank = {name: i for i, name in enumerate(ANCHOR_CLASSES)}
+    return sorted(classes, key=lambda name: rank.get(name, -1))
+
+
+def _anchor_class_spellings(text: str) -> list[tuple[str, str, list[str]]]:
+    """The anchor classes as _anchors.sql spells them: the list anchor_classes() gives,
+    the classes anchor_class(...) returns (one CASE branch each), the table of rules in
+    the header (--       image      ...)."""
+    listed = re.search(r"MACRO anchor_classes\(\) AS\s*\[([^\]]*)\]", text)
+    branches = re.findall(r"THEN '(\w+)'|ELSE '(\w+)'", _macro_body(text, "anchor_class"))
+    rules = re.findall(r"(?m)^--       (\w+) {2,}\S", text)
+    return [
+        ("_anchors.sql: anchor_classes()", "anchor_class", _words(listed[1]) if listed else []),
+        ("_anchors.sql: anchor_class", "anchor_class",
+         _in_class_order([then or other for then, other in branches])),
+        ("_anchors.sql: rules", "anchor_class", _in_class_order(rules)),
+    ]
 
 
 def single_values(texts: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -121,8 +147,10 @@ def test_the_checks_find_the_lists_they_are_meant_to_check() -> None:
         ("unknown scope error", "scope"),
         ("header", "scope"), ("matches_target", "scope"),
         ("list", "kind"), ("list", "position"), ("list", "scope"),
+        ("anchor_classes()", "anchor_class"), ("anchor_class", "anchor_class"),
+        ("rules", "anchor_class"), ("list", "anchor_class"),
     }
-    assert {name for _, name, _ in single_values(sql_texts())} == {"kind", "scope"}
+    assert {name for _, name, _ in single_values(sql_texts())} == {"kind", "position", "scope"}
 
 
 @pytest.mark.parametrize(
@@ -143,6 +171,13 @@ def test_the_checks_find_the_lists_they_are_meant_to_check() -> None:
         ("backlinks.sql", "'host', 'exact' (URL) or 'prefix'", "'host' or 'exact' (URL)"),
         # A comparison with one value that is not in the list.
         ("overview.sql", "link.kind = 'img'", "link.kind = 'image'"),
+        # Anchor classes: one renamed in the list, in a branch, in the rules; one dropped
+        # from the prose; the list in another order.
+        ("_anchors.sql", "'naked_url', 'generic'", "'url', 'generic'"),
+        ("_anchors.sql", "THEN 'naked_url'", "THEN 'url'"),
+        ("_anchors.sql", "--       generic    its words", "--       generics   its words"),
+        ("backlinks.sql", "naked_url, generic,", "generic,"),
+        ("_anchors.sql", "['branded', 'exact',", "['exact', 'branded',"),
     ],
 )
 def test_a_difference_between_sql_and_python_is_caught(file: str, old: str, new: str) -> None:

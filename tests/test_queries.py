@@ -69,6 +69,11 @@ EDGES = [
     edge("https://c.example/p", "https://rival.example/", "rival", last="2025-02-01", live=False),
     edge("https://i.example/1", "https://rival.example/", "x"),
 ]
+# The addresses the linking sites resolved to (edges.src_ip): a and b share a /24.
+SRC_IPS = {"a.example": "203.0.113.10", "b.example": "203.0.113.20",
+           "c.example": "198.51.100.5"}
+for _edge in EDGES:
+    _edge["src_ip"] = SRC_IPS.get(_edge["src_domain"])
 PAGES = [
     page(f"{T}/"), page("https://www.target.example/pricing"),
     page("https://blog.target.example/post-1"), page(f"{T}/old", 404),
@@ -98,14 +103,18 @@ def rows(data: Path, name: str, *args: str, **options: Any) -> list[dict[str, An
 KEYS = {
     "backlinks": ("src_url", "dst_url", "kind"),
     "referring_domains": ("src_domain", "backlinks", "dofollow_backlinks"),
-    "anchors": ("anchor", "backlinks", "referring_domains", "dofollow_backlinks"),
+    "anchors": ("anchor", "anchor_class", "backlinks", "referring_domains", "dofollow_backlinks"),
+    "anchor_mix": ("anchor_class", "backlinks", "referring_domains", "dofollow_backlinks",
+                   "backlinks_share", "referring_domains_share"),
     "top_pages": ("dst_url", "backlinks", "referring_domains", "dofollow_backlinks", "status"),
     "broken_backlinks": ("dst_url", "status", "error", "src_url"),
     "broken_outlinks": ("src_url", "dst_url", "status"),
     "new_lost": ("change", "src_url", "dst_url"),
+    "toxic_domains": ("src_domain", "toxic_score", "backlinks", "same_subnet_points"),
     "overview": ("backlinks", "referring_domains", "referring_hosts", "referring_pages",
-                 "dofollow", "nofollow", "ugc", "sponsored", "image_links", "redirects",
-                 "canonicals", "lost", "domain_rank", "pages_crawled"),
+                 "referring_ips", "referring_subnets", "dofollow", "nofollow", "ugc",
+                 "sponsored", "image_links", "redirects", "canonicals", "lost", "domain_rank",
+                 "pages_crawled"),
 }
 
 
@@ -157,17 +166,46 @@ EXPECTED: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {
     ("referring_domains", "prefix", f"{T}/o"): [
         ("c.example", 1, 1), ("d.example", 1, 0), ("e.example", 1, 1),
     ],
+    # An image link's row shows its alt text ("logo"); the brand token is "target".
     ("anchors", "domain", "target.example"): [
-        ("", 3, 3, 3), ("Target", 3, 2, 2), ("old page", 2, 2, 1), ("down", 1, 1, 1),
-        ("great post", 1, 1, 0), ("new", 1, 1, 1), ("o'neil", 1, 1, 1), ("pricing", 1, 1, 1),
+        ("Target", "branded", 3, 2, 2), ("", "empty", 2, 2, 2), ("old page", "other", 2, 2, 1),
+        ("down", "other", 1, 1, 1), ("great post", "other", 1, 1, 0), ("logo", "image", 1, 1, 1),
+        ("new", "other", 1, 1, 1), ("o'neil", "other", 1, 1, 1), ("pricing", "other", 1, 1, 1),
     ],
     ("anchors", "host", "target.example"): [
-        ("Target", 3, 2, 2), ("", 2, 2, 2), ("old page", 2, 2, 1), ("down", 1, 1, 1),
-        ("new", 1, 1, 1), ("o'neil", 1, 1, 1),
+        ("Target", "branded", 3, 2, 2), ("", "empty", 2, 2, 2), ("old page", "other", 2, 2, 1),
+        ("down", "other", 1, 1, 1), ("new", "other", 1, 1, 1), ("o'neil", "other", 1, 1, 1),
     ],
-    ("anchors", "host", "blog.target.example"): [("", 1, 1, 1), ("great post", 1, 1, 0)],
-    ("anchors", "exact", f"{T}/"): [("Target", 3, 2, 2), ("", 1, 1, 1)],
-    ("anchors", "prefix", f"{T}/o"): [("old page", 2, 2, 1), ("o'neil", 1, 1, 1)],
+    ("anchors", "host", "blog.target.example"): [
+        ("great post", "other", 1, 1, 0), ("logo", "image", 1, 1, 1)],
+    ("anchors", "exact", f"{T}/"): [("Target", "branded", 3, 2, 2), ("", "empty", 1, 1, 1)],
+    ("anchors", "prefix", f"{T}/o"): [
+        ("old page", "other", 2, 2, 1), ("o'neil", "other", 1, 1, 1)],
+    # Every class, in this order; shares of 13 links and 6 domains, 4 decimals.
+    ("anchor_mix", "domain", "target.example"): [
+        ("branded", 3, 2, 2, 0.2308, 0.3333), ("exact", 0, 0, 0, 0.0, 0.0),
+        ("partial", 0, 0, 0, 0.0, 0.0), ("naked_url", 0, 0, 0, 0.0, 0.0),
+        ("generic", 0, 0, 0, 0.0, 0.0), ("image", 1, 1, 1, 0.0769, 0.1667),
+        ("empty", 2, 2, 2, 0.1538, 0.3333), ("other", 7, 5, 5, 0.5385, 0.8333),
+    ],
+    ("anchor_mix", "host", "blog.target.example"): [
+        ("branded", 0, 0, 0, 0.0, 0.0), ("exact", 0, 0, 0, 0.0, 0.0),
+        ("partial", 0, 0, 0, 0.0, 0.0), ("naked_url", 0, 0, 0, 0.0, 0.0),
+        ("generic", 0, 0, 0, 0.0, 0.0), ("image", 1, 1, 1, 0.5, 1.0),
+        ("empty", 0, 0, 0, 0.0, 0.0), ("other", 1, 1, 0, 0.5, 1.0),
+    ],
+    ("anchor_mix", "exact", f"{T}/"): [
+        ("branded", 3, 2, 2, 0.75, 0.6667), ("exact", 0, 0, 0, 0.0, 0.0),
+        ("partial", 0, 0, 0, 0.0, 0.0), ("naked_url", 0, 0, 0, 0.0, 0.0),
+        ("generic", 0, 0, 0, 0.0, 0.0), ("image", 0, 0, 0, 0.0, 0.0),
+        ("empty", 1, 1, 1, 0.25, 0.3333), ("other", 0, 0, 0, 0.0, 0.0),
+    ],
+    ("anchor_mix", "prefix", f"{T}/o"): [
+        ("branded", 0, 0, 0, 0.0, 0.0), ("exact", 0, 0, 0, 0.0, 0.0),
+        ("partial", 0, 0, 0, 0.0, 0.0), ("naked_url", 0, 0, 0, 0.0, 0.0),
+        ("generic", 0, 0, 0, 0.0, 0.0), ("image", 0, 0, 0, 0.0, 0.0),
+        ("empty", 0, 0, 0, 0.0, 0.0), ("other", 3, 3, 2, 1.0, 1.0),
+    ],
     ("top_pages", "domain", "target.example"): [
         (f"{T}/", 4, 3, 3, 200), (f"{T}/old", 2, 2, 1, 404), (POST, 2, 1, 1, 200),
         (f"{T}/blog/", 1, 1, 1, None), (f"{T}/down", 1, 1, 1, None), (f"{T}/new", 1, 1, 1, 301),
@@ -180,11 +218,27 @@ EXPECTED: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {
     ("top_pages", "host", "blog.target.example"): [(POST, 2, 1, 1, 200)],
     ("top_pages", "exact", f"{T}/"): [(f"{T}/", 4, 3, 3, 200)],
     ("top_pages", "prefix", f"{T}/o"): [(f"{T}/old", 2, 2, 1, 404), (ONEIL, 1, 1, 1, 200)],
-    ("overview", "domain", "target.example"): [(13, 6, 7, 10, 10, 1, 1, 1, 1, 1, 1, 1, 60.0, 7)],
-    ("overview", "host", "target.example"): [(10, 6, 6, 9, 8, 0, 1, 1, 0, 1, 1, 0, 60.0, 5)],
-    ("overview", "host", "blog.target.example"): [(2, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 60.0, 1)],
-    ("overview", "exact", f"{T}/"): [(4, 3, 3, 4, 3, 0, 1, 0, 0, 1, 0, 0, 60.0, 1)],
-    ("overview", "prefix", f"{T}/o"): [(3, 3, 3, 3, 2, 0, 0, 1, 0, 0, 0, 0, 60.0, 2)],
+    ("overview", "domain", "target.example"): [
+        (13, 6, 7, 10, 3, 2, 10, 1, 1, 1, 1, 1, 1, 1, 60.0, 7)],
+    ("overview", "host", "target.example"): [
+        (10, 6, 6, 9, 3, 2, 8, 0, 1, 1, 0, 1, 1, 0, 60.0, 5)],
+    ("overview", "host", "blog.target.example"): [
+        (2, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 60.0, 1)],
+    ("overview", "exact", f"{T}/"): [(4, 3, 3, 4, 2, 2, 3, 0, 1, 0, 0, 1, 0, 0, 60.0, 1)],
+    ("overview", "prefix", f"{T}/o"): [(3, 3, 3, 3, 1, 1, 2, 0, 0, 1, 0, 0, 0, 0, 60.0, 2)],
+    # a and b share a /24: 20 * (2 - 1) / 4 each where both link; nothing else scores here
+    # (tests/test_link_audit.py checks every part on a crawl)
+    ("toxic_domains", "domain", "target.example"): [
+        ("a.example", 5.0, 4, 5.0), ("b.example", 5.0, 3, 5.0), ("c.example", 0.0, 2, 0.0),
+        ("d.example", 0.0, 1, 0.0), ("e.example", 0.0, 2, 0.0), ("f.example", 0.0, 1, 0.0)],
+    ("toxic_domains", "host", "target.example"): [
+        ("a.example", 5.0, 3, 5.0), ("b.example", 5.0, 1, 5.0), ("c.example", 0.0, 2, 0.0),
+        ("d.example", 0.0, 1, 0.0), ("e.example", 0.0, 2, 0.0), ("f.example", 0.0, 1, 0.0)],
+    ("toxic_domains", "host", "blog.target.example"): [("b.example", 0.0, 2, 0.0)],
+    ("toxic_domains", "exact", f"{T}/"): [
+        ("a.example", 0.0, 2, 0.0), ("c.example", 0.0, 1, 0.0), ("e.example", 0.0, 1, 0.0)],
+    ("toxic_domains", "prefix", f"{T}/o"): [
+        ("c.example", 0.0, 1, 0.0), ("d.example", 0.0, 1, 0.0), ("e.example", 0.0, 1, 0.0)],
     ("broken_backlinks", "domain", "target.example"): [
         (f"{T}/down", None, "timeout", NBZ), (f"{T}/old", 404, None, CP),
         (f"{T}/old", 404, None, DQ),
@@ -234,7 +288,8 @@ def test_backlinks_full_rows(data: Path) -> None:
         "src_url": A1, "src_domain": "a.example", "src_domain_rank": 50.0, "src_page_rank": 0.0,
         "dst_url": f"{T}/",
         "linked_url": f"{T}/", "via_redirect": False, "via_canonical": False,
-        "anchor": "Target", "kind": "a", "alt": None, "nofollow": False, "ugc": False,
+        "anchor": "Target", "anchor_class": "branded", "kind": "a", "alt": None,
+        "nofollow": False, "ugc": False,
         "sponsored": False, "position": "content", "first_seen": ts("2025-01-05"),
         "last_seen": ts("2025-03-01"), "live": True, "found_at": ts("2025-01-05"),
         "lost_at": None, "lost_reason": None,
@@ -258,7 +313,8 @@ def test_overview_full_row_and_lost_ignores_live_only(data: Path) -> None:
     [row] = rows(data, "overview", "target.example")
     assert row == {
         "target": "target.example", "scope": "domain", "backlinks": 13, "referring_domains": 6,
-        "referring_hosts": 7, "referring_pages": 10, "dofollow": 10, "nofollow": 1, "ugc": 1,
+        "referring_hosts": 7, "referring_pages": 10, "referring_ips": 3,
+        "referring_subnets": 2, "dofollow": 10, "nofollow": 1, "ugc": 1,
         "sponsored": 1, "image_links": 1, "redirects": 1, "canonicals": 1, "lost": 1,
         "first_seen": ts("2025-01-05"), "last_seen": ts("2025-03-01"), "domain_rank": 60.0,
         "domain_trust": None, "pages_crawled": 7,  # built without trust seeds
@@ -335,13 +391,27 @@ def test_new_lost_until_ends_the_window(data: Path) -> None:
 
 def test_link_gap(data: Path) -> None:
     gap = rows(data, "link_gap", "target.example", "rival.example", "other.example")
+
+    def example(competitor: str, src: str, dst: str, anchor: str) -> dict[str, str]:
+        return {"competitor": competitor, "src_url": src, "dst_url": dst, "anchor": anchor}
+
+    # g, h and i have no crawled pages here (tests/test_link_gap_coverage.py: 'measured')
+    unknown = {"coverage": "unknown", "pages_crawled": 0}
     assert gap == [
         {"src_domain": "h.example", "domain_rank": 15.0, "competitors_linked": 2,
-         "competitors": ["other.example", "rival.example"], "backlinks": 3},
+         "competitors": ["other.example", "rival.example"], "backlinks": 3, **unknown,
+         "examples": [  # page ranks all 0: h.example/1 before h.example/2
+             example("other.example", "https://h.example/1", "https://other.example/", "o"),
+             example("rival.example", "https://h.example/1", "https://rival.example/", "r")]},
         {"src_domain": "g.example", "domain_rank": 1.0, "competitors_linked": 2,
-         "competitors": ["other.example", "rival.example"], "backlinks": 2},
+         "competitors": ["other.example", "rival.example"], "backlinks": 2, **unknown,
+         "examples": [
+             example("other.example", "https://g.example/1", "https://other.example/", "other"),
+             example("rival.example", "https://g.example/1", "https://rival.example/", "rival")]},
         {"src_domain": "i.example", "domain_rank": 8.0, "competitors_linked": 1,
-         "competitors": ["rival.example"], "backlinks": 1},
+         "competitors": ["rival.example"], "backlinks": 1, **unknown,
+         "examples": [
+             example("rival.example", "https://i.example/1", "https://rival.example/", "x")]},
     ]
     two = rows(data, "link_gap", "target.example", "rival.example", "other.example", min_overlap=2)
     assert [r["src_domain"] for r in two] == ["h.example", "g.example"]
@@ -390,7 +460,8 @@ def test_targets_are_normalised_per_scope(data: Path) -> None:
 
 
 ERRORS = [
-    ("nosuch", ["x.example"], {}, "unknown query 'nosuch': choose one of anchors, backlinks, "),
+    ("nosuch", ["x.example"], {},
+     "unknown query 'nosuch': choose one of anchor_mix, anchors, backlinks, "),
     ("backlinks", [], {},
      r"wrong number of arguments for backlinks \(0\): usage: backlinks TARGET$"),
     ("backlinks", ["a.example", "b.example"], {}, "usage: backlinks TARGET$"),
@@ -599,7 +670,7 @@ def test_adding_a_query_is_adding_one_sql_file(
     assert list(QUERIES) == list(catalogue(folder)) == sorted([*shipped, "linked_hosts"])
     assert QUERIES["linked_hosts"] == QuerySpec(
         ("target",), "the target's hosts that receive links, most linked first",
-        options=QUERIES["backlinks"].options)
+        options=QUERIES["top_pages"].options)
     data = tmp_path / "data"
     write_index(data, EDGES, PAGES, RANKS)
     counts = Counter(e["dst_host"] for e in EDGES
@@ -651,6 +722,8 @@ CREATE OR REPLACE TEMP MACRO demo(target, since, scope := 'domain') AS TABLE SEL
         ("--   target, since", "--   target, since, scope := 'host'", "scope := given twice"),
         ("--   target, since", "--   target  VARCHAR[]: some", "only the last positional"),
         ("--   target, since", "--   since := 1", "since both positional and named"),
+        ("how the target matches", "INTEGER: how the target matches",
+         "scope := ... INTEGER: not a type an option may state"),
     ],
 )
 def test_a_bad_header_is_one_clear_error(old: str, new: str, message: str) -> None:
@@ -660,6 +733,16 @@ def test_a_bad_header_is_one_clear_error(old: str, new: str, message: str) -> No
     with pytest.raises(LinkindexError) as caught:
         parse_header("demo", HEADER.replace(old, new))
     assert str(caught.value).startswith(f"queries/demo.sql: bad header: {message}")
+
+
+def test_an_option_may_state_its_type() -> None:
+    text = HEADER.replace("how the target matches", "VARCHAR: how the target matches")
+    assert parse_header("demo", text).types == {"scope": "VARCHAR"}
+    assert parse_header("demo", HEADER).types == {}
+    assert dict(QUERIES["backlinks"].types) == {
+        "brands": "VARCHAR[]", "keywords": "VARCHAR[]", "seen_since": "TIMESTAMPTZ",
+        "seen_until": "TIMESTAMPTZ", "seen_field": "VARCHAR", "anchor_contains": "VARCHAR",
+        "src_tld": "VARCHAR", "min_domain_rank": "DOUBLE"}
 
 
 def test_a_list_argument_is_variadic_on_the_command_line() -> None:
@@ -767,11 +850,14 @@ def test_a_target_query_reads_only_its_bucket(
     bucket = layout.bucket_of("site7.example", 8)
     assert len({layout.bucket_of(d, 8) for d in PRUNING_DOMAINS}) == 8
     con = connect(wide)
-    [scan] = edges_scans(con, sql, params)
-    files = scan["extra_info"]["Filename(s)"].split(", ")
-    assert [Path(f).parent.name for f in files] == [f"bucket={bucket}"]
-    assert scan["extra_info"]["Total Files Read"] == "1"
-    assert scan["rows_scanned"] <= 3  # one row group of 3 rows: the domain's, sorted together
+    scans = edges_scans(con, sql, params)
+    # backlinks reads the links twice: once to classify each anchor text (classified_links)
+    assert len(scans) == (2 if "backlinks" in sql else 1)
+    for scan in scans:
+        files = scan["extra_info"]["Filename(s)"].split(", ")
+        assert [Path(f).parent.name for f in files] == [f"bucket={bucket}"]
+        assert scan["extra_info"]["Total Files Read"] == "1"
+        assert scan["rows_scanned"] <= 3  # one row group of 3 rows: the domain's, together
     if "'host'" not in sql and "'exact'" not in sql:  # static pruning, stated in the text plan
         [(_, text)] = con.sql(f"EXPLAIN ANALYZE {sql}", params=params).fetchall()
         assert "Scanning Files: 1/8" in text
