@@ -26,7 +26,10 @@ OPTION_FLAGS: dict[str, tuple[str, ...]] = {
     "anchor_contains": ("--anchor-contains",),
     "src_tld": ("--src-tld",),
     "min_domain_rank": ("--min-domain-rank",),
+    "src_lang": ("--src-lang",),
+    "sitewide": ("--sitewide",),
 }
+SITEWIDE = {"yes": True, "no": False}  # --sitewide yes: only sitewide links; no: none
 SEEN_FIELDS = ("first_seen", "last_seen")  # the link dates --seen-since/--seen-until compare
 
 
@@ -59,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=links + "from domains under SUFFIX: de, co.uk")
     parser.add_argument("--min-domain-rank", metavar="N",
                         help=links + "from domains whose domain rank is at least N (0..100)")
+    parser.add_argument("--src-lang", metavar="LANG",
+                        help=links + "from pages in this language (<html lang>; en takes "
+                                     "en-GB too)")
+    parser.add_argument("--sitewide", choices=tuple(SITEWIDE),
+                        help=links + "sitewide (yes) or not sitewide (no): from most of "
+                                     "the source domain's pages (docs/audit.md)")
 
 
 def query_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -109,6 +118,10 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
         options["src_tld"] = args.src_tld
     if args.min_domain_rank is not None:
         options["min_domain_rank"] = _rank(args.min_domain_rank)
+    if args.src_lang is not None:
+        options["src_lang"] = args.src_lang
+    if args.sitewide is not None:
+        options["sitewide"] = SITEWIDE[args.sitewide]
     return options
 
 

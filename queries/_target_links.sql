@@ -2,11 +2,15 @@
 --
 -- target_links(target, scope, live_only, dofollow_only, external_only, kind,
 --              link_position, as_of, seen_since, seen_until, seen_field, anchor_contains,
---              src_tld, min_domain_rank)
---     the rows of target_edges (_target.sql: the standard filters) plus two columns,
+--              src_tld, min_domain_rank, src_lang, sitewide)
+--     the rows of target_edges (_target.sql: the standard filters) plus these columns,
 --       anchor_text    the anchor text; for an image link with no text, its alt text
 --                      (the text search engines read for an image; '' if none)
 --       seen_at        the date of the link seen_field names
+--       from_homepage  the linking page is its host's home page (is_homepage, _audit.sql)
+--       sitewide       its source domain links to the target from most of its crawled
+--                      pages (is_sitewide: the pages counted are those whose links this
+--                      query counts, before the filters below; docs/audit.md)
 --     then only the links that pass each of these filters (NULL: not applied):
 --       seen_since := NULL           the link's seen_field is at or after this moment
 --       seen_until := NULL           ... and before this moment (excluded)
@@ -16,6 +20,10 @@
 --                                    ('de' for shop.de, 'co.uk' for shop.co.uk; a
 --                                    leading dot and case are ignored)
 --       min_domain_rank := NULL      src_domain_rank at least this (0..100)
+--       src_lang := NULL             the linking page's language (<html lang>) is this
+--                                    one, or a variant of it ('en' takes 'en-GB'), in
+--                                    any case
+--       sitewide := NULL             sitewide is this (true: only sitewide links)
 --     A seen_field other than first_seen or last_seen, or a min_domain_rank outside
 --     0..100, is an error, raised whether or not any link is there to check.
 --
@@ -40,12 +48,17 @@ CREATE OR REPLACE TEMP MACRO target_links(
     seen_field := 'first_seen',
     anchor_contains := NULL,
     src_tld := NULL,
-    min_domain_rank := NULL
+    min_domain_rank := NULL,
+    src_lang := NULL,
+    sitewide := NULL
 ) AS TABLE
 SELECT link.*
 FROM (
     SELECT
         edge.*,
+        is_homepage(edge.src_url) AS from_homepage,
+        is_sitewide(count(DISTINCT edge.src_url) OVER (PARTITION BY edge.src_domain),
+                    source_domain.pages_crawled) AS sitewide,
         CASE WHEN edge.kind = 'img' AND edge.anchor = '' THEN coalesce(edge.alt, '')
              ELSE edge.anchor END AS anchor_text,
         CASE seen_field WHEN 'first_seen' THEN edge.first_seen
@@ -60,6 +73,7 @@ FROM (
         link_position := link_position,
         as_of := as_of
     ) AS edge
+    LEFT JOIN domains AS source_domain ON source_domain.domain = edge.src_domain
 ) AS link
 WHERE (seen_since IS NULL OR link.seen_at >= CAST(seen_since AS TIMESTAMPTZ))
   AND (seen_until IS NULL OR link.seen_at < CAST(seen_until AS TIMESTAMPTZ))
@@ -70,6 +84,10 @@ WHERE (seen_since IS NULL OR link.seen_at >= CAST(seen_since AS TIMESTAMPTZ))
           = ltrim(lower(trim(CAST(src_tld AS VARCHAR))), '.'))
   AND (min_domain_rank IS NULL
        OR link.src_domain_rank >= CAST(min_domain_rank AS DOUBLE))
+  AND (src_lang IS NULL
+       OR lower(link.src_lang) = lower(trim(CAST(src_lang AS VARCHAR)))
+       OR starts_with(lower(link.src_lang), lower(trim(CAST(src_lang AS VARCHAR))) || '-'))
+  AND (sitewide IS NULL OR link.sitewide = CAST(sitewide AS BOOLEAN))
   AND (SELECT CASE  -- the values checked once, not per link
         WHEN seen_field IS NULL OR seen_field NOT IN ('first_seen', 'last_seen')
             THEN error(concat('seen_field must be first_seen or last_seen, not ',
@@ -96,6 +114,8 @@ CREATE OR REPLACE TEMP MACRO classified_links(
     anchor_contains := NULL,
     src_tld := NULL,
     min_domain_rank := NULL,
+    src_lang := NULL,
+    sitewide := NULL,
     brands := NULL,
     keywords := NULL
 ) AS TABLE
@@ -115,7 +135,9 @@ WITH link AS NOT MATERIALIZED (  -- read twice: cheaper than holding every link
         seen_field := seen_field,
         anchor_contains := anchor_contains,
         src_tld := src_tld,
-        min_domain_rank := min_domain_rank
+        min_domain_rank := min_domain_rank,
+        src_lang := src_lang,
+        sitewide := sitewide
     )
 ),
 class AS (

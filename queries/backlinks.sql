@@ -28,6 +28,9 @@
 --   src_tld       := NULL      VARCHAR: only links from domains under this suffix, the
 --                              part after the domain's first label: 'de', 'co.uk'
 --   min_domain_rank := NULL    DOUBLE: only links whose src_domain_rank is at least it
+--   src_lang      := NULL      VARCHAR: only links from pages in this language ('en'
+--                              takes 'en-GB' too)
+--   sitewide      := NULL      BOOLEAN: only sitewide links (true) or none of them (false)
 --                              (these filters: queries/_target_links.sql)
 --
 -- Columns:
@@ -49,6 +52,15 @@
 --   found_at, lost_at, lost_reason
 --                             its latest span: found, and (with live_only := false) when
 --                             and why it was lost (docs/history.md)
+--   sitewide                  its domain links to the target from most of its crawled
+--                             pages (docs/audit.md)
+--   from_homepage             the linking page is its host's home page
+--   src_external_links        external links on the linking page (its latest fetch)
+--   src_lang                  the linking page's language (<html lang>)
+--   src_ip, src_subnet        the address its site resolved to, and that address's /24
+--   relevance                 TF-IDF cosine of the linking and the linked page, 0..1
+--                             (NULL when either has no terms; docs/audit.md)
+--   text_before, text_after   the text around a content link (crawls with --snippets)
 --
 -- Order: strongest source domain first, then src_url, dst_url, kind, anchor, linked_url.
 -- With group_similar, the order of the links kept.
@@ -74,7 +86,9 @@ CREATE OR REPLACE TEMP MACRO backlinks(
     seen_field := 'first_seen',
     anchor_contains := NULL,
     src_tld := NULL,
-    min_domain_rank := NULL
+    min_domain_rank := NULL,
+    src_lang := NULL,
+    sitewide := NULL
 ) AS TABLE
 SELECT
     link.src_url,
@@ -98,7 +112,16 @@ SELECT
     link.live,
     link.found_at,
     link.lost_at,
-    link.lost_reason
+    link.lost_reason,
+    link.sitewide,
+    link.from_homepage,
+    link.src_external_links,
+    link.src_lang,
+    link.src_ip,
+    subnet_of(link.src_ip) AS src_subnet,
+    terms_similarity(src_terms.terms, dst_terms.terms) AS relevance,
+    link.text_before,
+    link.text_after
 FROM classified_links(
     target,
     scope := scope,
@@ -114,9 +137,13 @@ FROM classified_links(
     anchor_contains := anchor_contains,
     src_tld := src_tld,
     min_domain_rank := min_domain_rank,
+    src_lang := src_lang,
+    sitewide := sitewide,
     brands := brands,
     keywords := keywords
 ) AS link
+LEFT JOIN page_terms AS src_terms ON src_terms.url_id = md5_number_lower(link.src_url)
+LEFT JOIN page_terms AS dst_terms ON dst_terms.url_id = md5_number_lower(link.dst_url)
 QUALIFY NOT group_similar
     OR row_number() OVER (
         PARTITION BY link.src_domain

@@ -12,6 +12,8 @@
 --   anchor_contains := NULL          VARCHAR: a piece of the anchor (or alt) text
 --   src_tld         := NULL          VARCHAR: the linking domain's suffix: 'de', 'co.uk'
 --   min_domain_rank := NULL          DOUBLE: the least domain_rank
+--   src_lang        := NULL          VARCHAR: the linking pages' language ('en')
+--   sitewide        := NULL          BOOLEAN: only sitewide links, or none of them
 --   The filters pick which links are counted: a domain is listed when one of its
 --   links passes them all, with the links that do.
 --
@@ -22,6 +24,11 @@
 --   dofollow_backlinks   of which without rel nofollow / ugc / sponsored
 --   first_seen           first crawl any of these links was seen in (UTC)
 --   last_seen            last crawl any of these links was seen in (UTC)
+--   sitewide             it links to the target from most of its crawled pages
+--   ip, subnet           the address most of its linking pages resolved to, its /24
+--   domains_on_subnet    referring domains listed here on that subnet (this one too)
+--   avg_relevance        the mean relevance of its links (TF-IDF cosine of linking and
+--                        linked page, 0..1, 4 places; NULL when none has terms)
 --
 -- Order: most backlinks first, then src_domain.
 --
@@ -41,8 +48,11 @@ CREATE OR REPLACE TEMP MACRO referring_domains(
     seen_field := 'first_seen',
     anchor_contains := NULL,
     src_tld := NULL,
-    min_domain_rank := NULL
+    min_domain_rank := NULL,
+    src_lang := NULL,
+    sitewide := NULL
 ) AS TABLE
+WITH referrer AS (
 SELECT
     link.src_domain,
     any_value(link.src_domain_rank) AS domain_rank,
@@ -50,7 +60,10 @@ SELECT
     count(*) FILTER (WHERE is_dofollow(link.nofollow, link.ugc, link.sponsored))
         AS dofollow_backlinks,
     min(link.first_seen) AS first_seen,
-    max(link.last_seen) AS last_seen
+    max(link.last_seen) AS last_seen,
+    bool_or(link.sitewide) AS sitewide,
+    mode(link.src_ip) AS ip,
+    round(avg(terms_similarity(src_terms.terms, dst_terms.terms)), 4) AS avg_relevance
 FROM target_links(
     target,
     scope := scope,
@@ -65,7 +78,26 @@ FROM target_links(
     seen_field := seen_field,
     anchor_contains := anchor_contains,
     src_tld := src_tld,
-    min_domain_rank := min_domain_rank
+    min_domain_rank := min_domain_rank,
+    src_lang := src_lang,
+    sitewide := sitewide
 ) AS link
+LEFT JOIN page_terms AS src_terms ON src_terms.url_id = md5_number_lower(link.src_url)
+LEFT JOIN page_terms AS dst_terms ON dst_terms.url_id = md5_number_lower(link.dst_url)
 GROUP BY link.src_domain
-ORDER BY backlinks DESC, link.src_domain;
+)
+SELECT
+    referrer.src_domain,
+    referrer.domain_rank,
+    referrer.backlinks,
+    referrer.dofollow_backlinks,
+    referrer.first_seen,
+    referrer.last_seen,
+    referrer.sitewide,
+    referrer.ip,
+    subnet_of(referrer.ip) AS subnet,
+    CASE WHEN referrer.ip IS NOT NULL
+         THEN count(*) OVER (PARTITION BY subnet_of(referrer.ip)) END AS domains_on_subnet,
+    referrer.avg_relevance
+FROM referrer
+ORDER BY referrer.backlinks DESC, referrer.src_domain;

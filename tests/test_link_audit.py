@@ -239,3 +239,84 @@ def cosine(a: dict[str, float] | None, b: dict[str, float] | None) -> float | No
     if a is None or b is None:
         return None
     return sum(w * b.get(t, 0.0) for t, w in a.items())
+
+
+def test_relevance_equals_tfidf_cosine_of_the_pages_text(audited: Audited) -> None:
+    vectors = page_vectors(audited.web)
+    rows = query(audited.data, "backlinks", ACME)
+    assert rows
+    for row in rows:
+        expected = cosine(vectors.get(row["src_url"]), vectors.get(row["dst_url"]))
+        assert row["relevance"] == pytest.approx(expected, abs=5.1e-5), row["src_url"]
+    # on-topic sources score above off-topic ones, averaged per referring domain
+    domains = {r["src_domain"]: r["avg_relevance"]
+               for r in query(audited.data, "referring_domains", ACME)}
+    assert domains["widget-news.example"] > 0.15 > 0.05 > domains["recipes-blog.example"]
+    assert all(domains[d] < 0.05 for d in NETWORK_DOMAINS)
+
+
+# ---------------------------------------------------------------------------
+# Link context (item 2) and the analysts' filters on it (item 3)
+# ---------------------------------------------------------------------------
+
+
+def test_backlinks_carry_their_context(audited: Audited) -> None:
+    web = audited.web
+    addresses = web.addresses()
+    shares = web.link_shares()
+    external_on_page = Counter(link.src_url for link in web.links() if link.external)
+    lang = {url: text.lang for url, text in web.page_texts().items()}
+    expected = sorted(
+        (link.src_url, link.dst_url, link.anchor,
+         shares[link.src_domain, link.dst_domain][1] >= 5
+         and shares[link.src_domain, link.dst_domain][0]
+         >= 0.8 * shares[link.src_domain, link.dst_domain][1],
+         link.from_homepage, external_on_page[link.src_url], lang[link.src_url],
+         addresses[link.src_host], subnet(addresses[link.src_host]),
+         link.text_before, link.text_after)
+        for link in acme_links(web))
+    got = sorted(
+        (r["src_url"], r["dst_url"], r["anchor"], r["sitewide"], r["from_homepage"],
+         r["src_external_links"], r["src_lang"], r["src_ip"], r["src_subnet"],
+         r["text_before"], r["text_after"])
+        for r in query(audited.data, "backlinks", ACME))
+    assert got == expected
+    assert {link.src_domain for link in acme_links(web)
+            if (link.src_domain, ACME) in web.sitewide()} == {"footer-partner.example"}
+
+
+def test_filters_on_language_and_sitewide(audited: Audited) -> None:
+    web = audited.web
+    lang = {url: text.lang for url, text in web.page_texts().items()}
+    german = query(audited.data, "backlinks", ACME, "--src-lang", "DE")
+    assert sorted(r["src_url"] for r in german) == sorted(
+        link.src_url for link in acme_links(web) if lang[link.src_url] == "de")
+    sitewide = query(audited.data, "backlinks", ACME, "--sitewide", "yes")
+    assert {r["src_domain"] for r in sitewide} == {"footer-partner.example"}
+    rest = query(audited.data, "backlinks", ACME, "--sitewide", "no")
+    assert len(rest) + len(sitewide) == len(acme_links(web))
+    grouped = query(audited.data, "backlinks", ACME, "--group-similar")
+    assert sorted(r["src_domain"] for r in grouped) == sorted(
+        {link.src_domain for link in acme_links(web)})
+
+
+def test_referring_domains_show_addresses_and_subnet_neighbours(audited: Audited) -> None:
+    addresses = audited.web.addresses()
+    rows = {r["src_domain"]: r for r in query(audited.data, "referring_domains", ACME)}
+    for domain in NETWORK_DOMAINS:
+        assert rows[domain]["subnet"] == "127.0.77.0/24"
+        assert rows[domain]["domains_on_subnet"] == len(NETWORK_DOMAINS)
+    news = rows["widget-news.example"]
+    assert news["ip"] == addresses["widget-news.example"] == rows["werkzeug-blog.example"]["ip"]
+    assert news["domains_on_subnet"] == 2
+    assert rows["footer-partner.example"]["sitewide"] is True
+    assert rows["half-partner.example"]["sitewide"] is False
+
+
+def test_anchor_mix_of_the_audit_web(audited: Audited) -> None:
+    links = acme_links(audited.web)
+    rows = query(audited.data, "anchor_mix", ACME, *keyword_flags(), "--brand", "Acme")
+    got = {r["anchor_class"]: r["backlinks"] for r in rows}
+    assert got == {cls: sum(link.anchor_class == cls for link in links)
+                   for cls in got}
+    assert sum(got.values()) == len(links)

@@ -293,6 +293,11 @@ def test_backlinks_full_rows(data: Path) -> None:
         "sponsored": False, "position": "content", "first_seen": ts("2025-01-05"),
         "last_seen": ts("2025-03-01"), "live": True, "found_at": ts("2025-01-05"),
         "lost_at": None, "lost_reason": None,
+        # the audit's context: a.example has 1 crawled page (not sitewide); this index
+        # has no page terms, no page facts stamped, no snippets (tests/test_link_audit.py)
+        "sitewide": False, "from_homepage": False, "src_external_links": None,
+        "src_lang": None, "src_ip": "203.0.113.10", "src_subnet": "203.0.113.0/24",
+        "relevance": None, "text_before": None, "text_after": None,
     }
     assert last["kind"] == "canonical" and last["position"] is None and last["anchor"] == ""
     img = rows(data, "backlinks", "target.example", filters=Filters(kind="img"))
@@ -742,7 +747,8 @@ def test_an_option_may_state_its_type() -> None:
     assert dict(QUERIES["backlinks"].types) == {
         "brands": "VARCHAR[]", "keywords": "VARCHAR[]", "seen_since": "TIMESTAMPTZ",
         "seen_until": "TIMESTAMPTZ", "seen_field": "VARCHAR", "anchor_contains": "VARCHAR",
-        "src_tld": "VARCHAR", "min_domain_rank": "DOUBLE"}
+        "src_tld": "VARCHAR", "min_domain_rank": "DOUBLE", "src_lang": "VARCHAR",
+        "sitewide": "BOOLEAN"}
 
 
 def test_a_list_argument_is_variadic_on_the_command_line() -> None:
