@@ -154,8 +154,15 @@ SELECT
     NULL::VARCHAR AS redirect_to, url AS canonical,
     false AS meta_noindex, false AS meta_nofollow,
     $links::INTEGER AS n_links, ($links * 7 // 10)::INTEGER AS n_external_links,
-    NULL::VARCHAR AS ip, 0 AS n_skipped_links, NULL::VARCHAR AS error,
-    NULL::VARCHAR AS warc_file, NULL::BIGINT AS warc_offset
+    -- one address per site, 256 sites a /24 (the audit's referring IPs and subnets)
+    '198.' || (hash(sd, 'ip1') % 256)::VARCHAR || '.' || (hash(sd, 'ip2') % 256)::VARCHAR
+        || '.' || (hash(sd, 'ip3') % 256)::VARCHAR AS ip,
+    0 AS n_skipped_links, NULL::VARCHAR AS error,
+    NULL::VARCHAR AS warc_file, NULL::BIGINT AS warc_offset,
+    -- 32 terms a page from 32,000 words, as the extractor keeps them (page_terms)
+    list_transform(range(32), lambda i: {{
+        'term': word(hash(page, i, 't')) || (hash(page, i, 'v') % 500)::VARCHAR,
+        'n': (32 - i)::INTEGER}}) AS terms
 FROM page
 """
 
