@@ -38,25 +38,25 @@ class PublicOnlyResolver(CachingThreadedResolver):
 
 
 def static_addresses(value: Any) -> dict[str, str]:
-    """LINKINDEX_RESOLVE as {host: address}: a dict, its JSON, or text
-    "host=address,host=address" (`-s LINKINDEX_RESOLVE=...` gives text). A bad entry
-    raises ValueError naming it."""
+    """LINKINDEX_RESOLVE as {host: address}: a dict, or its JSON text (`-s` gives text).
+    Anything else, or an entry whose address is not an IP address, raises ValueError
+    naming it."""
     if not value:
         return {}
-    if isinstance(value, str) and value.lstrip().startswith("{"):
+    if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
-            raise ValueError(f"bad LINKINDEX_RESOLVE {value[:60]!r}: not a JSON object") from None
-    pairs = value.items() if isinstance(value, dict) else (
-        entry.split("=", 1) if "=" in entry else (entry, "")
-        for entry in str(value).replace(";", ",").split(",") if entry.strip())
+            value = None
+    if not isinstance(value, dict):
+        raise ValueError('bad LINKINDEX_RESOLVE: use a JSON object of host names and '
+                         'addresses, e.g. {"example.com": "203.0.113.7"}')
     out: dict[str, str] = {}
-    for host, address in pairs:
+    for host, address in value.items():
         parsed = parse_address(str(address).strip())
         if not str(host).strip() or parsed is None:
-            raise ValueError(f"bad LINKINDEX_RESOLVE entry {host}={address}: "
-                             "use host=address, e.g. example.com=203.0.113.7")
+            raise ValueError(f"bad LINKINDEX_RESOLVE entry {str(host)!r}: {str(address)!r} "
+                             'is not an IP address, e.g. {"example.com": "203.0.113.7"}')
         out[str(host).strip().lower()] = str(parsed)
     return out
 
