@@ -6,6 +6,7 @@ computed here independently (docs/audit.md gives the rules).
 
 from __future__ import annotations
 
+import csv
 import ipaddress
 import json
 import math
@@ -20,7 +21,7 @@ from clitools import crawl_args, linkindex
 
 from core.pagetext import STOP_WORDS  # the closed list of stop words, not the computation
 from synthweb import AuditWeb, WebServer
-from synthweb.audit_truth import ACME, KEYWORDS, NETWORK_DOMAINS
+from synthweb.audit_truth import ACME, GLOBEX, KEYWORDS, NETWORK_DOMAINS
 from synthweb.truth import domain_of, host_of
 
 pytestmark = pytest.mark.slow
@@ -320,3 +321,39 @@ def test_anchor_mix_of_the_audit_web(audited: Audited) -> None:
     assert got == {cls: sum(link.anchor_class == cls for link in links)
                    for cls in got}
     assert sum(got.values()) == len(links)
+
+
+# ---------------------------------------------------------------------------
+# Compare (item 7) and the gap with coverage (item 8)
+# ---------------------------------------------------------------------------
+
+
+def test_compare_side_by_side(audited: Audited, tmp_path: Path) -> None:
+    addresses = audited.web.addresses()
+    out = tmp_path / "compare.csv"
+    linkindex("compare", ACME, GLOBEX, "--data", audited.data, "-o", out)
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [row["target"] for row in rows] == [ACME, GLOBEX]
+    for row, target in zip(rows, (ACME, GLOBEX), strict=True):
+        links = audited.web.backlinks(target)
+        hosts = {link.src_host for link in links}
+        assert int(row["backlinks"]) == len(links)
+        assert int(row["referring_domains"]) == len({link.src_domain for link in links})
+        assert int(row["referring_ips"]) == len({addresses[h] for h in hosts})
+        assert int(row["referring_subnets"]) == len({subnet(addresses[h]) for h in hosts})
+        dofollow = sum(not (link.nofollow or link.ugc or link.sponsored) for link in links)
+        assert float(row["dofollow_share"]) == round(dofollow / len(links), 4)
+
+
+def test_link_gap_says_what_was_measured(audited: Audited) -> None:
+    web = audited.web
+    to_acme = {link.src_domain for link in web.backlinks(ACME)}
+    to_globex = {link.src_domain for link in web.backlinks(GLOBEX)}
+    rows = query(audited.data, "link_gap", GLOBEX, ACME)
+    assert sorted(r["src_domain"] for r in rows) == sorted(to_acme - to_globex)
+    assert {r["coverage"] for r in rows} == {"measured"}  # every one of them was crawled
+    for row in rows:
+        (example,) = row["examples"]
+        assert example["competitor"] == ACME
+        assert any(link.src_url == example["src_url"] and link.dst_url == example["dst_url"]
+                   for link in web.backlinks(ACME))
