@@ -28,6 +28,7 @@ OPTION_FLAGS: dict[str, tuple[str, ...]] = {
     "min_domain_rank": ("--min-domain-rank",),
     "src_lang": ("--src-lang",),
     "sitewide": ("--sitewide",),
+    "with_relevance": ("--relevance",),
 }
 SITEWIDE = {"yes": True, "no": False}  # --sitewide yes: only sitewide links; no: none
 SEEN_FIELDS = ("first_seen", "last_seen")  # the link dates --seen-since/--seen-until compare
@@ -65,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--src-lang", metavar="LANG",
                         help=links + "from pages in this language (<html lang>; en takes "
                                      "en-GB too)")
+    parser.add_argument("--relevance", action="store_true",
+                        help="backlinks, referring_domains: fill relevance (TF-IDF cosine "
+                             "of linking and linked page; reads page_terms: slower)")
     parser.add_argument("--sitewide", choices=tuple(SITEWIDE),
                         help=links + "sitewide (yes) or not sitewide (no): from most of "
                                      "the source domain's pages (docs/audit.md)")
@@ -122,6 +126,8 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
         options["src_lang"] = args.src_lang
     if args.sitewide is not None:
         options["sitewide"] = SITEWIDE[args.sitewide]
+    if args.relevance:
+        options["with_relevance"] = True
     return options
 
 

@@ -2,7 +2,10 @@
 --
 -- anchor_words(text)
 --     the text normalised for comparing: lower case, accents stripped (strip_accents),
---     every run of characters that are not letters or digits one space, trimmed.
+--     every run of white space and punctuation (ASCII's, and the quotes, dashes,
+--     ellipsis, inverted marks, bullets and trade marks other scripts' text uses) one
+--     space, trimmed. Written as a list of characters, not as "not a letter or digit"
+--     (\pL): that pattern took 1.7 ms to compile in each query (bench/RESULTS.md).
 --     'Hier klicken!' -> 'hier klicken'; 'Acme-Widgets' -> 'acme widgets'; NULL -> ''.
 --
 -- generic_anchors()
@@ -25,11 +28,17 @@
 --
 -- is_naked_url(anchor)
 --     true when the whole anchor is a URL or a host name: optional http:// or https://,
---     optional www., a dotted host name, then optionally a port and a path, query or
---     fragment ('acme.example', 'https://acme.example/x', 'www.acme.example').
+--     optional www., a dotted host name (labels of any characters but white space and
+--     punctuation; the last one ASCII letters or punycode), then optionally a port and
+--     a path, query or fragment ('acme.example', 'https://acme.example/x',
+--     'www.acme.example', 'bücher.example').
 --
--- anchor_class(anchor, kind, brand_token, brands, keywords)
---     the class of a link's anchor, the first rule that applies:
+-- anchor_class_of(anchor, words, kind, brand_words, keyword_words, generic_words)
+--     the class of a link's anchor from its words (anchor_words(anchor)) and the query's
+--     brand_forms, keyword_words(keywords) and generic_words(), each computed once per
+--     query: every anchor_words written in a query compiles its regular expression
+--     when the query is planned, about 2 ms each (bench/RESULTS.md, "link audit").
+--     The first rule that applies:
 --       image      the link is an image link (kind img), whatever its alt text
 --       empty      no anchor text once trimmed (as for redirects, canonicals and meta
 --                  refreshes, whose anchor is '')
@@ -41,9 +50,17 @@
 --       other      none of these
 --     brand_token: brand_token(target_domain(target, scope)); brands and keywords:
 --     VARCHAR[] or NULL, compared as anchor_words (a name that has no words is ignored).
+--
+-- anchor_class(anchor, kind, brand_token, brands, keywords)
+--     the same for one anchor, all in one call: handy in a DuckDB shell; the queries
+--     use anchor_class_of, with what it needs computed once.
+--
+-- keyword_words(keywords), generic_words()
+--     the keywords and the generic phrases as anchor_words.
 
 CREATE OR REPLACE TEMP MACRO anchor_words(text) AS
-    trim(regexp_replace(lower(strip_accents(coalesce(text, ''))), '[^\pL\pN]+', ' ', 'g'));
+    trim(regexp_replace(lower(strip_accents(coalesce(text, ''))),
+                        '[\s[:punct:]…“”„‘’‚–—«»‹›¡¿·•™®©°§¶]+', ' ', 'g'));
 
 CREATE OR REPLACE TEMP MACRO generic_anchors() AS [
     -- English
@@ -92,31 +109,35 @@ CREATE OR REPLACE TEMP MACRO brand_forms(brand_token, brands) AS
 CREATE OR REPLACE TEMP MACRO is_naked_url(anchor) AS
     regexp_full_match(
         lower(trim(coalesce(anchor, ''))),
-        '(https?://)?(www\.)?([\pL\pN]([\pL\pN-]*[\pL\pN])?\.)+(\pL{2,}|xn--[\pL\pN-]+)\.?'
+        '(https?://)?(www\.)?([^\s./:?#@_,;!''"()\[\]-]([^\s./:?#@_,;!''"()\[\]]*'
+        || '[^\s./:?#@_,;!''"()\[\]-])?\.)+([a-z]{2,}|xn--[a-z0-9-]+)\.?'
         || '(:[0-9]+)?([/?#]\S*)?');
 
-CREATE OR REPLACE TEMP MACRO anchor_class(anchor, kind, brand_token, brands, keywords) AS
+CREATE OR REPLACE TEMP MACRO anchor_class_of(anchor, words, kind, brand_words, keyword_words,
+                                            generic_words) AS
     CASE
         WHEN kind = 'img' THEN 'image'
         WHEN trim(coalesce(anchor, '')) = '' THEN 'empty'
         WHEN is_naked_url(anchor) THEN 'naked_url'
-        WHEN len(list_filter(brand_forms(brand_token, brands),
-                             lambda form: contains(' ' || anchor_words(anchor) || ' ',
-                                                   ' ' || form || ' '))) > 0
+        WHEN len(list_filter(brand_words,
+                             lambda form: contains(' ' || words || ' ', ' ' || form || ' '))) > 0
             THEN 'branded'
-        WHEN list_contains(list_transform(CAST(keywords AS VARCHAR[]),
-                                          lambda keyword: anchor_words(keyword)),
-                           anchor_words(anchor))
-            THEN 'exact'
-        WHEN len(list_filter(CAST(keywords AS VARCHAR[]),
-                             lambda keyword: anchor_words(keyword) <> ''
-                                 AND list_has_all(string_split(anchor_words(anchor), ' '),
-                                                  string_split(anchor_words(keyword), ' '))))
-             > 0
+        WHEN list_contains(keyword_words, words) THEN 'exact'
+        WHEN len(list_filter(keyword_words,
+                             lambda keyword: keyword <> ''
+                                 AND list_has_all(string_split(words, ' '),
+                                                  string_split(keyword, ' ')))) > 0
             THEN 'partial'
-        WHEN list_contains(list_transform(generic_anchors(),
-                                          lambda phrase: anchor_words(phrase)),
-                           anchor_words(anchor))
-            THEN 'generic'
+        WHEN list_contains(generic_words, words) THEN 'generic'
         ELSE 'other'
     END;
+
+CREATE OR REPLACE TEMP MACRO keyword_words(keywords) AS
+    list_transform(CAST(keywords AS VARCHAR[]), lambda keyword: anchor_words(keyword));
+
+CREATE OR REPLACE TEMP MACRO generic_words() AS
+    list_transform(generic_anchors(), lambda phrase: anchor_words(phrase));
+
+CREATE OR REPLACE TEMP MACRO anchor_class(anchor, kind, brand_token, brands, keywords) AS
+    anchor_class_of(anchor, anchor_words(anchor), kind, brand_forms(brand_token, brands),
+                    keyword_words(keywords), generic_words());

@@ -119,7 +119,7 @@ CREATE OR REPLACE TEMP MACRO classified_links(
     brands := NULL,
     keywords := NULL
 ) AS TABLE
-WITH link AS NOT MATERIALIZED (  -- read twice: cheaper than holding every link
+WITH link AS MATERIALIZED (  -- planned and read once (planning it twice cost more)
     SELECT *
     FROM target_links(
         target,
@@ -140,18 +140,26 @@ WITH link AS NOT MATERIALIZED (  -- read twice: cheaper than holding every link
         sitewide := sitewide
     )
 ),
+asked AS (  -- what each anchor is compared with, in words, once per query
+    SELECT brand_forms(brand_token(target_domain(target, scope)), brands) AS brand_words,
+           keyword_words(keywords) AS keyword_words,
+           generic_words() AS generic_words
+),
 class AS (
     SELECT
         texts.anchor_text,
         texts.image,
-        anchor_class(texts.anchor_text, texts.kind,
-                     brand_token(target_domain(target, scope)), brands, keywords)
+        anchor_class_of(texts.anchor_text, texts.words, texts.kind,
+                        asked.brand_words, asked.keyword_words, asked.generic_words)
             AS anchor_class
     FROM (
-        SELECT link.anchor_text, link.kind = 'img' AS image, any_value(link.kind) AS kind
-        FROM link
-        GROUP BY link.anchor_text, link.kind = 'img'
-    ) AS texts
+        SELECT grouped.*, anchor_words(grouped.anchor_text) AS words
+        FROM (
+            SELECT link.anchor_text, link.kind = 'img' AS image, any_value(link.kind) AS kind
+            FROM link
+            GROUP BY link.anchor_text, link.kind = 'img'
+        ) AS grouped
+    ) AS texts, asked
 )
 SELECT link.*, class.anchor_class
 FROM link

@@ -14,6 +14,7 @@
 --   min_domain_rank := NULL          DOUBLE: the least domain_rank
 --   src_lang        := NULL          VARCHAR: the linking pages' language ('en')
 --   sitewide        := NULL          BOOLEAN: only sitewide links, or none of them
+--   with_relevance  := false         fill avg_relevance (it reads page_terms)
 --   The filters pick which links are counted: a domain is listed when one of its
 --   links passes them all, with the links that do.
 --
@@ -28,7 +29,8 @@
 --   ip, subnet           the address most of its linking pages resolved to, its /24
 --   domains_on_subnet    referring domains listed here on that subnet (this one too)
 --   avg_relevance        the mean relevance of its links (TF-IDF cosine of linking and
---                        linked page, 0..1, 4 places; NULL when none has terms)
+--                        linked page, 0..1, 4 places; with_relevance := true; NULL
+--                        when none has terms)
 --
 -- Order: most backlinks first, then src_domain.
 --
@@ -50,9 +52,38 @@ CREATE OR REPLACE TEMP MACRO referring_domains(
     src_tld := NULL,
     min_domain_rank := NULL,
     src_lang := NULL,
-    sitewide := NULL
+    sitewide := NULL,
+    with_relevance := false
 ) AS TABLE
-WITH referrer AS (
+WITH link AS MATERIALIZED (
+    SELECT counted.*
+    FROM target_links(
+        target,
+        scope := scope,
+        live_only := live_only,
+        dofollow_only := dofollow_only,
+        external_only := external_only,
+        kind := kind,
+        link_position := link_position,
+        as_of := as_of,
+        seen_since := seen_since,
+        seen_until := seen_until,
+        seen_field := seen_field,
+        anchor_contains := anchor_contains,
+        src_tld := src_tld,
+        min_domain_rank := min_domain_rank,
+        src_lang := src_lang,
+        sitewide := sitewide
+    ) AS counted
+),
+pair AS (  -- only when asked: each lookup reads page_terms (docs/audit.md)
+    SELECT asked.src_url, asked.dst_url,
+           terms_similarity(src_terms.terms, dst_terms.terms) AS relevance
+    FROM (SELECT DISTINCT link.src_url, link.dst_url FROM link WHERE with_relevance) AS asked
+    LEFT JOIN page_terms AS src_terms ON src_terms.url_id = md5_number_lower(asked.src_url)
+    LEFT JOIN page_terms AS dst_terms ON dst_terms.url_id = md5_number_lower(asked.dst_url)
+),
+referrer AS (
 SELECT
     link.src_domain,
     any_value(link.src_domain_rank) AS domain_rank,
@@ -63,27 +94,9 @@ SELECT
     max(link.last_seen) AS last_seen,
     bool_or(link.sitewide) AS sitewide,
     mode(link.src_ip) AS ip,
-    round(avg(terms_similarity(src_terms.terms, dst_terms.terms)), 4) AS avg_relevance
-FROM target_links(
-    target,
-    scope := scope,
-    live_only := live_only,
-    dofollow_only := dofollow_only,
-    external_only := external_only,
-    kind := kind,
-    link_position := link_position,
-    as_of := as_of,
-    seen_since := seen_since,
-    seen_until := seen_until,
-    seen_field := seen_field,
-    anchor_contains := anchor_contains,
-    src_tld := src_tld,
-    min_domain_rank := min_domain_rank,
-    src_lang := src_lang,
-    sitewide := sitewide
-) AS link
-LEFT JOIN page_terms AS src_terms ON src_terms.url_id = md5_number_lower(link.src_url)
-LEFT JOIN page_terms AS dst_terms ON dst_terms.url_id = md5_number_lower(link.dst_url)
+    round(avg(pair.relevance), 4) AS avg_relevance
+FROM link
+LEFT JOIN pair ON pair.src_url = link.src_url AND pair.dst_url = link.dst_url
 GROUP BY link.src_domain
 )
 SELECT

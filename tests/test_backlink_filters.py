@@ -143,7 +143,7 @@ ERRORS = [
     ({"since": "2025-01-01"},
      "query backlinks takes no option since (it takes: brands, keywords, group_similar, "
      "seen_since, seen_until, seen_field, anchor_contains, src_tld, min_domain_rank, "
-     "src_lang, sitewide)"),
+     "src_lang, sitewide, with_relevance)"),
     ({"kind": "a"}, "options cannot set kind: pass it as run_query's filters argument"),
     ({"scope": "host"}, "options cannot set scope: pass it as run_query's scope argument"),
     ({"seen_since": "yesterday"},

@@ -96,10 +96,10 @@ def _in_class_order(classes: list[str]) -> list[str]:
 
 def _anchor_class_spellings(text: str) -> list[tuple[str, str, list[str]]]:
     """The anchor classes as _anchors.sql spells them: the list anchor_classes() gives,
-    the classes anchor_class(...) returns (one CASE branch each), the table of rules in
+    the classes anchor_class_of(...) returns (one CASE branch each), the table of rules in
     the header (--       image      ...)."""
     listed = re.search(r"MACRO anchor_classes\(\) AS\s*\[([^\]]*)\]", text)
-    branches = re.findall(r"THEN '(\w+)'|ELSE '(\w+)'", _macro_body(text, "anchor_class"))
+    branches = re.findall(r"THEN '(\w+)'|ELSE '(\w+)'", _macro_body(text, "anchor_class_of"))
     rules = re.findall(r"(?m)^--       (\w+) {2,}\S", text)
     return [
         ("_anchors.sql: anchor_classes()", "anchor_class", _words(listed[1]) if listed else []),

@@ -244,14 +244,14 @@ def cosine(a: dict[str, float] | None, b: dict[str, float] | None) -> float | No
 
 def test_relevance_equals_tfidf_cosine_of_the_pages_text(audited: Audited) -> None:
     vectors = page_vectors(audited.web)
-    rows = query(audited.data, "backlinks", ACME)
+    rows = query(audited.data, "backlinks", ACME, "--relevance")
     assert rows
     for row in rows:
         expected = cosine(vectors.get(row["src_url"]), vectors.get(row["dst_url"]))
         assert row["relevance"] == pytest.approx(expected, abs=5.1e-5), row["src_url"]
     # on-topic sources score above off-topic ones, averaged per referring domain
     domains = {r["src_domain"]: r["avg_relevance"]
-               for r in query(audited.data, "referring_domains", ACME)}
+               for r in query(audited.data, "referring_domains", ACME, "--relevance")}
     assert domains["widget-news.example"] > 0.15 > 0.05 > domains["recipes-blog.example"]
     assert all(domains[d] < 0.05 for d in NETWORK_DOMAINS)
 
