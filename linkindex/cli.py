@@ -56,6 +56,20 @@ def _one_of(values: Sequence[str]) -> str:
 
 
 def _filter_args(parser: argparse.ArgumentParser) -> None:
+    """The scope and filters of `query` and `export`: the standard ones, then those of
+    some queries."""
+    standard_filter_args(parser)
+    parser.add_argument("--min-overlap", type=int, default=1,
+                        help="link_gap: competitors a domain must link to (default 1)")
+    parser.add_argument("--limit", type=int, help="at most N rows")
+    from linkindex.query_options import add_arguments
+
+    add_arguments(parser)  # a query's own options: --brand, --group-similar, --seen-since, ...
+
+
+def standard_filter_args(parser: argparse.ArgumentParser) -> None:
+    """The scope and the standard filters every query takes (queries.Filters: see
+    filters_of); compare takes these only."""
     parser.add_argument("--scope", choices=SCOPES, default="domain",
                         help="how the target matches: domain (default, with subdomains), "
                              "host, exact URL, URL prefix")
@@ -70,12 +84,6 @@ def _filter_args(parser: argparse.ArgumentParser) -> None:
                         help="the index as it stood at this moment (ISO 8601, UTC)")
     parser.add_argument("--until", metavar="DATE",
                         help="new_lost: the window's end, excluded (default: now)")
-    parser.add_argument("--min-overlap", type=int, default=1,
-                        help="link_gap: competitors a domain must link to (default 1)")
-    parser.add_argument("--limit", type=int, help="at most N rows")
-    from linkindex.query_options import add_arguments
-
-    add_arguments(parser)  # a query's own options: --brand, --group-similar, --seen-since, ...
 
 
 LIMIT_HELP = {
@@ -311,7 +319,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _filters(args: argparse.Namespace):  # -> queries.Filters
+def filters_of(args: argparse.Namespace):  # -> queries.Filters
     from queries import Filters, parse_moment
 
     return Filters(
@@ -330,7 +338,7 @@ def _run_named(args: argparse.Namespace):  # -> pyarrow.Table
     from queries import run_query
 
     return run_query(
-        args.data, args.name, args.args, scope=args.scope, filters=_filters(args),
+        args.data, args.name, args.args, scope=args.scope, filters=filters_of(args),
         limit=args.limit, min_overlap=args.min_overlap, options=query_options(args),
     )
 
@@ -343,7 +351,7 @@ def _explain_empty(args: argparse.Namespace, table) -> None:  # table: pyarrow.T
     from queries import explain_empty
 
     line = explain_empty(args.data, args.name, args.args, scope=args.scope,
-                         filters=_filters(args), min_overlap=args.min_overlap,
+                         filters=filters_of(args), min_overlap=args.min_overlap,
                          options=query_options(args))
     if line:
         print(f"linkindex: {line}", file=sys.stderr)

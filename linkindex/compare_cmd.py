@@ -14,18 +14,13 @@ from typing import Any
 
 from core.errors import LinkindexError
 
-# The options of `linkindex query` (its _filter_args) that compare takes: the scope and
-# the standard filters (queries.Filters). It refuses the others, such as --limit,
-# --min-overlap and a query's own options, now and as they are added.
-COMPARE_TAKES = ("scope", "include_lost", "dofollow", "include_internal", "kind", "position",
-                 "as_of", "until")
 SINCE_HELP = ("where the window of new and lost links starts (ISO 8601, UTC; default: "
               "when the latest crawl in the index started)")
 
 
 def add_parser(sub: Any, data_arg: Any) -> None:
     """The `compare` subcommand, with the scope and filters of `linkindex query`."""
-    from linkindex.cli import FORMAT_HELP, FORMATS, _filter_args
+    from linkindex.cli import FORMAT_HELP, FORMATS, standard_filter_args
 
     p = sub.add_parser(
         "compare", help="targets side by side: overview numbers, dofollow share, links "
@@ -35,14 +30,7 @@ def add_parser(sub: Any, data_arg: Any) -> None:
     p.add_argument("targets", nargs="+", metavar="TARGET",
                    help="a domain, host, URL or URL prefix (see --scope), once each")
     data_arg(p)
-    before = len(p._actions)
-    _filter_args(p)
-    refused: dict[str, tuple[str, Any]] = {}
-    for action in p._actions[before:]:
-        if action.dest not in COMPARE_TAKES:  # refused in cmd_compare, and not listed
-            action.help = argparse.SUPPRESS
-            refused[action.dest] = (action.option_strings[0], action.default)
-    p.set_defaults(refused_options=refused)
+    standard_filter_args(p)
     p.add_argument("--since", metavar="DATE", help=SINCE_HELP)
     p.add_argument("--format", choices=FORMATS, help=FORMAT_HELP)
     p.add_argument("-o", "--output", type=Path, metavar="FILE.csv",
@@ -52,21 +40,17 @@ def add_parser(sub: Any, data_arg: Any) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from linkindex.cli import _filters
+    from linkindex.cli import filters_of
     from queries import parse_moment
     from queries.compare import compare_targets
 
-    for dest, (flag, default) in args.refused_options.items():
-        if getattr(args, dest) != default:
-            raise LinkindexError(f"compare does not take {flag} (an option of `linkindex "
-                                 "query`): it gives one row per target, from overview")
     if args.output is None and args.bom:
         raise LinkindexError("--bom goes with -o FILE.csv")
     if args.output is not None and args.format not in (None, "csv"):
         raise LinkindexError(f"-o writes CSV: drop --format {args.format}")
     since = None if args.since is None else parse_moment(args.since, "--since")
     table = compare_targets(args.data, args.targets, scope=args.scope,
-                            filters=_filters(args), since=since)
+                            filters=filters_of(args), since=since)
     if args.output is not None:
         from queries.export import write_csv
 
