@@ -33,11 +33,11 @@
 --     a path, query or fragment ('acme.example', 'https://acme.example/x',
 --     'www.acme.example', 'bücher.example').
 --
--- anchor_class_of(anchor, words, kind, brand_words, keyword_words, generic_words)
---     the class of a link's anchor from its words (anchor_words(anchor)) and the query's
---     brand_forms, keyword_words(keywords) and generic_words(), each computed once per
---     query: every anchor_words written in a query compiles its regular expression
---     when the query is planned, about 2 ms each (bench/RESULTS.md, "link audit").
+-- anchor_class_of(anchor, words, kind, brand_words, keyword_words, generic)
+--     the class of a link's anchor from its words (anchor_words(anchor)), the query's
+--     brand_forms and keyword_words(keywords), each computed once per query, and
+--     whether its words are one of generic_words() (a join in the queries: a list
+--     lookup per anchor cost a hot target 0.7 s; bench/RESULTS.md, "link audit").
 --     The first rule that applies:
 --       image      the link is an image link (kind img), whatever its alt text
 --       empty      no anchor text once trimmed (as for redirects, canonicals and meta
@@ -114,7 +114,7 @@ CREATE OR REPLACE TEMP MACRO is_naked_url(anchor) AS
         || '(:[0-9]+)?([/?#]\S*)?');
 
 CREATE OR REPLACE TEMP MACRO anchor_class_of(anchor, words, kind, brand_words, keyword_words,
-                                            generic_words) AS
+                                            generic) AS
     CASE
         WHEN kind = 'img' THEN 'image'
         WHEN trim(coalesce(anchor, '')) = '' THEN 'empty'
@@ -128,7 +128,7 @@ CREATE OR REPLACE TEMP MACRO anchor_class_of(anchor, words, kind, brand_words, k
                                  AND list_has_all(string_split(words, ' '),
                                                   string_split(keyword, ' ')))) > 0
             THEN 'partial'
-        WHEN list_contains(generic_words, words) THEN 'generic'
+        WHEN generic THEN 'generic'
         ELSE 'other'
     END;
 
@@ -140,4 +140,4 @@ CREATE OR REPLACE TEMP MACRO generic_words() AS
 
 CREATE OR REPLACE TEMP MACRO anchor_class(anchor, kind, brand_token, brands, keywords) AS
     anchor_class_of(anchor, anchor_words(anchor), kind, brand_forms(brand_token, brands),
-                    keyword_words(keywords), generic_words());
+                    keyword_words(keywords), list_contains(generic_words(), anchor_words(anchor)));

@@ -2,15 +2,12 @@
 --
 -- target_links(target, scope, live_only, dofollow_only, external_only, kind,
 --              link_position, as_of, seen_since, seen_until, seen_field, anchor_contains,
---              src_tld, min_domain_rank, src_lang, sitewide)
+--              src_tld, min_domain_rank, src_lang)
 --     the rows of target_edges (_target.sql: the standard filters) plus these columns,
 --       anchor_text    the anchor text; for an image link with no text, its alt text
 --                      (the text search engines read for an image; '' if none)
 --       seen_at        the date of the link seen_field names
 --       from_homepage  the linking page is its host's home page (is_homepage, _audit.sql)
---       sitewide       its source domain links to the target from most of its crawled
---                      pages (is_sitewide: the pages counted are those whose links this
---                      query counts, before the filters below; docs/audit.md)
 --     then only the links that pass each of these filters (NULL: not applied):
 --       seen_since := NULL           the link's seen_field is at or after this moment
 --       seen_until := NULL           ... and before this moment (excluded)
@@ -23,7 +20,6 @@
 --       src_lang := NULL             the linking page's language (<html lang>) is this
 --                                    one, or a variant of it ('en' takes 'en-GB'), in
 --                                    any case
---       sitewide := NULL             sitewide is this (true: only sitewide links)
 --     A seen_field other than first_seen or last_seen, or a min_domain_rank outside
 --     0..100, is an error, raised whether or not any link is there to check.
 --
@@ -49,16 +45,13 @@ CREATE OR REPLACE TEMP MACRO target_links(
     anchor_contains := NULL,
     src_tld := NULL,
     min_domain_rank := NULL,
-    src_lang := NULL,
-    sitewide := NULL
+    src_lang := NULL
 ) AS TABLE
 SELECT link.*
 FROM (
     SELECT
         edge.*,
         is_homepage(edge.src_url) AS from_homepage,
-        is_sitewide(count(DISTINCT edge.src_url) OVER (PARTITION BY edge.src_domain),
-                    source_domain.pages_crawled) AS sitewide,
         CASE WHEN edge.kind = 'img' AND edge.anchor = '' THEN coalesce(edge.alt, '')
              ELSE edge.anchor END AS anchor_text,
         CASE seen_field WHEN 'first_seen' THEN edge.first_seen
@@ -73,7 +66,6 @@ FROM (
         link_position := link_position,
         as_of := as_of
     ) AS edge
-    LEFT JOIN domains AS source_domain ON source_domain.domain = edge.src_domain
 ) AS link
 WHERE (seen_since IS NULL OR link.seen_at >= CAST(seen_since AS TIMESTAMPTZ))
   AND (seen_until IS NULL OR link.seen_at < CAST(seen_until AS TIMESTAMPTZ))
@@ -87,7 +79,6 @@ WHERE (seen_since IS NULL OR link.seen_at >= CAST(seen_since AS TIMESTAMPTZ))
   AND (src_lang IS NULL
        OR lower(link.src_lang) = lower(trim(CAST(src_lang AS VARCHAR)))
        OR starts_with(lower(link.src_lang), lower(trim(CAST(src_lang AS VARCHAR))) || '-'))
-  AND (sitewide IS NULL OR link.sitewide = CAST(sitewide AS BOOLEAN))
   AND (SELECT CASE  -- the values checked once, not per link
         WHEN seen_field IS NULL OR seen_field NOT IN ('first_seen', 'last_seen')
             THEN error(concat('seen_field must be first_seen or last_seen, not ',
@@ -115,7 +106,6 @@ CREATE OR REPLACE TEMP MACRO classified_links(
     src_tld := NULL,
     min_domain_rank := NULL,
     src_lang := NULL,
-    sitewide := NULL,
     brands := NULL,
     keywords := NULL
 ) AS TABLE
@@ -136,21 +126,20 @@ WITH link AS MATERIALIZED (  -- planned and read once (planning it twice cost mo
         anchor_contains := anchor_contains,
         src_tld := src_tld,
         min_domain_rank := min_domain_rank,
-        src_lang := src_lang,
-        sitewide := sitewide
+        src_lang := src_lang
     )
 ),
 asked AS (  -- what each anchor is compared with, in words, once per query
     SELECT brand_forms(brand_token(target_domain(target, scope)), brands) AS brand_words,
-           keyword_words(keywords) AS keyword_words,
-           generic_words() AS generic_words
+           keyword_words(keywords) AS keyword_words
 ),
+generic AS (SELECT DISTINCT unnest(generic_words()) AS words),
 class AS (
     SELECT
         texts.anchor_text,
         texts.image,
         anchor_class_of(texts.anchor_text, texts.words, texts.kind,
-                        asked.brand_words, asked.keyword_words, asked.generic_words)
+                        asked.brand_words, asked.keyword_words, generic.words IS NOT NULL)
             AS anchor_class
     FROM (
         SELECT grouped.*, anchor_words(grouped.anchor_text) AS words
@@ -159,7 +148,9 @@ class AS (
             FROM link
             GROUP BY link.anchor_text, link.kind = 'img'
         ) AS grouped
-    ) AS texts, asked
+    ) AS texts
+    CROSS JOIN asked
+    LEFT JOIN generic ON generic.words = texts.words
 )
 SELECT link.*, class.anchor_class
 FROM link

@@ -55,7 +55,8 @@
 --                             its latest span: found, and (with live_only := false) when
 --                             and why it was lost (docs/history.md)
 --   sitewide                  its domain links to the target from most of its crawled
---                             pages (docs/audit.md)
+--                             pages, counting the pages whose links this query counts
+--                             (is_sitewide; docs/audit.md)
 --   from_homepage             the linking page is its host's home page
 --   src_external_links        external links on the linking page (its latest fetch)
 --   src_lang                  the linking page's language (<html lang>)
@@ -94,7 +95,7 @@ CREATE OR REPLACE TEMP MACRO backlinks(
     sitewide := NULL,
     with_relevance := false
 ) AS TABLE
-WITH link AS MATERIALIZED (
+WITH link AS MATERIALIZED (  -- read by source and by the rows below
     SELECT classified.*
     FROM classified_links(
         target,
@@ -112,25 +113,19 @@ WITH link AS MATERIALIZED (
         src_tld := src_tld,
         min_domain_rank := min_domain_rank,
         src_lang := src_lang,
-        sitewide := sitewide,
         brands := brands,
         keywords := keywords
     ) AS classified
-    QUALIFY NOT group_similar
-        OR row_number() OVER (
-            PARTITION BY classified.src_domain
-            ORDER BY classified.src_page_rank DESC,
-                     is_dofollow(classified.nofollow, classified.ugc, classified.sponsored) DESC,
-                     classified.src_url, classified.dst_url, classified.kind,
-                     classified.anchor, classified.linked_url
-        ) = 1
 ),
-pair AS (  -- only when asked: each lookup reads page_terms (docs/audit.md)
-    SELECT asked.src_url, asked.dst_url,
-           terms_similarity(src_terms.terms, dst_terms.terms) AS relevance
-    FROM (SELECT DISTINCT link.src_url, link.dst_url FROM link WHERE with_relevance) AS asked
-    LEFT JOIN page_terms AS src_terms ON src_terms.url_id = md5_number_lower(asked.src_url)
-    LEFT JOIN page_terms AS dst_terms ON dst_terms.url_id = md5_number_lower(asked.dst_url)
+source AS MATERIALIZED (  -- each linking domain: does it link from most of its crawled
+    -- pages? Materialized, so domains is joined to the domains, not to every link
+    SELECT counted.src_domain, is_sitewide(counted.pages, known.pages_crawled) AS sitewide
+    FROM (
+        SELECT link.src_domain, count(DISTINCT link.src_url) AS pages
+        FROM link
+        GROUP BY link.src_domain
+    ) AS counted
+    LEFT JOIN domains AS known ON known.domain = counted.src_domain
 )
 SELECT
     link.src_url,
@@ -155,17 +150,30 @@ SELECT
     link.found_at,
     link.lost_at,
     link.lost_reason,
-    link.sitewide,
+    source.sitewide,
     link.from_homepage,
     link.src_external_links,
     link.src_lang,
     link.src_ip,
     subnet_of(link.src_ip) AS src_subnet,
-    pair.relevance,
+    -- only when asked: the lookups read page_terms (docs/audit.md)
+    terms_similarity(src_terms.terms, dst_terms.terms) AS relevance,
     link.text_before,
     link.text_after
 FROM link
-LEFT JOIN pair ON pair.src_url = link.src_url AND pair.dst_url = link.dst_url
+JOIN source ON source.src_domain = link.src_domain
+LEFT JOIN page_terms AS src_terms
+       ON with_relevance AND src_terms.url_id = md5_number_lower(link.src_url)
+LEFT JOIN page_terms AS dst_terms
+       ON with_relevance AND dst_terms.url_id = md5_number_lower(link.dst_url)
+WHERE sitewide IS NULL OR source.sitewide = CAST(sitewide AS BOOLEAN)
+QUALIFY NOT group_similar
+    OR row_number() OVER (
+        PARTITION BY link.src_domain
+        ORDER BY link.src_page_rank DESC,
+                 is_dofollow(link.nofollow, link.ugc, link.sponsored) DESC,
+                 link.src_url, link.dst_url, link.kind, link.anchor, link.linked_url
+    ) = 1
 ORDER BY
     link.src_domain_rank DESC,
     link.src_url,

@@ -55,8 +55,19 @@ CREATE OR REPLACE TEMP MACRO referring_domains(
     sitewide := NULL,
     with_relevance := false
 ) AS TABLE
-WITH link AS MATERIALIZED (
-    SELECT counted.*
+WITH referrer AS (
+    SELECT
+        link.src_domain,
+        any_value(link.src_domain_rank) AS domain_rank,
+        count(*) AS backlinks,
+        count(*) FILTER (WHERE is_dofollow(link.nofollow, link.ugc, link.sponsored))
+            AS dofollow_backlinks,
+        min(link.first_seen) AS first_seen,
+        max(link.last_seen) AS last_seen,
+        count(DISTINCT link.src_url) AS linking_pages,
+        mode(link.src_ip) AS ip,
+        -- only when asked: the lookups read page_terms (docs/audit.md)
+        round(avg(terms_similarity(src_terms.terms, dst_terms.terms)), 4) AS avg_relevance
     FROM target_links(
         target,
         scope := scope,
@@ -72,45 +83,32 @@ WITH link AS MATERIALIZED (
         anchor_contains := anchor_contains,
         src_tld := src_tld,
         min_domain_rank := min_domain_rank,
-        src_lang := src_lang,
-        sitewide := sitewide
-    ) AS counted
+        src_lang := src_lang
+    ) AS link
+    LEFT JOIN page_terms AS src_terms
+           ON with_relevance AND src_terms.url_id = md5_number_lower(link.src_url)
+    LEFT JOIN page_terms AS dst_terms
+           ON with_relevance AND dst_terms.url_id = md5_number_lower(link.dst_url)
+    GROUP BY link.src_domain
 ),
-pair AS (  -- only when asked: each lookup reads page_terms (docs/audit.md)
-    SELECT asked.src_url, asked.dst_url,
-           terms_similarity(src_terms.terms, dst_terms.terms) AS relevance
-    FROM (SELECT DISTINCT link.src_url, link.dst_url FROM link WHERE with_relevance) AS asked
-    LEFT JOIN page_terms AS src_terms ON src_terms.url_id = md5_number_lower(asked.src_url)
-    LEFT JOIN page_terms AS dst_terms ON dst_terms.url_id = md5_number_lower(asked.dst_url)
-),
-referrer AS (
-SELECT
-    link.src_domain,
-    any_value(link.src_domain_rank) AS domain_rank,
-    count(*) AS backlinks,
-    count(*) FILTER (WHERE is_dofollow(link.nofollow, link.ugc, link.sponsored))
-        AS dofollow_backlinks,
-    min(link.first_seen) AS first_seen,
-    max(link.last_seen) AS last_seen,
-    bool_or(link.sitewide) AS sitewide,
-    mode(link.src_ip) AS ip,
-    round(avg(pair.relevance), 4) AS avg_relevance
-FROM link
-LEFT JOIN pair ON pair.src_url = link.src_url AND pair.dst_url = link.dst_url
-GROUP BY link.src_domain
+judged AS (
+    SELECT referrer.*, is_sitewide(referrer.linking_pages, known.pages_crawled) AS is_sitewide
+    FROM referrer
+    LEFT JOIN domains AS known ON known.domain = referrer.src_domain
 )
 SELECT
-    referrer.src_domain,
-    referrer.domain_rank,
-    referrer.backlinks,
-    referrer.dofollow_backlinks,
-    referrer.first_seen,
-    referrer.last_seen,
-    referrer.sitewide,
-    referrer.ip,
-    subnet_of(referrer.ip) AS subnet,
-    CASE WHEN referrer.ip IS NOT NULL
-         THEN count(*) OVER (PARTITION BY subnet_of(referrer.ip)) END AS domains_on_subnet,
-    referrer.avg_relevance
-FROM referrer
-ORDER BY referrer.backlinks DESC, referrer.src_domain;
+    judged.src_domain,
+    judged.domain_rank,
+    judged.backlinks,
+    judged.dofollow_backlinks,
+    judged.first_seen,
+    judged.last_seen,
+    judged.is_sitewide AS sitewide,
+    judged.ip,
+    subnet_of(judged.ip) AS subnet,
+    CASE WHEN judged.ip IS NOT NULL
+         THEN count(*) OVER (PARTITION BY subnet_of(judged.ip)) END AS domains_on_subnet,
+    judged.avg_relevance
+FROM judged
+WHERE sitewide IS NULL OR judged.is_sitewide = CAST(sitewide AS BOOLEAN)
+ORDER BY judged.backlinks DESC, judged.src_domain;
