@@ -27,6 +27,7 @@
 --   last_seen            last crawl any of these links was seen in (UTC)
 --   sitewide             it links to the target from most of its crawled pages
 --   ip, subnet           the address most of its linking pages resolved to, its /24
+--   ips                  how many addresses its linking pages resolved to
 --   domains_on_subnet    referring domains listed here on that subnet (this one too)
 --   avg_relevance        the mean relevance of its links (TF-IDF cosine of linking and
 --                        linked page, 0..1, 4 places; with_relevance := true; NULL
@@ -66,6 +67,7 @@ WITH referrer AS (
         max(link.last_seen) AS last_seen,
         count(DISTINCT link.src_url) AS linking_pages,
         mode(link.src_ip) AS ip,
+        count(DISTINCT link.src_ip) AS ips,
         -- only when asked: the lookups read page_terms (docs/audit.md)
         round(avg(terms_similarity(src_terms.terms, dst_terms.terms)), 4) AS avg_relevance
     FROM target_links(
@@ -105,6 +107,7 @@ SELECT
     judged.last_seen,
     judged.is_sitewide AS sitewide,
     judged.ip,
+    judged.ips,
     subnet_of(judged.ip) AS subnet,
     CASE WHEN judged.ip IS NOT NULL
          THEN count(*) OVER (PARTITION BY subnet_of(judged.ip)) END AS domains_on_subnet,

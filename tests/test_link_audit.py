@@ -309,6 +309,7 @@ def test_referring_domains_show_addresses_and_subnet_neighbours(audited: Audited
         assert rows[domain]["domains_on_subnet"] == len(NETWORK_DOMAINS)
     news = rows["widget-news.example"]
     assert news["ip"] == addresses["widget-news.example"] == rows["werkzeug-blog.example"]["ip"]
+    assert {row["ips"] for row in rows.values()} == {1}  # one host, one address each here
     assert news["domains_on_subnet"] == 2
     assert rows["footer-partner.example"]["sitewide"] is True
     assert rows["half-partner.example"]["sitewide"] is False
