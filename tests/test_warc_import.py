@@ -51,6 +51,8 @@ def test_a_response_gives_the_extractors_rows(tmp_path: Path) -> None:
         "w", WHEN, f"{A}/p", "a.example", "a.example", 200, "text/html", len(PAGE),
         "Hello there", "en", None, None, f"{A}/c", False, False, 3, 1, "192.0.2.1", 1, None,
         offset,
+        # terms: "there" is a stop word, "Nav" is in <nav>, "B" and "m" are too short
+        [{"term": "hello", "n": 1}],
     )
     # outside DATA, the evidence is the absolute path of the file
     assert rows(tmp_path / "data", "w", "pages", "warc_file") == [(str(path.resolve()),)]

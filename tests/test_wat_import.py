@@ -51,6 +51,7 @@ def test_wat_links_map_to_schema_v1(tmp_path: Path) -> None:
         "cc", datetime(2025, 3, 4, 5, 6, 7, 89000, tzinfo=UTC), f"{A}/start", "a.example",
         "a.example", 200, "text/html", 1234, "Café menu", None, None, None, f"{A}/canon",
         True, False, 6, 3, "192.0.2.7", 2, None, "CC-MAIN-x.warc.gz", 4242,
+        None,  # terms: a WAT record has the page's links, not its text
     )]
     assert rows(tmp_path / "data", "cc", "edges", EDGES, "ordinal") == [
         (0, "canonical", f"{A}/canon", "", None, False, False, False, None, False),
