@@ -41,11 +41,13 @@ def link_targets(data: Path | Storage, limit: int | None = None) -> list[str]:
     if limit is not None and limit < 0:
         raise LinkindexError("--limit must not be negative")
     sql = _TARGETS_SQL.format(unfetched=unfetched_sql("page.error"))
+    params: dict[str, object] = {"kinds": list(CHECKED_KINDS)}
     if limit is not None:
-        sql += f"LIMIT {int(limit)}"
+        sql += "LIMIT $limit"
+        params["limit"] = limit
     con = connect(data)
     try:
-        rows = con.execute(sql, {"kinds": list(CHECKED_KINDS)}).fetchall()
+        rows = con.execute(sql, params).fetchall()
     finally:
         con.close()
     return [url for (url,) in rows]
