@@ -138,8 +138,9 @@ def run_demo(out: Path, *, sites: int = 50, pages: int = 20, workers: int = 0) -
     ))
     console.print(table_view(run_query(data, "anchors", [target], limit=10), "anchor texts"))
     gap = run_query(data, "link_gap", [gap_me, *leaders], limit=10)
-    console.print(table_view(
-        gap, f"link gap: domains linking to {' and '.join(leaders)} but not to {gap_me}"
+    console.print(table_view(  # the example links are in the CSV: too wide for a terminal
+        gap.drop_columns(["examples"]),
+        f"link gap: domains linking to {' and '.join(leaders)} but not to {gap_me}"
     ))
 
     csv_dir = out / "csv"
