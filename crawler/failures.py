@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -177,6 +178,19 @@ def error_text(kind: str, message: str) -> str:
     """The pages.error of a failure: "<kind>: <message>", one line, capped."""
     line = " ".join(f"{kind}: {message}".split())
     return line[:ERROR_MAX_CHARS]
+
+
+def count_error(stats: Any, kind: str, message: str | None, url: str) -> str | None:
+    """Count a failure of `kind` in a crawl's stats (the summary reads them); its
+    pages.error text, or None for an HTTP status (the status says it)."""
+    stats.inc_value("linkindex/errors")
+    stats.inc_value(f"linkindex/errors/{kind}")
+    if message is None:
+        return None
+    error = error_text(kind, message)
+    if stats.get_value(f"linkindex/first_error/{kind}") is None:
+        stats.set_value(f"linkindex/first_error/{kind}", f"{url}: {error}")
+    return error
 
 
 def label(kind: str, count: int = 1) -> str:

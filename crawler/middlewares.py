@@ -4,6 +4,7 @@ limit after decompression."""
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -22,6 +23,15 @@ from crawler.resolver import PublicOnlyResolver, static_addresses
 # request.meta key: the site's address as this crawler resolved it (behind a proxy,
 # response.ip_address is the proxy's, not the site's)
 SITE_ADDRESS = "linkindex_site_address"
+
+
+def site_address(meta: dict[str, Any], ip_address: Any) -> str | None:
+    """The site's address for pages.ip: behind a proxy the connection's address is the
+    proxy's, so only an address this crawler resolved itself (or was given by
+    LINKINDEX_RESOLVE), or none."""
+    if meta.get("proxy") or SITE_ADDRESS in meta:
+        return meta.get(SITE_ADDRESS)
+    return str(ip_address) if ip_address else None
 
 
 class PrivateAddressMiddleware:

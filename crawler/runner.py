@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy import Spider
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from twisted.python.failure import Failure
@@ -118,21 +119,28 @@ def check_proxy(proxy: str | None, timeout: float = 5.0) -> None:
 
 def run_crawl(overrides: dict[str, Any]) -> CrawlSummary:
     """Crawl until the frontier is empty or a limit is reached; parts land in DATA/raw."""
-    settings = crawl_settings(overrides)
+    return run_spider(crawl_settings(overrides), LinksSpider, "crawl")
+
+
+def run_spider(settings: Settings, spider: type[Spider], what: str,
+               **arguments: Any) -> CrawlSummary:
+    """Run one of the project's spiders with `settings` (the proxy checked first) until
+    it closes; its summary, or one LinkindexError line naming `what` failed."""
     check_proxy(settings.get("LINKINDEX_PROXY"))
     process = CrawlerProcess(settings)  # configures logging: adjust levels after it
     if settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
         # A 5xx after retries is data (a pages row), not an error for the operator.
         logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
-    crawler = process.create_crawler(LinksSpider)
+    crawler = process.create_crawler(spider)
     failures: list[Failure] = []
-    process.crawl(crawler).addErrback(failures.append)  # never "Unhandled error in Deferred"
+    # never "Unhandled error in Deferred"
+    process.crawl(crawler, **arguments).addErrback(failures.append)
     process.start()
     if failures:
         error = failures[0].value
         if isinstance(error, LinkindexError):
             raise error
-        raise LinkindexError(f"the crawl failed: {type(error).__name__}: {error}")
+        raise LinkindexError(f"the {what} failed: {type(error).__name__}: {error}")
     return summary_of(crawler.stats.get_stats(), settings)
 
 

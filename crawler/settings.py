@@ -95,8 +95,9 @@ LINKINDEX_WARC = False
 # Low by default: level 9 (warcio's) costs ~2 ms per 43 KB page; see bench/RESULTS.md.
 LINKINDEX_WARC_GZIP_LEVEL = 1
 # Text kept on each side of a content link (edges.text_before / text_after), at most;
-# 0 keeps none. Off unless asked (`--snippets`: SNIPPET_CHARS): it doubles extraction
-# time and adds tens of bytes per content link (bench/RESULTS.md, "link audit").
+# 0 keeps none. Off unless asked (`--snippets`: SNIPPET_CHARS): it adds half to extraction
+# time and bytes to each content link: 10 on the demo's web, more on real prose
+# (bench/RESULTS.md, "link audit").
 LINKINDEX_SNIPPET_CHARS = 0
 # Addresses of named hosts, as an /etc/hosts line would give them ("host=address,
 # host=address" or a dict): the crawler records pages.ip from these before asking DNS,

@@ -59,11 +59,7 @@ def _write_page_ranks(con: duckdb.DuckDBPyConnection, data: Path, links: list[st
                 "UNION SELECT md5_number_lower(url) FROM read_parquet($pages)",
                 {"pages": pages})
     run = compute_page_ranks(con, pages="rank_url", links="url_link")
-    file, schema, order = TABLES["page_ranks"]
-    con.execute(f"CREATE TEMP TABLE index_page_ranks ({columns_ddl(schema)})")
-    con.execute("INSERT INTO index_page_ranks SELECT url, page_rank FROM page_rank")
-    copy_table(con, "index_page_ranks", schema, page_ranks_path(data), order=order,
-               row_group_size=LOOKUP_ROW_GROUP_SIZE)
+    _write_lookup(con, data, "page_ranks", "SELECT url AS url_id, page_rank FROM page_rank")
     with layout.atomic_path(source_ranks_path(data)) as part:
         con.execute("COPY (SELECT p.url, r.page_rank, p.n_external_links, p.ip, p.lang "
                     "FROM read_parquet($pages) AS p "

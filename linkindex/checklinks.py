@@ -10,7 +10,6 @@ raw-parts pipeline writes their pages rows under DATA/raw/<crawl_id>/, for the n
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -74,31 +73,14 @@ def cmd_check_links(args: argparse.Namespace, fetch_overrides: dict[str, object]
 
 
 def run_check(overrides: dict[str, Any], urls: list[str]) -> CrawlSummary:
-    """Check `urls` with the `checklinks` spider, as `crawler.runner.run_crawl` runs a
-    crawl: the project's settings with `overrides`, the proxy checked first."""
-    from scrapy.crawler import CrawlerProcess
-    from twisted.python.failure import Failure
-
-    from crawler.runner import check_proxy, scrapy_settings, summary_of
+    """Check `urls` with the `checklinks` spider, as a crawl runs: the project's settings
+    with `overrides` (crawler.runner.run_spider)."""
+    from crawler.runner import run_spider, scrapy_settings
     from crawler.spiders.checklinks import CheckLinksSpider, prepare_check_settings
 
     settings = scrapy_settings(overrides)
     prepare_check_settings(settings)
-    check_proxy(settings.get("LINKINDEX_PROXY"))
-    process = CrawlerProcess(settings)  # configures logging: adjust levels after it
-    if settings.get("LOG_LEVEL") not in ("DEBUG", "INFO"):
-        # A 5xx after retries is the answer (a pages row), not an error for the operator.
-        logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
-    crawler = process.create_crawler(CheckLinksSpider)
-    failures: list[Failure] = []
-    process.crawl(crawler, urls=urls).addErrback(failures.append)
-    process.start()
-    if failures:
-        error = failures[0].value
-        if isinstance(error, LinkindexError):
-            raise error
-        raise LinkindexError(f"the check failed: {type(error).__name__}: {error}")
-    return summary_of(crawler.stats.get_stats(), settings)
+    return run_spider(settings, CheckLinksSpider, "check", urls=urls)
 
 
 def summary_line(summary: CrawlSummary, where: Path) -> str:

@@ -66,14 +66,11 @@ CREATE OR REPLACE TEMP MACRO toxic_domains(
     brands := NULL,
     keywords := NULL
 ) AS TABLE
-WITH link AS (
+WITH link AS (  -- each anchor text classified once (classified_links), not per link
     SELECT
         any_link.src_domain, any_link.src_url, any_link.src_ip, any_link.position,
-        any_link.src_domain_rank, any_link.src_external_links,
-        anchor_class(any_link.anchor, any_link.kind,
-                     brand_token(target_domain(target, scope)), brands, keywords)
-            AS anchor_class
-    FROM target_edges(
+        any_link.src_domain_rank, any_link.src_external_links, any_link.anchor_class
+    FROM classified_links(
         target,
         scope := scope,
         live_only := live_only,
@@ -81,7 +78,9 @@ WITH link AS (
         external_only := external_only,
         kind := kind,
         link_position := link_position,
-        as_of := as_of
+        as_of := as_of,
+        brands := brands,
+        keywords := keywords
     ) AS any_link
 ),
 referrer AS (

@@ -26,9 +26,9 @@ first rule that holds:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from synthweb.truth import ExpectedEdge, domain_of, host_of
+from synthweb.truth import ExpectedEdge
 
 ACME = "acme-widgets.example"
 GLOBEX = "globex-gadgets.example"
@@ -117,10 +117,10 @@ class LinkSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditLink:
+class AuditLink(ExpectedEdge):
     """One link the extractor must record, with what the audit must say about it.
 
-    The ExpectedEdge columns (anchor, kind, alt, position, ordinal, rel flags) plus
+    An ExpectedEdge (its columns, hosts, domains, `external`) plus
     ``anchor_class`` (module docstring; None: not a link into acme or globex),
     ``text_before``/``text_after`` and ``from_homepage`` (the source is its host's
     home page ``/``).
@@ -131,45 +131,14 @@ class AuditLink:
     (nav, header, aside, footer: the text around those is not kept). Every one here
     is under 60 characters (SNIPPET_CHARS), so no cut applies."""
 
-    src_url: str
-    dst_url: str
-    anchor: str
-    kind: str
-    alt: str | None
-    nofollow: bool
-    ugc: bool
-    sponsored: bool
-    position: str | None
-    ordinal: int
     anchor_class: str | None
     text_before: str | None
     text_after: str | None
     from_homepage: bool
 
-    @property
-    def src_host(self) -> str:
-        return host_of(self.src_url)
-
-    @property
-    def dst_host(self) -> str:
-        return host_of(self.dst_url)
-
-    @property
-    def src_domain(self) -> str:
-        return domain_of(self.src_host)
-
-    @property
-    def dst_domain(self) -> str:
-        return domain_of(self.dst_host)
-
-    @property
-    def external(self) -> bool:
-        return self.src_domain != self.dst_domain
-
     def expected_edge(self) -> ExpectedEdge:
-        return ExpectedEdge(self.src_url, self.dst_url, self.anchor, self.kind, self.alt,
-                            self.nofollow, self.ugc, self.sponsored, self.position,
-                            self.ordinal)
+        """The link as the regular web's truth states one (ExpectedCrawl.edges)."""
+        return ExpectedEdge(*(getattr(self, f.name) for f in fields(ExpectedEdge)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,9 +38,9 @@ from core.errors import LinkindexError, check_crawl_id
 from core.extractor import PageExtraction, extract_redirect, media_type
 from core.pages import page_row
 from core.storage import is_store_url
-from crawler.failures import classify, error_text, status_kind
+from crawler.failures import classify, count_error, status_kind
 from crawler.items import PageItem
-from crawler.middlewares import SITE_ADDRESS
+from crawler.middlewares import site_address
 from crawler.spiders.links import check_scrapy_settings, default_crawl_id
 
 # A HEAD answered so says the method is not supported: the URL gets one GET.
@@ -138,14 +138,14 @@ class CheckLinksSpider(scrapy.Spider):
             status=response.status,
             content_type=media_type(_header(response, b"Content-Type")),
             content_length=_announced_length(response),
-            ip=self.site_address(request.meta, response.ip_address),
+            ip=site_address(request.meta, response.ip_address),
         )
         location = _header(response, b"Location")
         if 300 <= response.status < 400 and location is not None:
             page["redirect_to"] = extract_redirect(url, location)[0]
         kind = status_kind(response.status)
         if kind is not None:
-            self.count_error(kind, None, url)
+            count_error(self.crawler.stats, kind, None, url)
         yield self.row(page)
 
     def on_error(self, failure: Failure) -> Iterator[PageItem | scrapy.Request]:
@@ -160,7 +160,7 @@ class CheckLinksSpider(scrapy.Spider):
             yield self.request(url, "GET")
             return
         page = page_row(self.crawl_id, url, None, datetime.now(UTC))
-        page["error"] = self.count_error(kind, message, url)
+        page["error"] = count_error(self.crawler.stats, kind, message, url)
         if kind == "refused":
             self.crawler.stats.inc_value("linkindex/refused/requests")
         yield self.row(page)
@@ -169,24 +169,6 @@ class CheckLinksSpider(scrapy.Spider):
         """The URL's item: its pages row and no links."""
         self.crawler.stats.inc_value("linkindex/pages")
         return PageItem(page=page, links=PageExtraction().links)
-
-    def site_address(self, meta: dict[str, Any], ip_address: Any) -> str | None:
-        """pages.ip: behind a proxy, only an address this crawler resolved itself."""
-        if meta.get("proxy"):
-            return meta.get(SITE_ADDRESS)
-        return str(ip_address) if ip_address else None
-
-    def count_error(self, kind: str, message: str | None, url: str) -> str | None:
-        """Count a failure of `kind` as a crawl does; its pages.error (None for a status)."""
-        stats = self.crawler.stats
-        stats.inc_value("linkindex/errors")
-        stats.inc_value(f"linkindex/errors/{kind}")
-        if message is None:
-            return None
-        error = error_text(kind, message)
-        if stats.get_value(f"linkindex/first_error/{kind}") is None:
-            stats.set_value(f"linkindex/first_error/{kind}", f"{url}: {error}")
-        return error
 
 
 def _announced_length(response: Response) -> int | None:

@@ -37,13 +37,13 @@ from crawler.failures import (
     RECEIVED,
     ResponseTooLarge,
     classify,
-    error_text,
+    count_error,
     status_kind,
 )
 from crawler.frontier.client import WorkerFrontier
 from crawler.frontier.spider import SharedFrontierSpider
 from crawler.items import PageItem
-from crawler.middlewares import SITE_ADDRESS
+from crawler.middlewares import site_address
 from crawler.spec import SEEDS_FILE_SETTING, SETTINGS, CrawlSpec, setting_int
 
 # -a NAME=VALUE → setting: the crawl spec's fields (seeds, scope, max_depth, …) and these
@@ -277,7 +277,7 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
         url = page_url(response.url)
         fetched_at = datetime.now(UTC)
         content_type = _header(response, b"Content-Type")
-        ip = self.site_address(response.meta, response.ip_address)
+        ip = site_address(response.meta, response.ip_address)
         stats = self.crawler.stats
         stats.inc_value("linkindex/responses")
         try:
@@ -298,12 +298,13 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
             page = page_row(self.crawl_id, url, depth, fetched_at)
             page.update(status=response.status, content_type=media_type(content_type),
                         content_length=len(response.body), ip=ip)
-            page["error"] = self.count_error("extract", f"{type(exc).__name__}: {exc}", url)
+            page["error"] = count_error(self.crawler.stats, "extract",
+                                        f"{type(exc).__name__}: {exc}", url)
             fetched = PageRows(page, PageExtraction().links)
         else:
             kind = status_kind(response.status)
             if kind is not None:
-                self.count_error(kind, None, url)
+                count_error(self.crawler.stats, kind, None, url)
         stats.inc_value("linkindex/pages")
         stats.inc_value("linkindex/edges", len(fetched.links["dst_url"]))
         item = PageItem(page=fetched.page, links=fetched.links)
@@ -313,25 +314,6 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
             item["evidence"] = replace(evidence_of(response), ip=ip)
         yield item
         yield from self.follow(fetched.follow, depth + 1)
-
-    def site_address(self, meta: dict[str, Any], ip_address: Any) -> str | None:
-        """The site's address for pages.ip: behind a proxy the connection's address is
-        the proxy's, so only an address this crawler resolved itself, or none."""
-        if meta.get("proxy") or SITE_ADDRESS in meta:
-            return meta.get(SITE_ADDRESS)
-        return str(ip_address) if ip_address else None
-
-    def count_error(self, kind: str, message: str | None, url: str) -> str | None:
-        """Count a failure of `kind`; its pages.error text (None for an HTTP status)."""
-        stats = self.crawler.stats
-        stats.inc_value("linkindex/errors")
-        stats.inc_value(f"linkindex/errors/{kind}")
-        if message is None:
-            return None
-        error = error_text(kind, message)
-        if stats.get_value(f"linkindex/first_error/{kind}") is None:
-            stats.set_value(f"linkindex/first_error/{kind}", f"{url}: {error}")
-        return error
 
     def give_back(self, request: scrapy.Request) -> None:
         """A request not fetched (robots.txt, the private-address guard): limits count
@@ -358,8 +340,8 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
             stats.inc_value("linkindex/responses")
         if isinstance(exc, ResponseTooLarge):  # a response came, too large to keep
             page.update(status=exc.status, content_type=media_type(exc.content_type),
-                        ip=self.site_address(request.meta, exc.ip))
-        page["error"] = self.count_error(kind, message, url)
+                        ip=site_address(request.meta, exc.ip))
+        page["error"] = count_error(self.crawler.stats, kind, message, url)
         stats.inc_value("linkindex/pages")
         item = PageItem(page=page, links=PageExtraction().links)
         if kind in NOT_FETCHED:  # the slot goes back (and the lease, acked ignored)
