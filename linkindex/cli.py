@@ -11,7 +11,15 @@ from pathlib import Path
 from core.errors import LinkindexError
 from core.schema import KINDS, POSITIONS, SNIPPET_CHARS, TARGET_SCOPES
 from crawler.spec import CRAWL_SCOPES, DEFAULTS, LIMITS, CrawlSpec, option
-from linkindex import building, checklinks, cluster, compare_cmd, disavow_cmd, onstore
+from linkindex import (
+    building,
+    checklinks,
+    cluster,
+    compare_cmd,
+    disavow_cmd,
+    onstore,
+    report_cmd,
+)
 
 SCOPES = TARGET_SCOPES  # of a query's target
 FORMATS = ("table", "csv", "json")
@@ -161,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_cmd.add_parser(sub, _data_arg)
     checklinks.add_parser(sub, _data_arg, _fetch_args)
     disavow_cmd.add_parser(sub, _data_arg)
+    report_cmd.add_parsers(sub, _data_arg)
 
     p = sub.add_parser("import-warc", help="import WARC/WAT files (e.g. Common Crawl) as a crawl")
     p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB",
@@ -453,6 +462,8 @@ COMMANDS = {
     "build": building.cmd_build,
     "compare": compare_cmd.cmd_compare,
     "disavow": disavow_cmd.cmd_disavow,
+    "report": report_cmd.cmd_report,
+    "serve": report_cmd.cmd_serve,
     "check-links": lambda args: checklinks.cmd_check_links(args, _fetch_overrides(args)),
     "import-warc": cmd_import_warc,
     "reextract": cmd_reextract,

@@ -1,7 +1,8 @@
 """`linkindex demo`: the whole product in one command, on a synthetic web served on loopback.
 
 Serve the synthetic web → crawl it (local mode) → build the index → answer the
-backlink questions for the best-linked site → write CSVs. No servers to start.
+backlink questions for the best-linked site → write CSVs and the HTML report. No servers
+to start.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def run_demo(out: Path, *, sites: int = 50, pages: int = 20, workers: int = 0) -
     from linkindex.render import console_for, table_view
     from queries import run_query, run_sql, write_init_file
     from queries.export import write_csv
+    from report.html import write_report
+    from report.profile import ViewRequest
     from synthweb import SyntheticWeb
     from synthweb.server import WebServer
 
@@ -148,10 +151,14 @@ def run_demo(out: Path, *, sites: int = 50, pages: int = 20, workers: int = 0) -
         write_csv(run_query(data, name, [target]), csv_dir / f"{name}.csv")
     write_csv(run_query(data, "link_gap", [gap_me, *leaders]), csv_dir / "link_gap.csv")
     console.print(f"\nCSVs written to [bold]{csv_dir}/[/]")
+    report = out / "report.html"
+    write_report(data, ViewRequest(target, compare=tuple(leaders)), report)
+    console.print(f"Report written to [bold]{report}[/] (one HTML file: open it in a browser)")
     console.print(
         f"Next: linkindex query backlinks {target} --data {data} --limit 20\n"
         f"      linkindex sql \"SELECT * FROM referring_domains('{target}') LIMIT 5\" "
         f"--data {data}\n"
-        f"      cd {data} && duckdb -init linkindex.sql"
+        f"      cd {data} && duckdb -init linkindex.sql\n"
+        f"      linkindex serve --data {data}     # the same views for any target, in a browser"
     )
     console.print(f"demo finished in {time.monotonic() - started:.1f}s")

@@ -3,7 +3,8 @@ each one works in and what it publishes (core/mirror.py says why it works this w
 
 - crawl, worker: a local spool; each finished part goes to the store as it is written.
 - build, import-warc, reextract: a mirror, pulled before and pushed after (the difference).
-- query, export, sql, paths, metrics: read the store directly (queries.live).
+- query, export, sql, paths, metrics, compare, disavow, report, serve: read the store
+  directly (queries.live).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from core.storage import Storage, is_store_url
 
 POLL_SECONDS = 5.0  # a cluster step waiting for the step before it pulls this often
 
-READERS = ("query", "export", "sql", "paths", "metrics", "disavow", "compare")
+READERS = ("query", "export", "sql", "paths", "metrics", "disavow", "compare", "report",
+           "serve")
 CRAWLERS = ("crawl", "worker")
 
 

@@ -372,13 +372,14 @@ def _normalize_target(target: str, scope: str) -> str:
 
 
 # Queries whose rows do not depend on the links found: overview (one), anchor_mix (one
-# per anchor class).
-_FIXED_ROWS = ("overview", "anchor_mix")
+# per anchor class), link_mix (one per rel value at least).
+_FIXED_ROWS = ("overview", "anchor_mix", "link_mix")
 
 
 def _looks_empty(name: str, table: pa.Table) -> bool:
-    """No rows; for overview, nothing counted at all; for anchor_mix, no link."""
-    if name == "anchor_mix":
+    """No rows; for overview, nothing counted at all; for anchor_mix and link_mix, no
+    link."""
+    if name in ("anchor_mix", "link_mix"):
         return not any(table.column("backlinks").to_pylist())
     if name != "overview":
         return table.num_rows == 0

@@ -52,7 +52,7 @@ from types import MappingProxyType
 from core.errors import LinkindexError
 from queries import session
 
-__all__ = ["OPTION_TYPES", "QuerySpec", "catalogue", "parse_header"]
+__all__ = ["OPTION_TYPES", "QuerySpec", "catalogue", "column_docs", "parse_header"]
 
 # The types an option's header may state (queries.options checks a value of each).
 OPTION_TYPES = ("BOOLEAN", "DOUBLE", "TIMESTAMPTZ", "VARCHAR", "VARCHAR[]")
@@ -147,3 +147,34 @@ def _read(folder: Path) -> tuple[tuple[str, QuerySpec], ...]:
         for path in session.macro_files(folder)
         if not path.name.startswith("_")
     )
+
+
+_COLUMN = re.compile(r"--   (\w+(?:,\s*\w+)*)(?:\s{2,}(\S.*))?\Z")
+
+
+def column_docs(name: str, folder: Path | None = None) -> dict[str, str]:
+    """What each column of query `name` means, from its header's ``-- Columns:`` block
+    (the definitions a report shows on hover): a line ``--   COLUMN[, COLUMN]  text``
+    starts one, deeper-indented lines continue it. Empty when the block is missing."""
+    path = (session.SQL_DIR if folder is None else folder) / f"{name}.sql"
+    docs: dict[str, str] = {}
+    names: list[str] = []
+    inside = False
+    for line in path.read_text().splitlines():
+        if not line.startswith("--"):
+            break
+        if re.match(r"--\s+Columns:", line):
+            inside = True
+            continue
+        if not inside:
+            continue
+        if line.rstrip() == "--" or re.match(r"--\s+\w+:", line) and not line.startswith("--  "):
+            break
+        if match := _COLUMN.match(line.rstrip()):
+            names = [n.strip() for n in match[1].split(",")]
+            for column in names:
+                docs[column] = match[2] or ""
+        elif names and line.startswith("--    "):
+            for column in names:
+                docs[column] = f"{docs[column]} {line[2:].strip()}".strip()
+    return docs

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from core import layout
 
-__all__ = ["to_csv_text", "write_csv"]
+__all__ = ["cell_text", "csv_bytes", "to_csv_text", "write_csv"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # What starts a formula after leading whitespace: the ASCII signs and their full-width forms.
@@ -45,6 +45,19 @@ def write_csv(table: pa.Table, path: Path, *, bom: bool = False) -> int:
     with layout.atomic_path(path) as tmp, open(tmp, "w", encoding=encoding, newline="") as fh:
         rows = _write(table, fh)
     return rows
+
+
+def csv_bytes(table: pa.Table, *, bom: bool = False) -> bytes:
+    """Exactly the bytes write_csv writes to a file (CRLF records), e.g. for a download."""
+    buffer = io.StringIO(newline="")
+    _write(table, buffer)
+    return buffer.getvalue().encode("utf-8-sig" if bom else "utf-8")
+
+
+def cell_text(value: Any) -> str:
+    """One value as a CSV cell shows it, without the formula guard (for a page, where
+    text is escaped instead): ISO 8601 UTC, ``a|b|c``, true/false, '' for null."""
+    return "" if value is None else _render(value)
 
 
 def to_csv_text(table: pa.Table) -> str:

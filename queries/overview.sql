@@ -19,7 +19,7 @@
 --   referring_subnets        distinct networks of those addresses (subnet_of: IPv4 /24,
 --                            IPv6 /48): many domains on few subnets hints at one owner
 --   dofollow                 links without rel nofollow / ugc / sponsored
---   nofollow, ugc, sponsored links carrying each rel token (a link may carry several)
+--   nofollow, ugc, sponsored  links carrying each rel token (a link may carry several)
 --   image_links              links of kind 'img' (an <a> around an image)
 --   redirects                links of kind 'redirect' (a 3xx answer pointing here)
 --   canonicals               links of kind 'canonical' (<link rel=canonical>)

@@ -1,0 +1,229 @@
+"""What the analyst's view shows for a target, defined once for the report and the UI.
+
+A view is: a header (when, which generation, which crawls, which metric versions), the
+overview's numbers with their definitions (from overview.sql's header), the charts
+(``report.charts``) and the tables. Each table is one query with its arguments
+(``TableSpec``): the report embeds its rows, the web UI pages through them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from core.errors import LinkindexError
+from core.storage import Storage
+from queries import Filters
+from queries.catalogue import column_docs
+from queries.compare import default_since
+from queries.live import resolve
+from report.charts import (
+    Chart,
+    anchor_mix_chart,
+    history_chart,
+    link_mix_charts,
+    new_lost_chart,
+    rank_chart,
+)
+from report.results import QueryCall, result
+
+__all__ = ["Header", "TableSpec", "View", "ViewRequest", "call_of", "header_of", "mark_of",
+           "overview_tiles", "table_specs", "view_of"]
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    """Whose profile, matched how, under which filters, against which competitors."""
+
+    target: str
+    scope: str = "domain"
+    filters: Filters = Filters()
+    compare: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of the view: a query, its positional arguments and its own options."""
+
+    key: str  # the table's id in the page and its CSV file's name
+    title: str
+    query: str
+    args: tuple[str, ...]
+    note: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _broken(row: dict[str, Any]) -> str | None:
+    """A page whose latest fetch answered 4xx or 5xx."""
+    status = row.get("status")
+    return "broken" if status is not None and status >= 400 else None
+
+
+# A row's mark by query (a CSS class, and the word shown at the row's end), or None.
+MARKS: dict[str, Callable[[dict[str, Any]], str | None]] = {"top_pages": _broken}
+
+
+def mark_of(query: str, row: dict[str, Any]) -> str | None:
+    mark = MARKS.get(query)
+    return mark(row) if mark else None
+
+
+def table_specs(data: Path | Storage, request: ViewRequest) -> list[TableSpec]:
+    """The view's tables, in the order shown. Recent new and lost links are those since
+    the latest crawl in the index started (as `linkindex compare` counts them)."""
+    target = request.target
+    try:
+        since = default_since(data, request.filters.until or request.filters.as_of)
+    except LinkindexError:
+        since = None
+    specs = [
+        TableSpec("referring_domains", "Top referring domains", "referring_domains", (target,)),
+        TableSpec("anchors", "Top anchors", "anchors", (target,)),
+        TableSpec("top_pages", "Top pages", "top_pages", (target,),
+                  note="pages whose latest fetch answered 4xx or 5xx are marked broken"),
+    ]
+    if since is not None:
+        specs.append(TableSpec(
+            "new_lost", "Recent new and lost links", "new_lost", (target, since.isoformat()),
+            note=f"since the latest crawl started ({_moment(since)})"))
+    if request.compare:
+        specs.append(TableSpec(
+            "link_gap", "Link gap", "link_gap", (target, *request.compare),
+            note=f"domains linking to {', '.join(request.compare)} but not to {target}"))
+    return specs
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the numbers are of: when, which generation, crawl window, metric versions."""
+
+    target: str
+    scope: str
+    generated_at: str
+    generation: str
+    generation_created: str
+    crawls: list[dict[str, Any]]
+    window: tuple[str, str] | None  # the first and the last fetch of any crawl
+    metrics: dict[str, Any]
+    linkindex_version: str
+    filters: list[str]
+    compare: tuple[str, ...]
+
+
+def header_of(data: Path | Storage, request: ViewRequest) -> Header:
+    live = resolve(data)
+    manifest = live.manifest
+    crawls = [dict(crawl) for crawl in manifest.get("crawls", [])]
+    firsts = [c["first_fetch"] for c in crawls if c.get("first_fetch")]
+    lasts = [c["last_fetch"] for c in crawls if c.get("last_fetch")]
+    window = (_moment(datetime.fromisoformat(min(firsts))),
+              _moment(datetime.fromisoformat(max(lasts)))) if firsts and lasts else None
+    metrics = {name: receipt.get("version") for name, receipt
+               in (manifest.get("metrics") or {}).items() if isinstance(receipt, dict)}
+    return Header(
+        target=request.target, scope=request.scope,
+        generated_at=_moment(datetime.now(UTC)),
+        generation=live.generation,
+        generation_created=str(manifest.get("created_at", "")),
+        crawls=crawls, window=window, metrics=metrics,
+        linkindex_version=str(manifest.get("linkindex_version", "")),
+        filters=describe_filters(request.filters), compare=request.compare,
+    )
+
+
+def describe_filters(filters: Filters) -> list[str]:
+    """The filters that differ from the defaults, as the command line spells them."""
+    words = []
+    if not filters.live_only:
+        words.append("--include-lost")
+    if filters.dofollow_only:
+        words.append("--dofollow")
+    if not filters.external_only:
+        words.append("--include-internal")
+    if filters.kind:
+        words.append(f"--kind {filters.kind}")
+    if filters.position:
+        words.append(f"--position {filters.position}")
+    if filters.as_of:
+        words.append(f"--as-of {_moment(filters.as_of)}")
+    if filters.until:
+        words.append(f"--until {_moment(filters.until)}")
+    return words
+
+
+@dataclass(frozen=True)
+class Tile:
+    name: str
+    value: Any
+    definition: str
+
+    @property
+    def text(self) -> str:
+        """The value as a tile shows it: 12,345; 21.8; 2026-06-01 12:00 UTC; – for none."""
+        return tile_text(self.value)
+
+
+def tile_text(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, datetime):
+        return _moment(value)
+    return str(value)
+
+
+# overview's columns that are not numbers about the target's links
+_NOT_TILES = ("target", "scope")
+
+
+def overview_tiles(overview: pa.Table) -> list[Tile]:
+    """overview's one row as tiles, each with its definition from overview.sql."""
+    docs = column_docs("overview")
+    row = overview.to_pylist()[0]
+    return [Tile(name, value, docs.get(name, "")) for name, value in row.items()
+            if name not in _NOT_TILES]
+
+
+def _moment(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def call_of(request: ViewRequest, spec: TableSpec) -> QueryCall:
+    """The query call behind one of the view's tables, under the view's scope and filters."""
+    return QueryCall(spec.query, spec.args, request.scope, request.filters,
+                     tuple(sorted(spec.options.items())))
+
+
+@dataclass(frozen=True)
+class View:
+    header: Header
+    tiles: list[Tile]
+    charts: list[Chart]
+    tables: list[TableSpec]
+
+
+def view_of(data: Path | Storage, request: ViewRequest) -> View:
+    """Everything the report and the UI show for `request`, but the tables' rows (the
+    report embeds them, the UI pages through them: ``report.results``). One clear
+    LinkindexError for a target the index knows nothing about."""
+    def answer(query: str, *args: str) -> pa.Table:
+        return result(data, QueryCall(query, (request.target, *args), request.scope,
+                                      request.filters))
+
+    overview = answer("overview")  # raises first for an unknown target
+    history = answer("history")
+    charts = [history_chart(history), new_lost_chart(history),
+              anchor_mix_chart(answer("anchor_mix")), rank_chart(answer("referring_domains")),
+              *link_mix_charts(answer("link_mix"))]
+    return View(header_of(data, request), overview_tiles(overview), charts,
+                table_specs(data, request))
