@@ -11,12 +11,14 @@
 -- Columns:
 --   facet                'kind', 'position' or 'rel'
 --   value                the link kind (a, img, redirect, canonical, ...) or the position
---                        on the page (content, nav, footer, ...) found among the links; for
+--                        on the page (content, nav, footer, ...) found among the links
+--                        (NULL: links without a position, redirects and canonicals); for
 --                        rel, each of dofollow, nofollow, ugc, sponsored, zeros included
 --                        (dofollow: no nofollow, ugc or sponsored; a link may carry several)
 --   backlinks            links with this value
 --   referring_domains    distinct source domains of those links
---   backlinks_share      backlinks / all the links counted, 0..1, 4 decimals (0 when none)
+--   backlinks_share      backlinks / all the links counted, 0..1, rounded half up to 4
+--                        decimals (0 when none)
 --
 -- Order: kind, position, rel; within kind and position most backlinks first, then
 -- value; rel in the order above.

@@ -41,13 +41,24 @@
 --   pages_crawled         its pages in the index (domains.pages_crawled; 0 if none)
 --   domain_rank           its domain_rank, 0..100
 --   ip, subnet            the address most of its linking pages resolved to, its subnet
---   sitewide, footer_share, sitewide_footer_points
---   exact_anchor_share, exact_anchor_points
---   domains_on_subnet, same_subnet_points
---   twin_similarity, twin_domain, twin_profile_points
---   outlinks, rank_gap_points           outlinks: its live external links (domains)
---   avg_page_outlinks, outlink_heavy_points
---   dofollow_out_share, dofollow_only_points
+--   sitewide              it links to the target from most of its crawled pages
+--   footer_share          the share of its links to the target in a footer, 0..1
+--   sitewide_footer_points  footer_share times 15 when sitewide, else 0
+--   exact_anchor_share    the share of its links with an exact-match anchor, 0..1
+--   exact_anchor_points   exact_anchor_share times 15
+--   domains_on_subnet     the target's referring domains on its subnet (itself too)
+--   same_subnet_points    (domains_on_subnet - 1) / 4, at most 1, times 20
+--   twin_similarity       the Jaccard similarity of its outbound domains and those of
+--                         the most similar other referring domain, 0..1
+--   twin_domain           that most similar referring domain
+--   twin_profile_points   twin_similarity times 20 when 0.8 or more, else 0
+--   outlinks              its live external links (distinct destination domains)
+--   rank_gap_points       the rank gap signal (above) times 10
+--   avg_page_outlinks     the mean external links of its pages linking to the target
+--   outlink_heavy_points  the outlink_heavy signal (above) times 10
+--   dofollow_out_share    the dofollow share of its outbound links, 0..1, when it gives
+--                         20 or more, else 0
+--   dofollow_only_points  dofollow_out_share times 10
 --
 -- Order: highest toxic_score first, then src_domain.
 --

@@ -123,6 +123,6 @@ def link_mix_charts(link_mix: pa.Table) -> list[Chart]:
     charts = []
     for facet, (key, title, note, color) in _FACETS.items():
         mine = [row for row in rows if row["facet"] == facet]
-        charts.append(_bars(key, title, note, [row["value"] for row in mine],
+        charts.append(_bars(key, title, note, [row["value"] or "(none)" for row in mine],
                             [row["backlinks"] for row in mine], facet, "backlinks", color))
     return charts

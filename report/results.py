@@ -80,8 +80,9 @@ class Page:
 
 def page_of(table: pa.Table, *, sort: str | None = None, descending: bool = False,
             search: str = "", page: int = 1, size: int = 50) -> Page:
-    """One page of `table`: rows containing `search` (any column, any case), sorted by
-    `sort` (ties keep the query's own order; nulls last), page `page` of `size` rows."""
+    """One page of `table`: rows where a cell's text as shown (``cell_text``) contains
+    `search`, any case; sorted by `sort` (a list by its text; ties keep the query's own
+    order; nulls last either way); page `page` of `size` rows."""
     if sort and sort not in table.column_names:
         raise LinkindexError(f"bad sort {sort!r}: not a column ({', '.join(table.column_names)})")
     if size < 1 or size > 1000 or page < 1:
@@ -91,36 +92,83 @@ def page_of(table: pa.Table, *, sort: str | None = None, descending: bool = Fals
     if search:
         rows = rows.filter(_contains(table, search))
     if sort:
+        key = rows.column(sort)
+        if not _sortable(key.type):
+            rows = rows.append_column("__key", shown_text(key))
+            sort = "__key"
         rows = rows.sort_by([(sort, "descending" if descending else "ascending"),
                              ("__row", "ascending")])
     matched = rows.num_rows
     pages = max(1, -(-matched // size))
     page = min(page, pages)
-    chunk = rows.slice((page - 1) * size, size).drop_columns(["__row"])
+    chunk = rows.slice((page - 1) * size, size).select(table.column_names)
     records = chunk.to_pylist()
     return Page(table.column_names, [[cell_text(v) for v in r.values()] for r in records],
                 records, total, matched, page, pages, size)
 
 
+def _sortable(kind: pa.DataType) -> bool:
+    return not (pa.types.is_nested(kind) or pa.types.is_dictionary(kind))
+
+
 def _contains(table: pa.Table, search: str) -> pa.ChunkedArray:
-    """A mask: rows where any column's text contains `search`, ignoring case."""
-    mask = None
+    """A mask: rows where any cell's shown text contains `search`, ignoring case."""
+    mask = pa.chunked_array([pa.array([False] * table.num_rows, pa.bool_())])
     for column in table.columns:
-        text = _as_text(column)
-        if text is None:
-            continue
-        hit = pc.fill_null(pc.match_substring(text, search, ignore_case=True), False)
-        mask = hit if mask is None else pc.or_(mask, hit)
-    return mask if mask is not None else pa.chunked_array([pa.array([False] * table.num_rows)])
+        hit = pc.fill_null(pc.match_substring(shown_text(column), search, ignore_case=True),
+                           False)
+        mask = pc.or_(mask, hit)
+    return mask
 
 
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+def shown_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Each cell as ``queries.export.cell_text`` shows it, computed by Arrow for the
+    common types (text, numbers, booleans, UTC timestamps, lists of text) and cell by
+    cell for the rest (lists of structs: link_gap's examples)."""
     kind = column.type
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        if not pa.types.is_string(kind.value_type):
-            return None
-        return pc.binary_join(column, "|")
-    try:
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         return pc.cast(column, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
+    if pa.types.is_floating(kind):  # Python writes 10.0 where Arrow writes 10
+        text = pc.cast(column, pa.string())
+        whole = pc.match_substring_regex(text, r"^-?\d+$")
+        return pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    if pa.types.is_timestamp(kind) and kind.tz is not None:
+        return _iso_utc(column)
+    if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and pa.types.is_string(
+            kind.value_type):
+        return pa.chunked_array([_joined(chunk) for chunk in column.chunks], pa.string())
+    return pa.chunked_array([_cell_by_cell(column.to_pylist())])
+
+
+def _cell_by_cell(values: list[Any]) -> pa.Array:
+    """cell_text of each value; a null stays null (sorted last, matched by nothing)."""
+    return pa.array([None if v is None else cell_text(v) for v in values], pa.string())
+
+
+def _joined(chunk: pa.Array) -> pa.Array:
+    """A list of text as ``a|b|c``; one holding a null item cell by cell (Arrow's join
+    would give null; cell_text writes an empty item)."""
+    if chunk.flatten().null_count:
+        return _cell_by_cell(chunk.to_pylist())
+    return pc.binary_join(chunk, "|")
+
+
+def _iso_utc(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """ISO 8601 in UTC with Z, to the second, millisecond or microsecond the value needs
+    (as cell_text writes it)."""
+    utc = column.cast(pa.timestamp("us", tz="UTC"), safe=False)
+    seconds = pc.strftime(utc.cast(pa.timestamp("s", tz="UTC"), safe=False),
+                          "%Y-%m-%dT%H:%M:%S")
+    micros = pc.add(pc.multiply(pc.millisecond(utc), 1000), pc.microsecond(utc))
+    millis = pc.divide(micros, 1000)  # integer division
+    in_millis = pc.equal(pc.multiply(millis, 1000), micros)
+    fraction = pc.if_else(
+        pc.equal(micros, 0), "",
+        pc.if_else(in_millis,
+                   pc.binary_join_element_wise(".", pc.utf8_lpad(pc.cast(millis, pa.string()),
+                                                                 3, "0"), ""),
+                   pc.binary_join_element_wise(".", pc.utf8_lpad(pc.cast(micros, pa.string()),
+                                                                 6, "0"), "")))
+    return pc.binary_join_element_wise(seconds, fraction, "Z", "")

@@ -138,7 +138,7 @@ def assert_charts(page: Page, data: Path, target: str, crawls: int) -> None:
     backlinks = run_query(data, "backlinks", [target])
     by_position: dict[str, int] = {}
     for position in backlinks.column("position").to_pylist():
-        by_position[position] = by_position.get(position, 0) + 1
+        by_position[position or "(none)"] = by_position.get(position or "(none)", 0) + 1
     drawn = page.evaluate("(() => { const d = document.getElementById('chart_positions')"
                           ".data[0]; return Object.fromEntries(d.x.map((x, i) => [x, d.y[i]]))"
                           " })()")
@@ -241,7 +241,7 @@ def test_report_mistakes_are_one_line(two_crawls: Path, tmp_path: Path) -> None:
 class Served:
     """`linkindex serve --port 0` in a subprocess, and the address it printed."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path | str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "linkindex", "serve", "--data", str(data), "--port", "0"],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -424,5 +424,32 @@ def test_serve_mistakes_are_one_line(two_crawls: Path, tmp_path: Path) -> None:
         port = server.url.rsplit(":", 1)[1].strip("/")
         proc = linkindex("serve", "--data", two_crawls, "--port", port, check=False)
         assert_one_line_error(proc, f"cannot listen on 127.0.0.1:{port}")
+    finally:
+        server.stop()
+
+
+def test_report_and_ui_on_an_object_store(two_crawls: Path, s3_env: Any, browser: Browser,
+                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DATA on s3:// (a real S3-protocol server on loopback): the same views."""
+    from test_s3_data import upload
+
+    from core.storage import Storage
+
+    monkeypatch.setenv("LINKINDEX_CACHE", str(tmp_path / "cache"))
+    url = s3_env.fresh_url("report")
+    upload(two_crawls, Storage.of(url))
+    linkindex("build", "--data", url)
+    target = most_lost(two_crawls)
+    report = tmp_path / "s3.html"
+    linkindex("report", target, "-o", report, "--data", url)
+    page, recorder = open_report(browser, report)
+    answer = run_query(two_crawls, "referring_domains", [target])  # the folder's answer
+    assert table_rows(page, "referring_domains") == texts(answer, REPORT_ROWS)
+    assert_offline(recorder)
+    server = Served(url)
+    try:
+        page, recorder = open_ui(browser, f"{server.url}?target={target}")
+        assert table_rows(page, "referring_domains") == texts(answer, PAGE_SIZE)
+        assert_loopback(recorder, server.url)
     finally:
         server.stop()
