@@ -10,8 +10,8 @@
 --
 -- Columns:
 --   facet                'kind', 'position' or 'rel'
---   value                the link kind (a, img, redirect, canonical, ...) or the position
---                        on the page (content, nav, footer, ...) found among the links
+--   value                a link kind or a position on the page (core.schema's KINDS and
+--                        POSITIONS) found among the links
 --                        (NULL: links without a position, redirects and canonicals); for
 --                        rel, each of dofollow, nofollow, ugc, sponsored, zeros included
 --                        (dofollow: no nofollow, ugc or sponsored; a link may carry several)

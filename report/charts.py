@@ -108,7 +108,7 @@ def rank_chart(referring_domains: pa.Table) -> Chart:
 
 
 _FACETS = {
-    "kind": ("chart_kinds", "Link kinds", "links by kind: a, img, redirect, canonical, ...",
+    "kind": ("chart_kinds", "Link kinds", "links by kind (docs/extraction.md)",
              ACCENT),
     "position": ("chart_positions", "Link positions",
                  "links by where they sit on the page (docs/extraction.md)", MUTED),

@@ -107,6 +107,7 @@ KEYS = {
     "anchor_mix": ("anchor_class", "backlinks", "referring_domains", "dofollow_backlinks",
                    "backlinks_share", "referring_domains_share"),
     "top_pages": ("dst_url", "backlinks", "referring_domains", "dofollow_backlinks", "status"),
+    "link_mix": ("facet", "value", "backlinks", "referring_domains", "backlinks_share"),
     "broken_backlinks": ("dst_url", "status", "error", "src_url"),
     "broken_outlinks": ("src_url", "dst_url", "status"),
     "new_lost": ("change", "src_url", "dst_url"),
@@ -218,6 +219,37 @@ EXPECTED: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {
     ("top_pages", "host", "blog.target.example"): [(POST, 2, 1, 1, 200)],
     ("top_pages", "exact", f"{T}/"): [(f"{T}/", 4, 3, 3, 200)],
     ("top_pages", "prefix", f"{T}/o"): [(f"{T}/old", 2, 2, 1, 404), (ONEIL, 1, 1, 1, 200)],
+    # counted by hand from EDGES: kind and position by most links then value (NULL, the
+    # position of redirects and canonicals, last among ties); rel always all four
+    ("link_mix", "domain", "target.example"): [
+        ("kind", "a", 10, 5, 0.7692), ("kind", "canonical", 1, 1, 0.0769),
+        ("kind", "img", 1, 1, 0.0769), ("kind", "redirect", 1, 1, 0.0769),
+        ("position", "content", 9, 5, 0.6923), ("position", None, 2, 2, 0.1538),
+        ("position", "footer", 1, 1, 0.0769), ("position", "nav", 1, 1, 0.0769),
+        ("rel", "dofollow", 10, 5, 0.7692), ("rel", "nofollow", 1, 1, 0.0769),
+        ("rel", "ugc", 1, 1, 0.0769), ("rel", "sponsored", 1, 1, 0.0769)],
+    ("link_mix", "host", "target.example"): [
+        ("kind", "a", 8, 5, 0.8), ("kind", "canonical", 1, 1, 0.1),
+        ("kind", "redirect", 1, 1, 0.1),
+        ("position", "content", 6, 5, 0.6), ("position", None, 2, 2, 0.2),
+        ("position", "footer", 1, 1, 0.1), ("position", "nav", 1, 1, 0.1),
+        ("rel", "dofollow", 8, 5, 0.8), ("rel", "nofollow", 0, 0, 0.0),
+        ("rel", "ugc", 1, 1, 0.1), ("rel", "sponsored", 1, 1, 0.1)],
+    ("link_mix", "host", "blog.target.example"): [
+        ("kind", "a", 1, 1, 0.5), ("kind", "img", 1, 1, 0.5),
+        ("position", "content", 2, 1, 1.0),
+        ("rel", "dofollow", 1, 1, 0.5), ("rel", "nofollow", 1, 1, 0.5),
+        ("rel", "ugc", 0, 0, 0.0), ("rel", "sponsored", 0, 0, 0.0)],
+    ("link_mix", "exact", f"{T}/"): [
+        ("kind", "a", 3, 2, 0.75), ("kind", "redirect", 1, 1, 0.25),
+        ("position", "content", 1, 1, 0.25), ("position", "footer", 1, 1, 0.25),
+        ("position", "nav", 1, 1, 0.25), ("position", None, 1, 1, 0.25),
+        ("rel", "dofollow", 3, 2, 0.75), ("rel", "nofollow", 0, 0, 0.0),
+        ("rel", "ugc", 1, 1, 0.25), ("rel", "sponsored", 0, 0, 0.0)],
+    ("link_mix", "prefix", f"{T}/o"): [
+        ("kind", "a", 3, 3, 1.0), ("position", "content", 3, 3, 1.0),
+        ("rel", "dofollow", 2, 2, 0.6667), ("rel", "nofollow", 0, 0, 0.0),
+        ("rel", "ugc", 0, 0, 0.0), ("rel", "sponsored", 1, 1, 0.3333)],
     ("overview", "domain", "target.example"): [
         (13, 6, 7, 10, 3, 2, 10, 1, 1, 1, 1, 1, 1, 1, 60.0, 7)],
     ("overview", "host", "target.example"): [
