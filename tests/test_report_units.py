@@ -80,8 +80,9 @@ def test_column_doc_texts() -> None:
     for rel in ("nofollow", "ugc", "sponsored"):
         assert overview[rel] == "links carrying each rel token (a link may carry several)"
     assert column_docs("link_mix")["value"] == (
-        "the link kind (a, img, redirect, canonical, ...) or the position on the page "
-        "(content, nav, footer, ...) found among the links; for rel, each of dofollow, "
+        "a link kind or a position on the page (core.schema's KINDS and POSITIONS) found "
+        "among the links (NULL: links without a position, redirects and canonicals); for "
+        "rel, each of dofollow, "
         "nofollow, ugc, sponsored, zeros included (dofollow: no nofollow, ugc or "
         "sponsored; a link may carry several)")
     assert column_docs("link_mix")["backlinks_share"] == (
