@@ -86,7 +86,7 @@ def test_column_doc_texts() -> None:
         "nofollow, ugc, sponsored, zeros included (dofollow: no nofollow, ugc or "
         "sponsored; a link may carry several)")
     assert column_docs("link_mix")["backlinks_share"] == (
-        "backlinks / all the links counted, 0..1, 4 decimals (0 when none)")
+        "backlinks / all the links counted, 0..1, rounded half up to 4 decimals (0 when none)")
     backlinks = column_docs("backlinks")
     for column in ("found_at", "lost_at", "lost_reason"):  # names on one line, text below
         assert backlinks[column] == (
