@@ -75,12 +75,15 @@ def mark_of(query: str, row: dict[str, Any]) -> str | None:
 
 def table_specs(data: Path | Storage, request: ViewRequest) -> list[TableSpec]:
     """The view's tables, in the order shown. Recent new and lost links are those since
-    the latest crawl in the index started (as `linkindex compare` counts them)."""
+    the latest crawl in the index started (as `linkindex compare` counts them), once the
+    index holds two crawls: before, every link would be "new"."""
     target = request.target
-    try:
-        since = default_since(data, request.filters.until or request.filters.as_of)
-    except LinkindexError:
-        since = None
+    since = None
+    if len(resolve(data).manifest.get("crawls", [])) > 1:
+        try:
+            since = default_since(data, request.filters.until or request.filters.as_of)
+        except LinkindexError:  # no crawl started before --as-of / --until
+            pass
     specs = [
         TableSpec("referring_domains", "Top referring domains", "referring_domains", (target,)),
         TableSpec("anchors", "Top anchors", "anchors", (target,)),

@@ -2,9 +2,10 @@
 on the server, so the browser only ever receives one page of rows.
 
 A result is the whole answer of one query call (``run_query`` without a limit), kept in
-a small LRU per live generation: turning a page or sorting again costs a slice of an
-Arrow table, not a query. A new build is a new generation, so a new key: the UI picks it
-up on the next request without a restart.
+a small LRU per live generation (CACHED_RESULTS answers, CACHED_BYTES of them at most):
+turning a page or sorting again costs a slice of an Arrow table, not a query. A new
+build is a new generation, so a new key: the UI picks it up on the next request without
+a restart.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from queries.live import resolve
 
 __all__ = ["Page", "QueryCall", "page_of", "result"]
 
-CACHED_RESULTS = 16
+CACHED_RESULTS = 16  # answers kept at most
+CACHED_BYTES = 1 << 30  # and their Arrow buffers at most (the newest is always kept)
 _cache: OrderedDict[tuple, pa.Table] = OrderedDict()
 _lock = threading.Lock()
 
@@ -61,7 +63,8 @@ def result(data: Path | Storage, call: QueryCall) -> pa.Table:
     table = call.run(data)
     with _lock:
         _cache[key] = table
-        while len(_cache) > CACHED_RESULTS:
+        while len(_cache) > 1 and (len(_cache) > CACHED_RESULTS or sum(
+                cached.nbytes for cached in _cache.values()) > CACHED_BYTES):
             _cache.popitem(last=False)
     return table
 

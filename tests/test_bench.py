@@ -139,3 +139,17 @@ def test_ranks_smoke(capsys: pytest.CaptureFixture[str]) -> None:
         assert size[what]["seconds"] > 0 and size[what]["iterations"] >= 1
         assert size[what]["peak_rss"] > 0
     assert "against a float PageRank" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # a whole benchmark, at smoke size
+def test_report_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import report
+
+    results = report.main(["--smoke"])
+    assert results["edges"] > 10_000
+    for kind in ("hot", "median"):
+        assert results[f"report/{kind}"]["bytes"] > 4_000_000  # Plotly is inside
+        assert set(results[f"ui/{kind}"]) == {
+            "profile page", "first page (query runs)", "next page (cached)", "sort (cached)",
+            "search (cached)", "run_query limit 50"}
+    assert "report, hot" in capsys.readouterr().out
