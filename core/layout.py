@@ -62,6 +62,14 @@ def raw_parts(data: Path, table: str) -> list[Path]:
     )
 
 
+CCGRAPH = "ccgraph"  # DATA/ccgraph/<release>/: imported Common Crawl web graphs
+CCGRAPH_ACTIVE = "ACTIVE"  # DATA/ccgraph/ACTIVE: the release queries answer from
+
+
+def ccgraph_dir(data: Path, release: str | None = None) -> Path:
+    return data / CCGRAPH if release is None else data / CCGRAPH / release
+
+
 def index_root(data: Path) -> Path:
     return data / "index"
 

@@ -393,3 +393,35 @@ INDEX_HOSTS = pa.schema(
         pa.field("domain", pa.string(), nullable=False),
     ]
 )
+
+
+# ---------------------------------------------------------------------------
+# A Common Crawl web graph release (index/ccgraph/, docs/ccgraph.md): beside the index,
+# under DATA/ccgraph/<release>/, written once by `linkindex import-cc-graph`.
+# ---------------------------------------------------------------------------
+
+# cc vertices: one row per registrable domain of the release, in the release's id
+# order (= C-locale order of the reversed name), with its ranks from the ranks file.
+CC_VERTICES = pa.schema(
+    [
+        pa.field("id", pa.uint64(), nullable=False),  # the release's vertex id
+        pa.field("rev", pa.string(), nullable=False),  # its name as the release spells it
+        pa.field("domain", pa.string(), nullable=False),  # the name forward: example.com
+        pa.field("n_hosts", pa.uint64()),  # hosts of the domain (domain-level releases)
+        pa.field("cc_harmonic_pos", pa.uint64()),  # 1 = highest harmonic centrality
+        pa.field("cc_harmonic", pa.float64()),
+        pa.field("cc_pr_pos", pa.uint64()),  # 1 = highest PageRank
+        pa.field("cc_pr", pa.float64()),
+    ]
+)
+
+# cc links: one row per (linking, linked) domain pair of the release, bucketed by the
+# linked domain (core.layout.bucket_of) and sorted by it, as the index's edges are.
+CC_LINKS = pa.schema(
+    [
+        pa.field("dst_id", pa.uint64(), nullable=False),
+        pa.field("src_domain", pa.string(), nullable=False),
+        pa.field("src_harmonic_pos", pa.uint64()),
+        pa.field("src_pr_pos", pa.uint64()),
+    ]
+)

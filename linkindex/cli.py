@@ -13,6 +13,7 @@ from core.schema import KINDS, POSITIONS, SNIPPET_CHARS, TARGET_SCOPES
 from crawler.spec import CRAWL_SCOPES, DEFAULTS, LIMITS, CrawlSpec, option
 from linkindex import (
     building,
+    ccgraph_cmd,
     checklinks,
     cluster,
     compare_cmd,
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     checklinks.add_parser(sub, _data_arg, _fetch_args)
     disavow_cmd.add_parser(sub, _data_arg)
     report_cmd.add_parsers(sub, _data_arg)
+    ccgraph_cmd.add_parser(sub, _data_arg)
 
     p = sub.add_parser("import-warc", help="import WARC/WAT files (e.g. Common Crawl) as a crawl")
     p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB",
@@ -466,6 +468,7 @@ COMMANDS = {
     "serve": report_cmd.cmd_serve,
     "check-links": lambda args: checklinks.cmd_check_links(args, _fetch_overrides(args)),
     "import-warc": cmd_import_warc,
+    "import-cc-graph": ccgraph_cmd.cmd_import_cc_graph,
     "reextract": cmd_reextract,
     "query": cmd_query,
     "export": cmd_export,

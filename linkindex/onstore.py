@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core import layout
 from core.errors import LinkindexError
 from core.mirror import Mirror, Spool, cache_dir
 from core.storage import Storage, is_store_url
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace, command: Callable[[argparse.Namespace], int]) 
         return _crawl(args, storage, command)
     if args.command == "build":
         return _mirrored(args, storage, command, ["raw/", "stage/", "index/"])
+    if args.command == "import-cc-graph":
+        return _mirrored(args, storage, command, [f"{layout.CCGRAPH}/"])
     if args.command == "import-warc":
         return _mirrored(args, storage, command, [f"raw/{args.crawl_id}/"])
     if args.command == "reextract":

@@ -29,6 +29,7 @@ OPTION_FLAGS: dict[str, tuple[str, ...]] = {
     "src_lang": ("--src-lang",),
     "sitewide": ("--sitewide",),
     "with_relevance": ("--relevance",),
+    "with_graph": ("--with-graph",),
 }
 SITEWIDE = {"yes": True, "no": False}  # --sitewide yes: only sitewide links; no: none
 SEEN_FIELDS = ("first_seen", "last_seen")  # the link dates --seen-since/--seen-until compare
@@ -69,6 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--relevance", action="store_true",
                         help="backlinks, referring_domains: fill relevance (TF-IDF cosine "
                              "of linking and linked page; reads page_terms: slower)")
+    parser.add_argument("--with-graph", choices=("yes", "no"),
+                        help="referring_domains, link_gap: also the domains an imported "
+                             "Common Crawl web graph knows (yes, the default) or not (no); "
+                             "docs/ccgraph.md")
     parser.add_argument("--sitewide", choices=tuple(SITEWIDE),
                         help=links + "sitewide (yes) or not sitewide (no): from most of "
                                      "the source domain's pages (docs/audit.md)")
@@ -128,6 +133,8 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
         options["sitewide"] = SITEWIDE[args.sitewide]
     if args.relevance:
         options["with_relevance"] = True
+    if args.with_graph is not None:
+        options["with_graph"] = args.with_graph == "yes"
     return options
 
 

@@ -377,11 +377,12 @@ _FIXED_ROWS = ("overview", "anchor_mix", "link_mix")
 
 
 def _looks_empty(name: str, table: pa.Table) -> bool:
-    """No rows; for overview, nothing counted at all; for anchor_mix and link_mix, no
-    link."""
+    """No rows; for overview, nothing counted at all and unknown to the web graph; for
+    anchor_mix and link_mix, no link."""
     if name in ("anchor_mix", "link_mix"):
         return not any(table.column("backlinks").to_pylist())
     if name != "overview":
         return table.num_rows == 0
     row = table.to_pylist()[0]
-    return not (row["backlinks"] or row["lost"] or row["pages_crawled"])
+    known_to_graph = row["cc_harmonic_pos"] is not None or row["cc_referring_domains"]
+    return not (row["backlinks"] or row["lost"] or row["pages_crawled"] or known_to_graph)

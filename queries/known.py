@@ -34,6 +34,7 @@ _PROBES: dict[str, list[str]] = {
     "domain": [
         "SELECT 1 FROM hosts WHERE domain = $target LIMIT 1",
         "SELECT 1 FROM target_edges($target, live_only := false, external_only := false) LIMIT 1",
+        "SELECT 1 FROM cc_domain($target) LIMIT 1",  # a domain the web graph knows
     ],
     "host": ["SELECT 1 FROM hosts WHERE host = $target LIMIT 1"],
     "url": [
@@ -47,7 +48,8 @@ _PROBES: dict[str, list[str]] = {
 
 
 def check_known(con: duckdb.DuckDBPyConnection, target: str, scope: str) -> None:
-    """Raise when `target` is nowhere in the index: no link to it, from it, no page of it."""
+    """Raise when `target` is nowhere in the index (no link to it, from it, no page of it)
+    and, for a domain, not in the imported web graph either."""
     if scope in URL_SCOPES:
         host_seen = fetch(con, "SELECT 1 FROM hosts WHERE host = $host LIMIT 1",
                           {"host": url_host(target)}).num_rows > 0

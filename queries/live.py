@@ -30,6 +30,23 @@ TABLES = ("pages", "hosts", "domains", "fetches", "credits", "page_ranks", "cred
           "page_terms", "domain_links")
 
 
+@dataclass(frozen=True)
+class LiveGraph:
+    """The active Common Crawl web-graph release (DATA/ccgraph/ACTIVE), if any."""
+
+    release: str
+    buckets: int
+    root: str  # its folder: an absolute path, or a URL on a store
+
+    @property
+    def vertices(self) -> str:
+        return f"{self.root}/vertices.parquet"
+
+    @property
+    def links(self) -> str:
+        return f"{self.root}/links/bucket=*/*.parquet"
+
+
 @dataclass
 class LiveIndex:
     """The live generation: named by reading CURRENT and its manifest once. Its files
@@ -41,6 +58,7 @@ class LiveIndex:
     manifest: dict[str, Any]
     root: str  # the generation's folder: an absolute path, or a URL on a store
     storage: Storage | None = None  # set on an object store
+    graph: LiveGraph | None = None  # an imported Common Crawl graph (index/ccgraph/)
 
     @property
     def buckets(self) -> int:
@@ -92,7 +110,7 @@ def _resolve_folder(data: Path, check_format: bool) -> LiveIndex:
     assert generation is not None
     gen_dir = layout.generation_dir(data, generation)
     live = LiveIndex(label=str(data), generation=generation, manifest=manifest,
-                     root=str(gen_dir))
+                     root=str(gen_dir), graph=_graph(Storage.of(data), str(data)))
     return _checked(live, check_format)
 
 
@@ -113,8 +131,23 @@ def _resolve_store(storage: Storage, check_format: bool) -> LiveIndex:
                              f"{exc}") from None
     scheme = storage.url.split("://", 1)[0]
     live = LiveIndex(label=label, generation=generation, manifest=manifest,
-                     root=f"{scheme}://{storage.root}/{rel}", storage=storage)
+                     root=f"{scheme}://{storage.root}/{rel}", storage=storage,
+                     graph=_graph(storage, f"{scheme}://{storage.root}"))
     return _checked(live, check_format)
+
+
+def _graph(storage: Storage, root: str) -> LiveGraph | None:
+    """The release DATA/ccgraph/ACTIVE names, read with the index's CURRENT."""
+    folder = f"{layout.CCGRAPH}"
+    try:
+        release = storage.read_text_once(f"{folder}/{layout.CCGRAPH_ACTIVE}").strip()
+        manifest = json.loads(storage.get_bytes(f"{folder}/{release}/{layout.MANIFEST}"))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise LinkindexError(f"web graph {release} in {root}: unreadable manifest ({exc})"
+                             ) from None
+    return LiveGraph(release, int(manifest["buckets"]), f"{root}/{folder}/{release}")
 
 
 def _checked(live: LiveIndex, check_format: bool) -> LiveIndex:

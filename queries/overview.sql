@@ -29,6 +29,16 @@
 --   domain_rank              domain_rank of the target's registrable domain, 0..100
 --   domain_trust             its domain_trust, 0..100 (NULL unless built with trust seeds)
 --   pages_crawled            the target's URLs in the index's pages (each fetched URL once)
+--   cc_release               the imported Common Crawl web graph's release (NULL: none;
+--                            docs/ccgraph.md)
+--   cc_referring_domains     domains the graph says link to the target: every link kind,
+--                            nofollow included; NULL unless scope 'domain' and no filter
+--                            but the defaults (the graph knows no rel, kind or dates)
+--   all_referring_domains    referring domains from the crawl or the graph, each once
+--   cc_harmonic_pos, cc_harmonic
+--                            the target domain's harmonic-centrality position (1 = first)
+--                            and value in the release
+--   cc_pr_pos, cc_pr         its PageRank position and value in the release
 --
 -- Example: SELECT * FROM overview('https://example.com/blog/', scope := 'prefix');
 
@@ -56,6 +66,14 @@ WITH link AS (
         link_position := link_position,
         as_of := as_of
     ) AS any_link
+),
+graph AS MATERIALIZED (  -- the web graph's referrers, when it can answer (_ccgraph.sql)
+    SELECT referrer.src_domain
+    FROM cc_referrers(target_domain(target, scope)) AS referrer
+    WHERE cc_applies(scope, live_only, dofollow_only, kind, link_position, as_of)
+),
+target_cc AS (  -- the target domain's row of the graph's release
+    SELECT * FROM cc_domain(target_domain(target, scope))
 ),
 target_domain_row AS (  -- the target's registrable domain in domains.parquet, looked up once
     SELECT
@@ -100,5 +118,16 @@ SELECT
           AND matches_target(page.url, page.host, page.domain, target, scope)
           AND NOT coalesce(split_part(page.error, ':', 1) IN ('robots', 'refused', 'skipped'),
                            false)
-    ) END AS pages_crawled
+    ) END AS pages_crawled,
+    cc_release() AS cc_release,
+    CASE WHEN cc_release() IS NOT NULL
+              AND cc_applies(scope, live_only, dofollow_only, kind, link_position, as_of)
+         THEN (SELECT count(*) FROM graph) END AS cc_referring_domains,
+    (SELECT count(*) FROM (
+        SELECT counted.src_domain FROM link AS counted WHERE counted.counted
+        UNION SELECT graph.src_domain FROM graph)) AS all_referring_domains,
+    (SELECT target_cc.cc_harmonic_pos FROM target_cc) AS cc_harmonic_pos,
+    (SELECT target_cc.cc_harmonic FROM target_cc) AS cc_harmonic,
+    (SELECT target_cc.cc_pr_pos FROM target_cc) AS cc_pr_pos,
+    (SELECT target_cc.cc_pr FROM target_cc) AS cc_pr
 FROM link;

@@ -19,6 +19,8 @@ import pyarrow as pa
 from core import layout
 from core.errors import LinkindexError
 from core.schema import (
+    CC_LINKS,
+    CC_VERTICES,
     INDEX_CREDITED,
     INDEX_CREDITS,
     INDEX_DOMAIN_LINKS,
@@ -98,6 +100,14 @@ def init_sql(data: Path | Storage, *, relative: bool = False,
                                 ("domain_links", INDEX_DOMAIN_LINKS))),
         _view_sql("credited_edges", [live.tables["credited"]] if "credited" in live.tables
                   else [], INDEX_CREDITED, where),
+        # the active Common Crawl web graph (index/ccgraph/), empty views without one
+        _view_sql("cc_vertices", [live.graph.vertices] if live.graph else [], CC_VERTICES,
+                  where),
+        _view_sql("cc_links", [live.graph.links] if live.graph else [], CC_LINKS, where,
+                  glob=live.graph.links if live.graph else ""),
+        "CREATE OR REPLACE TEMP MACRO cc_release() AS "
+        f"{_sql_string(live.graph.release) if live.graph else 'CAST(NULL AS VARCHAR)'};",
+        f"CREATE OR REPLACE TEMP MACRO cc_buckets() AS {live.graph.buckets if live.graph else 1};",
         f"CREATE OR REPLACE TEMP MACRO index_generation() AS {_sql_string(generation)};",
         f"CREATE OR REPLACE TEMP MACRO index_buckets() AS {live.buckets};",
         "",
@@ -154,7 +164,7 @@ def connect(data: Path | Storage) -> duckdb.DuckDBPyConnection:
 
 # Process-wide sessions for run_query, by (DATA, generation, manifest identity).
 _SHARED_MAX = 4
-_shared: OrderedDict[tuple[str, str, str], duckdb.DuckDBPyConnection] = OrderedDict()
+_shared: OrderedDict[tuple[str, str, str, str], duckdb.DuckDBPyConnection] = OrderedDict()
 _shared_lock = threading.Lock()
 
 
@@ -171,7 +181,8 @@ def shared_cursor(data: Path | Storage) -> duckdb.DuckDBPyConnection:
     """
     live = resolve(data)  # CURRENT and the manifest, read once for this query
     # A generation is never changed once committed: its name and creation time name it.
-    key = (live.label, live.generation, str(live.manifest.get("created_at")))
+    key = (live.label, live.generation, str(live.manifest.get("created_at")),
+           live.graph.release if live.graph else "")
     with _shared_lock:
         db = _shared.get(key)
         if db is None:

@@ -48,9 +48,10 @@ class QueryCall:
                          filters=self.filters, options=dict(self.options))
 
 
-def generation_key(data: Path | Storage) -> tuple[str, str, str]:
+def generation_key(data: Path | Storage) -> tuple[str, str, str, str]:
     live = resolve(data)
-    return (live.label, live.generation, str(live.manifest.get("created_at")))
+    return (live.label, live.generation, str(live.manifest.get("created_at")),
+            live.graph.release if live.graph else "")
 
 
 def result(data: Path | Storage, call: QueryCall) -> pa.Table:

@@ -98,6 +98,7 @@ def expected_gap(min_overlap: int = 1) -> list[dict[str, Any]]:
             "backlinks": len(found),
             "coverage": "measured" if crawled[domain] else "unknown",
             "pages_crawled": crawled[domain], "examples": examples,
+            "source": "crawl", "cc_harmonic_pos": None,  # no web graph imported here
         })
     rows.sort(key=lambda r: (-r["competitors_linked"], -r["domain_rank"], r["src_domain"]))
     return rows
@@ -114,17 +115,19 @@ def test_coverage_pages_crawled_and_examples(data: Path) -> None:
     assert got == [
         {"src_domain": "crawled.example", "domain_rank": 30.0, "competitors_linked": 2,
          "competitors": [OTHER, RIVAL], "backlinks": 3, "coverage": "measured",
-         "pages_crawled": 3, "examples": [
+         "pages_crawled": 3, "source": "crawl", "cc_harmonic_pos": None, "examples": [
              {"competitor": OTHER, "src_url": CA, "dst_url": "https://other.example/",
               "anchor": "other from a"},
              {"competitor": RIVAL, "src_url": CB, "dst_url": "https://rival.example/pricing",
               "anchor": "rival from b"}]},
         {"src_domain": "archive.example", "domain_rank": 20.0, "competitors_linked": 1,
          "competitors": [RIVAL], "backlinks": 4, "coverage": "unknown", "pages_crawled": 0,
+         "source": "crawl", "cc_harmonic_pos": None,
          "examples": [{"competitor": RIVAL, "src_url": AX, "dst_url": "https://rival.example/1",
                        "anchor": "b"}]},
         {"src_domain": "ghost.example", "domain_rank": 10.0, "competitors_linked": 1,
          "competitors": [OTHER], "backlinks": 1, "coverage": "unknown", "pages_crawled": 0,
+         "source": "crawl", "cc_harmonic_pos": None,
          "examples": [{"competitor": OTHER, "src_url": "https://ghost.example/",
                        "dst_url": "https://other.example/", "anchor": "ghost"}]},
     ]
@@ -134,7 +137,7 @@ def test_columns_keep_their_order_and_types(data: Path) -> None:
     table = run_query(data, "link_gap", [ME, RIVAL, OTHER])
     assert table.column_names == ["src_domain", "domain_rank", "competitors_linked",
                                   "competitors", "backlinks", "coverage", "pages_crawled",
-                                  "examples"]
+                                  "examples", "source", "cc_harmonic_pos"]
     assert str(table.schema.field("examples").type) == (
         "list<l: struct<competitor: string, src_url: string, dst_url: string, anchor: string>>")
     assert str(table.schema.field("pages_crawled").type) == "int64"

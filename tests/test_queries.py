@@ -355,6 +355,9 @@ def test_overview_full_row_and_lost_ignores_live_only(data: Path) -> None:
         "sponsored": 1, "image_links": 1, "redirects": 1, "canonicals": 1, "lost": 1,
         "first_seen": ts("2025-01-05"), "last_seen": ts("2025-03-01"), "domain_rank": 60.0,
         "domain_trust": None, "pages_crawled": 7,  # built without trust seeds
+        # no Common Crawl graph imported (tests/test_ccgraph.py): all from the crawl
+        "cc_release": None, "cc_referring_domains": None, "all_referring_domains": 6,
+        "cc_harmonic_pos": None, "cc_harmonic": None, "cc_pr_pos": None, "cc_pr": None,
     }
     [everything] = rows(data, "overview", "target.example", filters=Filters(live_only=False))
     assert (everything["backlinks"], everything["lost"]) == (14, 1)
@@ -433,7 +436,9 @@ def test_link_gap(data: Path) -> None:
         return {"competitor": competitor, "src_url": src, "dst_url": dst, "anchor": anchor}
 
     # g, h and i have no crawled pages here (tests/test_link_gap_coverage.py: 'measured')
-    unknown = {"coverage": "unknown", "pages_crawled": 0}
+    # (no web graph imported: every row from the crawl, tests/test_ccgraph.py)
+    unknown = {"coverage": "unknown", "pages_crawled": 0, "source": "crawl",
+               "cc_harmonic_pos": None}
     assert gap == [
         {"src_domain": "h.example", "domain_rank": 15.0, "competitors_linked": 2,
          "competitors": ["other.example", "rival.example"], "backlinks": 3, **unknown,

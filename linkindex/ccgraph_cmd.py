@@ -1,0 +1,66 @@
+"""`linkindex import-cc-graph`: parsing and wiring only; the import is index.ccgraph's."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from core.errors import LinkindexError
+
+
+def add_parser(sub: Any, data_arg: Any) -> None:
+    p = sub.add_parser(
+        "import-cc-graph",
+        help="import a Common Crawl domain-level web graph: referring domains for any domain",
+        description="Reads a release's vertices, edges and ranks files (local paths, http(s) "
+                    "or s3:// URLs), checks them as they stream, and stores the graph beside "
+                    "the index; queries then answer from both (docs/ccgraph.md). An "
+                    "interrupted import resumes where it stopped when run again.")
+    p.add_argument("release", help="the release, e.g. cc-main-2025-26-nov-dec-jan")
+    p.add_argument("--base", metavar="URL",
+                   help="where releases are published (default: Common Crawl's "
+                        "https://data.commoncrawl.org/projects/hyperlinkgraph)")
+    for kind in ("vertices", "edges", "ranks"):
+        p.add_argument(f"--{kind}", metavar="FILE_OR_URL",
+                       help=f"the {kind} file, instead of the one under --base")
+    p.add_argument("--buckets", type=int, metavar="N",
+                   help="buckets of the links (default: one per 64 MB of gzipped edges)")
+    p.add_argument("--chunk-edges", type=int, metavar="N",
+                   help="edges per resume point (default 20,000,000)")
+    p.add_argument("--max-chunks", type=int, metavar="N",
+                   help="stop after N chunks of edges (run again to go on)")
+    data_arg(p)
+
+
+def cmd_import_cc_graph(args: argparse.Namespace) -> int:
+    from index.ccgraph.importer import (
+        CHUNK_EDGES,
+        DEFAULT_BASE,
+        GraphImport,
+        import_graph,
+        release_files,
+    )
+
+    for name in ("buckets", "chunk_edges", "max_chunks"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise LinkindexError(f"--{name.replace('_', '-')} {value}: use 1 or more")
+    files = release_files(args.release, args.base or DEFAULT_BASE)
+    for kind in files:
+        if getattr(args, kind):
+            files[kind] = getattr(args, kind)
+    job = GraphImport(args.release, files, buckets=args.buckets,
+                      chunk_edges=args.chunk_edges or CHUNK_EDGES, max_chunks=args.max_chunks)
+    # progress on a terminal only: in a script stderr holds nothing but an error's line
+    summary = import_graph(args.data, job, (lambda line: print(
+        f"  {line}", file=sys.stderr, flush=True)) if sys.stderr.isatty() else (lambda _: None))
+    if not summary.finished:
+        print(f"stopped after {summary.edges:,} edges of {args.release} (--max-chunks): run "
+              "the same command again to go on")
+        return 0
+    resumed = f", resumed after {summary.resumed_from:,} edges" if summary.resumed_from else ""
+    print(f"imported {args.release}: {summary.vertices:,} domains, {summary.edges:,} links "
+          f"in {summary.buckets:,} buckets{resumed}; {summary.unranked:,} domains without "
+          "ranks. Queries now answer from it (source column).")
+    return 0
