@@ -304,7 +304,7 @@ def test_cli_flags(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str
         (["query", "referring_domains", TARGET, "--keywords-file", "k.txt"],
          "linkindex: error: query referring_domains takes no option --keywords-file (it "
          "takes: --seen-since, --seen-until, --seen-field, --anchor-contains, --src-tld, "
-         "--min-domain-rank, --src-lang, --sitewide, --relevance)"),
+         "--min-domain-rank, --src-lang, --sitewide, --relevance, --with-graph)"),
         (["query", "anchors", TARGET, "--keywords-file", "nosuch.txt"],
          "linkindex: error: cannot read --keywords-file nosuch.txt: No such file or directory"),
         (["export", "anchors", TARGET, "-o", "x.csv", "--keywords-file", "empty.txt"],

@@ -153,3 +153,13 @@ def test_report_smoke(capsys: pytest.CaptureFixture[str]) -> None:
             "profile page", "first page (query runs)", "next page (cached)", "sort (cached)",
             "search (cached)", "run_query limit 50"}
     assert "report, hot" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # a whole benchmark, at smoke size
+def test_ccgraph_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import ccgraph
+
+    results = ccgraph.main(["--smoke"])
+    assert 40_000 < results["edges"] <= 50_000
+    assert results["edges_per_second"] > 0 and results["stored_bytes_per_edge"] > 0
+    assert "import" in capsys.readouterr().out
