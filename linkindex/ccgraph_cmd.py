@@ -27,7 +27,7 @@ def add_parser(sub: Any, data_arg: Any) -> None:
     p.add_argument("--buckets", type=int, metavar="N",
                    help="buckets of the links (default: one per 64 MB of gzipped edges)")
     p.add_argument("--chunk-edges", type=int, metavar="N",
-                   help="edges per resume point (default 20,000,000)")
+                   help="edges per resume point (default 5,000,000)")
     p.add_argument("--max-chunks", type=int, metavar="N",
                    help="stop after N chunks of edges (run again to go on)")
     data_arg(p)
@@ -63,4 +63,62 @@ def cmd_import_cc_graph(args: argparse.Namespace) -> int:
     print(f"imported {args.release}: {summary.vertices:,} domains, {summary.edges:,} links "
           f"in {summary.buckets:,} buckets{resumed}; {summary.unranked:,} domains without "
           "ranks. Queries now answer from it (source column).")
+    return 0
+
+
+def add_fetch_parser(sub: Any, data_arg: Any) -> None:
+    p = sub.add_parser(
+        "cc-fetch",
+        help="link-level detail from Common Crawl for a target's referring domains",
+        description="Takes the target's referring domains that only the imported web graph "
+                    "knows, finds their pages in Common Crawl's columnar URL index, fetches "
+                    "just those WARC records by range request and imports them as "
+                    "import-warc does; build next (docs/ccgraph.md).")
+    p.add_argument("target", help="a registrable domain")
+    p.add_argument("--crawl", required=True, metavar="CC-MAIN-YYYY-WW",
+                   help="the Common Crawl crawl whose URL index and WARC files to read")
+    p.add_argument("--base", metavar="URL",
+                   help="where Common Crawl's files are (default https://data.commoncrawl.org)")
+    p.add_argument("--domains", type=int, default=100, metavar="N",
+                   help="the N referring domains first in the graph's harmonic centrality "
+                        "(default 100)")
+    p.add_argument("--pages-per-domain", type=int, default=20, metavar="K",
+                   help="at most K pages of each (default 20)")
+    p.add_argument("--crawl-id", default="cc-fetch",
+                   help="the raw parts' crawl id (default cc-fetch)")
+    data_arg(p)
+
+
+def cmd_cc_fetch(args: argparse.Namespace) -> int:
+    from index.ccgraph.pages import DEFAULT_BASE, fetch_pages, find_records, index_files
+    from queries import run_query
+
+    for name in ("domains", "pages_per_domain"):
+        if getattr(args, name) < 1:
+            raise LinkindexError(f"--{name.replace('_', '-')} {getattr(args, name)}: use 1 "
+                                 "or more")
+    rows = run_query(args.data, "referring_domains", [args.target]).to_pylist()
+    if not rows or all(row["source"] == "crawl" for row in rows) and \
+            run_query(args.data, "overview", [args.target]).to_pylist()[0]["cc_release"] is None:
+        raise LinkindexError("no web graph imported: run `linkindex import-cc-graph` first")
+    domains = [row["src_domain"] for row in rows if row["source"] != "crawl"][:args.domains]
+    if not domains:
+        print(f"every referring domain of {args.target} the graph knows was crawled already")
+        return 0
+    base = args.base or DEFAULT_BASE
+    report = (lambda line: print(f"  {line}", file=sys.stderr, flush=True)) \
+        if sys.stderr.isatty() else (lambda _: None)
+    records = find_records(index_files(base, args.crawl), domains, args.pages_per_domain,
+                           report)
+    summary = fetch_pages(args.data, records, base=base, crawl_id=args.crawl_id,
+                          report=report)
+    found = len({record.domain for record in records})
+    print(f"{summary.records:,} pages of {found:,} of {len(domains):,} referring domains "
+          f"in {args.crawl}: {summary.fetched:,} fetched now ({summary.counts.pages:,} pages, "
+          f"{summary.counts.edges:,} links), {summary.skipped:,} imported before; next: "
+          f"linkindex build --data {args.data}")
+    if summary.failures:
+        print(f"linkindex: error: {len(summary.failures):,} records could not be fetched "
+              f"(run again to retry), the first: {summary.failures[0]}", file=sys.stderr)
+        return 3
     return 0

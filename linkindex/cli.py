@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     disavow_cmd.add_parser(sub, _data_arg)
     report_cmd.add_parsers(sub, _data_arg)
     ccgraph_cmd.add_parser(sub, _data_arg)
+    ccgraph_cmd.add_fetch_parser(sub, _data_arg)
 
     p = sub.add_parser("import-warc", help="import WARC/WAT files (e.g. Common Crawl) as a crawl")
     p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB",
@@ -469,6 +470,7 @@ COMMANDS = {
     "check-links": lambda args: checklinks.cmd_check_links(args, _fetch_overrides(args)),
     "import-warc": cmd_import_warc,
     "import-cc-graph": ccgraph_cmd.cmd_import_cc_graph,
+    "cc-fetch": ccgraph_cmd.cmd_cc_fetch,
     "reextract": cmd_reextract,
     "query": cmd_query,
     "export": cmd_export,

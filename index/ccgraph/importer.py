@@ -44,9 +44,12 @@ from index.ccgraph.remote import fetch_file, is_remote
 __all__ = ["DEFAULT_BASE", "GraphImport", "ImportSummary", "import_graph", "release_files"]
 
 DEFAULT_BASE = "https://data.commoncrawl.org/projects/hyperlinkgraph"
-CHUNK_EDGES = 20_000_000
+CHUNK_EDGES = 5_000_000  # about 600 MB of rows in memory at most
 BYTES_PER_BUCKET = 64 << 20  # of gzipped edges: one bucket each, 1 to 1024
 KINDS = ("vertices", "edges", "ranks")
+# DuckDB's share of memory in the join and the per-bucket sorts (it spills beyond): the
+# import's peak stays near a chunk plus this, whatever the release's size
+DUCKDB_MEMORY = "1GB"
 Report = Callable[[str], None]
 
 
@@ -203,10 +206,16 @@ def _store(path: Path, batches: Iterator[pa.RecordBatch]) -> int:
 _FORWARD = "array_to_string(list_reverse(string_split(lower({}), '.')), '.')"
 
 
+def _duckdb(work: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY,
+                                  "temp_directory": str(work / "duckdb-spill"),
+                                  "preserve_insertion_order": False})
+
+
 def _join(target: Path, work: Path, buckets: int) -> int:
     """vertices.parquet (CC_VERTICES) from the raw vertices and ranks; each vertex's
     bucket to ``buckets.npy``. The ranks must name each vertex once."""
-    con = duckdb.connect()
+    con = _duckdb(work)
     try:
         raw_ranks = f"read_parquet('{work / 'ranks_raw.parquet'}')"
         raw_vertices = f"read_parquet('{work / 'vertices_raw.parquet'}')"
@@ -319,7 +328,7 @@ def _reduce(target: Path, work: Path, state: _State, buckets: int, report: Repor
     runs = f"{work / 'runs'}/*.parquet"
     reduced = set(state["reduced"] or [])
     have_runs = any((work / "runs").glob("*.parquet"))
-    con = duckdb.connect()
+    con = _duckdb(work)
     try:
         for bucket in range(buckets):
             if bucket in reduced:
