@@ -207,9 +207,11 @@ _FORWARD = "array_to_string(list_reverse(string_split(lower({}), '.')), '.')"
 
 
 def _duckdb(work: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY,
-                                  "temp_directory": str(work / "duckdb-spill"),
-                                  "preserve_insertion_order": False})
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY,
+                                 "temp_directory": str(work / "duckdb-spill"),
+                                 "preserve_insertion_order": False})
+    con.execute("SET enable_progress_bar = false")  # stderr holds errors only
+    return con
 
 
 def _join(target: Path, work: Path, buckets: int) -> int:
