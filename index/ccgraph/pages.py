@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import time
 import urllib.error
 import urllib.request
 import zlib
@@ -37,7 +36,7 @@ from core.errors import LinkindexError, check_crawl_id
 from core.parts import PartWriter
 from core.warc.reader import RawRecord
 from index.archives.records import ArchiveReader, Counts
-from index.ccgraph.remote import BACKOFF, RETRIES, TIMEOUT
+from index.ccgraph.remote import TIMEOUT, get
 
 __all__ = ["DEFAULT_BASE", "FetchSummary", "IndexRecord", "RangeFile", "fetch_pages",
            "find_records", "index_files"]
@@ -47,27 +46,6 @@ INDEX_COLUMNS = ["url", "url_host_registered_domain", "fetch_status", "warc_file
                  "warc_record_offset", "warc_record_length"]
 BATCH = 200  # records between two flushes (resume points)
 Report = Callable[[str], None]
-
-
-def _get(url: str, headers: dict[str, str] | None = None,
-         sleep: Callable[[float], None] = time.sleep) -> bytes:
-    """One HTTP GET, whole, with a timeout and retries with back-off."""
-    delay, last = BACKOFF, ""
-    for attempt in range(RETRIES + 1):
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
-                                        timeout=TIMEOUT) as answer:
-                return answer.read()
-        except urllib.error.HTTPError as exc:
-            if exc.code in (403, 404, 410, 416):
-                raise LinkindexError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-            last = f"HTTP {exc.code} {exc.reason}"
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            last = str(getattr(exc, "reason", exc)) or type(exc).__name__
-        if attempt < RETRIES:
-            sleep(delay)
-            delay *= 2
-    raise LinkindexError(f"{url}: failed after {RETRIES + 1} attempts ({last})")
 
 
 class RangeFile(io.RawIOBase):
@@ -103,7 +81,7 @@ class RangeFile(io.RawIOBase):
         want = min(len(buffer), self.size - self.position)
         if want <= 0:
             return 0
-        data = _get(self.url, {"Range": f"bytes={self.position}-{self.position + want - 1}"})
+        data = get(self.url, {"Range": f"bytes={self.position}-{self.position + want - 1}"})
         buffer[:len(data)] = data
         self.position += len(data)
         return len(data)
@@ -113,7 +91,7 @@ def index_files(base: str, crawl: str) -> list[str]:
     """The crawl's columnar index files (subset=warc), from its published path list."""
     listing = f"{base.rstrip('/')}/crawl-data/{crawl}/cc-index-table.paths.gz"
     try:
-        lines = gzip.decompress(_get(listing)).decode().split()
+        lines = gzip.decompress(get(listing)).decode().split()
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise LinkindexError(f"{listing}: not a gzipped path list ({exc})") from None
     files = [f"{base.rstrip('/')}/{line}" for line in lines if "/subset=warc/" in line]
@@ -185,7 +163,7 @@ def fetch_record(base: str, record: IndexRecord) -> bytes:
     """One WARC record, uncompressed: a range of its WARC file, one gzip member."""
     url = f"{base.rstrip('/')}/{record.warc_filename}"
     end = record.offset + record.length - 1
-    data = _get(url, {"Range": f"bytes={record.offset}-{end}"})
+    data = get(url, {"Range": f"bytes={record.offset}-{end}"})
     if len(data) != record.length:
         raise LinkindexError(f"{url} bytes {record.offset}-{end}: {len(data)} bytes came, "
                              f"{record.length} expected")

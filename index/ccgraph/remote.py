@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from core.errors import LinkindexError
 
-__all__ = ["fetch_file", "is_remote"]
+__all__ = ["fetch_file", "get", "is_remote"]
 
 TIMEOUT = 30.0  # seconds without a byte before a read gives up (then retried)
 RETRIES = 6
@@ -64,6 +64,28 @@ def fetch_file(url: str, folder: Path, *, sleep: Callable[[float], None] = time.
     resume = f"; run the command again to resume from byte {kept:,}" if kept else ""
     raise LinkindexError(f"{url}: download failed after {retries + 1} attempts ({last})"
                          f"{resume}")
+
+
+def get(url: str, headers: dict[str, str] | None = None, *,
+        sleep: Callable[[float], None] = time.sleep) -> bytes:
+    """One HTTP GET answered whole (a Range in `headers` for a piece), with a timeout
+    and retries with back-off; one LinkindexError line when it cannot be had."""
+    delay, last = BACKOFF, ""
+    for attempt in range(RETRIES + 1):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                        timeout=TIMEOUT) as answer:
+                return answer.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code in (403, 404, 410, 416):
+                raise LinkindexError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+            last = f"HTTP {exc.code} {exc.reason}"
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            last = str(getattr(exc, "reason", exc)) or type(exc).__name__
+        if attempt < RETRIES:
+            sleep(delay)
+            delay *= 2
+    raise LinkindexError(f"{url}: failed after {RETRIES + 1} attempts ({last})")
 
 
 def _download(url: str, partial: Path) -> bool:
