@@ -233,3 +233,32 @@ def test_the_link_gap_counts_the_graphs_links(imported: Path, graph: Release) ->
                     imported, "--format", "csv").stdout
     assert out.splitlines()[1].startswith(f"{CRAWLED},")
     assert len(out.splitlines()) == 2
+
+
+def test_release_files_and_data_on_an_object_store(graph: Release, imported: Path,
+                                                   s3_env: object, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files read from s3:// and DATA on s3:// (a real S3-protocol server on
+    loopback): the same answers as the folder's import."""
+    from core.storage import Storage
+
+    monkeypatch.setenv("LINKINDEX_CACHE", str(tmp_path / "cache"))
+    files_url = s3_env.fresh_url("release")  # type: ignore[attr-defined]
+    store = Storage.of(files_url)
+    for path in (graph.vertices_path, graph.edges_path, graph.ranks_path):
+        store.put_file(path.name, path)
+    data_url = s3_env.fresh_url("data")  # type: ignore[attr-defined]
+    local = index_with_one_crawl_link(tmp_path, graph)
+    data_store = Storage.of(data_url)
+    for path in sorted(local.rglob("*")):
+        if path.is_file():
+            data_store.put_file(path.relative_to(local).as_posix(), path)
+    out = linkindex("import-cc-graph", RELEASE, "--buckets", "4", "--data", data_url,
+                    *(f"--{kind}={files_url}/{path.name}" for kind, path in (
+                        ("vertices", graph.vertices_path), ("edges", graph.edges_path),
+                        ("ranks", graph.ranks_path)))).stdout
+    assert out.startswith(f"imported {RELEASE}: {len(graph.names_by_id):,} domains")
+    for name in (hub(graph), *graph.names_by_id[:20]):
+        if graph.referring(name):
+            assert run_query(data_store, "referring_domains", [name]).to_pylist() == \
+                run_query(imported, "referring_domains", [name]).to_pylist()
