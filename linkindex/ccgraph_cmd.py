@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from core.errors import LinkindexError
+
+
+def _progress() -> Callable[[str], None]:
+    """Progress lines on a terminal only: in a script, stderr holds nothing but an
+    error's one line."""
+    if sys.stderr.isatty():
+        return lambda line: print(f"  {line}", file=sys.stderr, flush=True)
+    return lambda _: None
 
 
 def add_parser(sub: Any, data_arg: Any) -> None:
@@ -52,9 +61,7 @@ def cmd_import_cc_graph(args: argparse.Namespace) -> int:
             files[kind] = getattr(args, kind)
     job = GraphImport(args.release, files, buckets=args.buckets,
                       chunk_edges=args.chunk_edges or CHUNK_EDGES, max_chunks=args.max_chunks)
-    # progress on a terminal only: in a script stderr holds nothing but an error's line
-    summary = import_graph(args.data, job, (lambda line: print(
-        f"  {line}", file=sys.stderr, flush=True)) if sys.stderr.isatty() else (lambda _: None))
+    summary = import_graph(args.data, job, _progress())
     if not summary.finished:
         print(f"stopped after {summary.edges:,} edges of {args.release} (--max-chunks): run "
               "the same command again to go on")
@@ -92,22 +99,21 @@ def add_fetch_parser(sub: Any, data_arg: Any) -> None:
 def cmd_cc_fetch(args: argparse.Namespace) -> int:
     from index.ccgraph.pages import DEFAULT_BASE, fetch_pages, find_records, index_files
     from queries import run_query
+    from queries.live import resolve
 
     for name in ("domains", "pages_per_domain"):
         if getattr(args, name) < 1:
             raise LinkindexError(f"--{name.replace('_', '-')} {getattr(args, name)}: use 1 "
                                  "or more")
-    rows = run_query(args.data, "referring_domains", [args.target]).to_pylist()
-    if not rows or all(row["source"] == "crawl" for row in rows) and \
-            run_query(args.data, "overview", [args.target]).to_pylist()[0]["cc_release"] is None:
+    if resolve(args.data).graph is None:
         raise LinkindexError("no web graph imported: run `linkindex import-cc-graph` first")
+    rows = run_query(args.data, "referring_domains", [args.target]).to_pylist()
     domains = [row["src_domain"] for row in rows if row["source"] != "crawl"][:args.domains]
     if not domains:
         print(f"every referring domain of {args.target} the graph knows was crawled already")
         return 0
     base = args.base or DEFAULT_BASE
-    report = (lambda line: print(f"  {line}", file=sys.stderr, flush=True)) \
-        if sys.stderr.isatty() else (lambda _: None)
+    report = _progress()
     records = find_records(index_files(base, args.crawl), domains, args.pages_per_domain,
                            report)
     summary = fetch_pages(args.data, records, base=base, crawl_id=args.crawl_id,

@@ -64,6 +64,13 @@ class LiveIndex:
     def buckets(self) -> int:
         return layout.manifest_buckets(self.label, self.generation, self.manifest)
 
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What names what a session reads: DATA, the generation (never changed once
+        committed: its name and creation time name it) and the active web graph."""
+        return (self.label, self.generation, str(self.manifest.get("created_at")),
+                self.graph.release if self.graph else "")
+
     def location(self, rel: str) -> str:
         """Where `rel` (relative to the generation) is, as a reader opens it."""
         return f"{self.root}/{rel}"

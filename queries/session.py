@@ -180,9 +180,7 @@ def shared_cursor(data: Path | Storage) -> duckdb.DuckDBPyConnection:
     manifest) gets a new session; generations are never modified in place.
     """
     live = resolve(data)  # CURRENT and the manifest, read once for this query
-    # A generation is never changed once committed: its name and creation time name it.
-    key = (live.label, live.generation, str(live.manifest.get("created_at")),
-           live.graph.release if live.graph else "")
+    key = live.key
     with _shared_lock:
         db = _shared.get(key)
         if db is None:

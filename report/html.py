@@ -76,8 +76,9 @@ class TableView:
     csv_url: str = ""
 
 
-def embedded_table(data: Path | Storage, request: ViewRequest, spec: TableSpec) -> TableView:
-    table = result(data, call_of(request, spec))
+def embedded_table(data: Path | Storage, view: View, request: ViewRequest,
+                   spec: TableSpec) -> TableView:
+    table = result(data, call_of(request, spec), view.live)
     shown = tuple(Row([cell_text(v) for v in record.values()], mark_of(spec.query, record))
                   for record in table.slice(0, REPORT_ROWS).to_pylist())
     return TableView(spec.key, spec.title, spec.note, table.column_names,
@@ -88,7 +89,7 @@ def embedded_table(data: Path | Storage, request: ViewRequest, spec: TableSpec) 
 def render_report(data: Path | Storage, request: ViewRequest) -> str:
     """The report of `request` as one self-contained HTML page."""
     view: View = view_of(data, request)
-    tables = [embedded_table(data, request, spec) for spec in view.tables]
+    tables = [embedded_table(data, view, request, spec) for spec in view.tables]
     assets = {"css": asset("linkindex.css"), "js": _script(asset("linkindex.js")),
               "plotly": _script(asset("plotly.min.js"))}
     return render("view.html.j2", title=f"Backlink report: {request.target}", inline=True,

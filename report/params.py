@@ -16,7 +16,7 @@ from typing import Any
 from core.errors import LinkindexError
 from queries import QUERIES, STANDARD_OPTIONS, Filters, parse_moment
 from queries.options import option_type, own_options
-from report.profile import ViewRequest
+from report.profile import ViewRequest, filters_params
 from report.results import QueryCall
 
 __all__ = ["FILTER_PARAMS", "call_from", "call_params", "filters_from", "filters_params",
@@ -51,23 +51,6 @@ def filters_from(params: Mapping[str, str]) -> Filters:
         as_of=None if as_of is None else parse_moment(as_of, "as_of"),
         until=None if until is None else parse_moment(until, "until"),
     )
-
-
-def filters_params(filters: Filters) -> list[tuple[str, str]]:
-    out = []
-    if not filters.live_only:
-        out.append(("include_lost", "yes"))
-    if filters.dofollow_only:
-        out.append(("dofollow", "yes"))
-    if not filters.external_only:
-        out.append(("include_internal", "yes"))
-    for name in ("kind", "position"):
-        if getattr(filters, name):
-            out.append((name, getattr(filters, name)))
-    for name in ("as_of", "until"):
-        if getattr(filters, name):
-            out.append((name, getattr(filters, name).isoformat()))
-    return out
 
 
 def _list(text: str) -> list[str]:

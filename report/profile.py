@@ -21,7 +21,7 @@ from core.storage import Storage
 from queries import Filters
 from queries.catalogue import column_docs
 from queries.compare import default_since
-from queries.live import resolve
+from queries.live import LiveIndex, resolve
 from report.charts import (
     Chart,
     anchor_mix_chart,
@@ -32,8 +32,9 @@ from report.charts import (
 )
 from report.results import QueryCall, result
 
-__all__ = ["Header", "TableSpec", "View", "ViewRequest", "call_of", "header_of", "mark_of",
-           "overview_tiles", "table_specs", "view_of"]
+__all__ = ["Header", "TableSpec", "View", "ViewRequest", "call_of", "describe_filters",
+           "filters_params", "header_of", "mark_of", "overview_tiles", "table_specs",
+           "view_of"]
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,13 @@ def mark_of(query: str, row: dict[str, Any]) -> str | None:
     return mark(row) if mark else None
 
 
-def table_specs(data: Path | Storage, request: ViewRequest) -> list[TableSpec]:
+def table_specs(data: Path | Storage, request: ViewRequest, live: LiveIndex) -> list[TableSpec]:
     """The view's tables, in the order shown. Recent new and lost links are those since
     the latest crawl in the index started (as `linkindex compare` counts them), once the
     index holds two crawls: before, every link would be "new"."""
     target = request.target
     since = None
-    if len(resolve(data).manifest.get("crawls", [])) > 1:
+    if len(live.manifest.get("crawls", [])) > 1:
         try:
             since = default_since(data, request.filters.until or request.filters.as_of)
         except LinkindexError:  # no crawl started before --as-of / --until
@@ -118,8 +119,7 @@ class Header:
     compare: tuple[str, ...]
 
 
-def header_of(data: Path | Storage, request: ViewRequest) -> Header:
-    live = resolve(data)
+def header_of(live: LiveIndex, request: ViewRequest) -> Header:
     manifest = live.manifest
     crawls = [dict(crawl) for crawl in manifest.get("crawls", [])]
     firsts = [c["first_fetch"] for c in crawls if c.get("first_fetch")]
@@ -139,24 +139,29 @@ def header_of(data: Path | Storage, request: ViewRequest) -> Header:
     )
 
 
-def describe_filters(filters: Filters) -> list[str]:
-    """The filters that differ from the defaults, as the command line spells them."""
-    words = []
+def filters_params(filters: Filters) -> list[tuple[str, str]]:
+    """The filters that differ from the defaults, as the UI's URL parameters name them
+    (report.params reads them back), flags as ``yes``, moments in ISO 8601."""
+    out = []
     if not filters.live_only:
-        words.append("--include-lost")
+        out.append(("include_lost", "yes"))
     if filters.dofollow_only:
-        words.append("--dofollow")
+        out.append(("dofollow", "yes"))
     if not filters.external_only:
-        words.append("--include-internal")
-    if filters.kind:
-        words.append(f"--kind {filters.kind}")
-    if filters.position:
-        words.append(f"--position {filters.position}")
-    if filters.as_of:
-        words.append(f"--as-of {_moment(filters.as_of)}")
-    if filters.until:
-        words.append(f"--until {_moment(filters.until)}")
-    return words
+        out.append(("include_internal", "yes"))
+    for name in ("kind", "position"):
+        if getattr(filters, name):
+            out.append((name, getattr(filters, name)))
+    for name in ("as_of", "until"):
+        if getattr(filters, name):
+            out.append((name, getattr(filters, name).isoformat()))
+    return out
+
+
+def describe_filters(filters: Filters) -> list[str]:
+    """The same, as the command line spells them: --include-lost, --kind img, ..."""
+    return [f"--{name.replace('_', '-')}" + ("" if value == "yes" else f" {value}")
+            for name, value in filters_params(filters)]
 
 
 @dataclass(frozen=True)
@@ -213,20 +218,24 @@ class View:
     tiles: list[Tile]
     charts: list[Chart]
     tables: list[TableSpec]
+    live: LiveIndex  # the generation it was read from: its tables' rows come from it too
 
 
-def view_of(data: Path | Storage, request: ViewRequest) -> View:
+def view_of(data: Path | Storage, request: ViewRequest, live: LiveIndex | None = None) -> View:
     """Everything the report and the UI show for `request`, but the tables' rows (the
     report embeds them, the UI pages through them: ``report.results``). One clear
-    LinkindexError for a target the index knows nothing about."""
+    LinkindexError for a target the index knows nothing about. DATA's live generation
+    is resolved once for the whole view (`live`, unless the caller did)."""
+    live = live or resolve(data)
+
     def answer(query: str, *args: str) -> pa.Table:
         return result(data, QueryCall(query, (request.target, *args), request.scope,
-                                      request.filters))
+                                      request.filters), live)
 
     overview = answer("overview")  # raises first for an unknown target
     history = answer("history")
     charts = [history_chart(history), new_lost_chart(history),
               anchor_mix_chart(answer("anchor_mix")), rank_chart(answer("referring_domains")),
               *link_mix_charts(answer("link_mix"))]
-    return View(header_of(data, request), overview_tiles(overview), charts,
-                table_specs(data, request))
+    return View(header_of(live, request), overview_tiles(overview), charts,
+                table_specs(data, request, live), live)

@@ -23,7 +23,7 @@ from core.errors import LinkindexError
 from core.storage import Storage
 from queries import Filters, run_query
 from queries.export import cell_text
-from queries.live import resolve
+from queries.live import LiveIndex, resolve
 
 __all__ = ["Page", "QueryCall", "page_of", "result"]
 
@@ -48,15 +48,10 @@ class QueryCall:
                          filters=self.filters, options=dict(self.options))
 
 
-def generation_key(data: Path | Storage) -> tuple[str, str, str, str]:
-    live = resolve(data)
-    return (live.label, live.generation, str(live.manifest.get("created_at")),
-            live.graph.release if live.graph else "")
-
-
-def result(data: Path | Storage, call: QueryCall) -> pa.Table:
-    """The whole answer of `call` over DATA's live generation (cached per generation)."""
-    key = (generation_key(data), call)
+def result(data: Path | Storage, call: QueryCall, live: LiveIndex | None = None) -> pa.Table:
+    """The whole answer of `call` over DATA's live generation (cached per generation);
+    `live`: DATA's live generation when the caller resolved it already."""
+    key = ((live or resolve(data)).key, call)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -117,12 +112,12 @@ def _sortable(kind: pa.DataType) -> bool:
 
 def _contains(table: pa.Table, search: str) -> pa.ChunkedArray:
     """A mask: rows where any cell's shown text contains `search`, ignoring case."""
-    mask = pa.chunked_array([pa.array([False] * table.num_rows, pa.bool_())])
+    mask = None
     for column in table.columns:
         hit = pc.fill_null(pc.match_substring(shown_text(column), search, ignore_case=True),
                            False)
-        mask = pc.or_(mask, hit)
-    return mask
+        mask = hit if mask is None else pc.or_(mask, hit)
+    return mask if mask is not None else pa.chunked_array([], pa.bool_())
 
 
 def shown_text(column: pa.ChunkedArray) -> pa.ChunkedArray:

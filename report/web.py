@@ -28,6 +28,7 @@ from core.storage import Storage
 from queries import QUERIES, STANDARD_OPTIONS
 from queries.catalogue import column_docs
 from queries.export import csv_bytes
+from queries.live import LiveIndex
 from queries.options import option_type, own_options
 from report.html import TableView, asset, render
 from report.params import call_from, call_params, view_request_from
@@ -82,7 +83,7 @@ def make_app(data: Path | Storage, *, allowed_hosts: list[str] | None = None) ->
             view_request = view_request_from(params)
             view = view_of(data, view_request)
             tables = [served_table(data, call_of(view_request, spec), spec.key, spec.title,
-                                   spec.note) for spec in view.tables]
+                                   spec.note, view.live) for spec in view.tables]
         except LinkindexError as exc:
             return page("view.html.j2", 400, **{**context, "error": str(exc)})
         return page("view.html.j2", **{**context, "title": f"linkindex: {view_request.target}",
@@ -150,10 +151,10 @@ def make_app(data: Path | Storage, *, allowed_hosts: list[str] | None = None) ->
 
 
 def served_table(data: Path | Storage, call: QueryCall, key: str, title: str,
-                 note: str) -> TableView:
+                 note: str, live: LiveIndex | None = None) -> TableView:
     """A table whose rows the page fetches from /api/rows (its columns known now: the
     answer is computed once and cached for the pages that follow)."""
-    columns = result(data, call).column_names
+    columns = result(data, call, live).column_names
     query = urlencode(call_params(call))
     return TableView(key, title, note, columns, column_docs(call.query),
                      source=f"/api/rows?{query}", csv_url=f"/api/csv?{query}")

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from core.errors import LinkindexError
@@ -43,23 +44,11 @@ def fetch_file(url: str, folder: Path, *, sleep: Callable[[float], None] = time.
         _fetch_s3(url, partial)
         os.replace(partial, final)
         return final
-    delay = BACKOFF
-    last = ""
-    for attempt in range(retries + 1):
-        try:
-            if _download(url, partial):
-                os.replace(partial, final)
-                return final
-            last = "the server ended the answer early"
-        except urllib.error.HTTPError as exc:
-            if exc.code in (403, 404, 410):
-                raise LinkindexError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-            last = f"HTTP {exc.code} {exc.reason}"
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            last = str(getattr(exc, "reason", exc)) or type(exc).__name__
-        if attempt < retries:
-            sleep(delay)
-            delay *= 2
+    whole, last = _retrying(url, lambda: True if _download(url, partial) else None,
+                            sleep=sleep, retries=retries)
+    if whole:
+        os.replace(partial, final)
+        return final
     kept = partial.stat().st_size if partial.exists() else 0
     resume = f"; run the command again to resume from byte {kept:,}" if kept else ""
     raise LinkindexError(f"{url}: download failed after {retries + 1} attempts ({last})"
@@ -70,22 +59,42 @@ def get(url: str, headers: dict[str, str] | None = None, *,
         sleep: Callable[[float], None] = time.sleep) -> bytes:
     """One HTTP GET answered whole (a Range in `headers` for a piece), with a timeout
     and retries with back-off; one LinkindexError line when it cannot be had."""
+    def read() -> bytes:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                    timeout=TIMEOUT) as answer:
+            return answer.read()
+
+    data, last = _retrying(url, read, sleep=sleep)
+    if data is None:
+        raise LinkindexError(f"{url}: failed after {RETRIES + 1} attempts ({last})")
+    return data
+
+
+T = TypeVar("T")
+FINAL = (403, 404, 410, 416)  # answers that another attempt would not change
+
+
+def _retrying(url: str, attempt: Callable[[], T | None], *,
+              sleep: Callable[[float], None], retries: int = RETRIES) -> tuple[T | None, str]:
+    """`attempt()` until it gives a value, with back-off between tries: the value, or
+    None and the last failure's reason. A final HTTP answer is one LinkindexError."""
     delay, last = BACKOFF, ""
-    for attempt in range(RETRIES + 1):
+    for number in range(retries + 1):
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
-                                        timeout=TIMEOUT) as answer:
-                return answer.read()
+            value = attempt()
+            if value is not None:
+                return value, ""
+            last = "the server ended the answer early"
         except urllib.error.HTTPError as exc:
-            if exc.code in (403, 404, 410, 416):
+            if exc.code in FINAL:
                 raise LinkindexError(f"{url}: HTTP {exc.code} {exc.reason}") from None
             last = f"HTTP {exc.code} {exc.reason}"
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             last = str(getattr(exc, "reason", exc)) or type(exc).__name__
-        if attempt < RETRIES:
+        if number < retries:
             sleep(delay)
             delay *= 2
-    raise LinkindexError(f"{url}: failed after {RETRIES + 1} attempts ({last})")
+    return None, last
 
 
 def _download(url: str, partial: Path) -> bool:
