@@ -140,3 +140,47 @@ def test_a_wat_record_whose_links_fail_is_kept_as_a_page_with_its_error(
     assert rows(tmp_path / "data", "cc", "edges", "src_url, dst_url") == [
         (f"{A}/first", f"{A}/x"), (f"{A}/last", f"{A}/x"),
     ]
+
+
+def test_wat_facts_of_newer_crawls_lists_of_headers_and_css_hrefs(tmp_path: Path) -> None:
+    """Since CC-MAIN-2024-51 a repeated header is a JSON list; CSS URLs carry `href`;
+    anchors are as long as Common Crawl's extractor kept them (128 characters)."""
+    anchor = "x" * 128
+    html = {
+        "Head": {"Base": "http://base.example/b/",
+                 "Link": [{"path": "LINK@/href", "rel": "canonical", "href": "/via-href"}]},
+        "Links": [
+            {"path": "STYLE/#text", "href": "/img/bg.png"},  # CSS: not a link in v1
+            {"path": "A@/href", "url": "rel/ative", "text": anchor},
+            {"path": "A@/href", "url": "https://c.example/"},
+        ],
+    }
+    records = [
+        # the last Content-Type counts; every X-Robots-Tag line counts
+        wat(f"{A}/listed", wat_envelope(f"{A}/listed", html=html, headers={
+            "Content-Type": ["application/octet-stream", "text/html; charset=utf-8"],
+            "X-Robots-Tag": ["googlebot: noarchive", "nofollow"],
+            "Set-Cookie": ["a=1", "b=2"]})),
+        wat(f"{A}/moved", wat_envelope(f"{A}/moved", status=302, headers={
+            "Location": ["/first", "/second"], "Content-Type": "text/html"})),
+        # a list of something else than strings is no value
+        wat(f"{A}/odd", wat_envelope(f"{A}/odd", html=html, headers={"Content-Type": [1, None]})),
+    ]
+    path = tmp_path / "new.warc.wat.gz"
+    write_warc(path, records)
+    counts = import_archives(tmp_path / "data", "cc", [path], progress=False).counts
+    assert (counts.records, counts.pages, counts.failed, counts.skipped) == (3, 3, 0, 0)
+    assert rows(tmp_path / "data", "cc", "pages",
+                "url, content_type, redirect_to, canonical, meta_noindex, meta_nofollow, "
+                "n_links") == [
+        (f"{A}/listed", "text/html", None, "http://base.example/via-href", False, True, 3),
+        (f"{A}/moved", "text/html", f"{A}/second", None, False, False, 1),
+        (f"{A}/odd", None, None, None, False, False, 0),
+    ]
+    assert rows(tmp_path / "data", "cc", "edges", "src_url, ordinal, kind, dst_url, anchor",
+                "src_url, ordinal") == [
+        (f"{A}/listed", 0, "canonical", "http://base.example/via-href", ""),
+        (f"{A}/listed", 1, "a", "http://base.example/b/rel/ative", anchor),
+        (f"{A}/listed", 2, "a", "https://c.example/", ""),
+        (f"{A}/moved", 0, "redirect", f"{A}/second", ""),
+    ]

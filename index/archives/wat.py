@@ -12,11 +12,14 @@ WAT carries the facts; docs/archives.md lists what it cannot carry:
   closes, so an image inside a link comes right before it): anchor and alt are the
   image's alt. `AREA@/href` → `area`. The first `Head.Link` with rel `canonical` →
   `canonical` (ordinal 0). Other paths (`IMG@/src` alone, `SCRIPT`, `FORM`, …) are not
-  links in schema v1.
-- URLs are resolved against `Head.Base` (itself against the page URL) with
-  core.urls; what it rejects is counted in `n_skipped_links`.
+  links in schema v1 (nor are `STYLE/#text` CSS URLs, which carry `href`, not `url`).
+- Link URLs are raw, as written in the page; they are resolved against `Head.Base`
+  (itself against the page URL) with core.urls; what it rejects is counted in `n_skipped_links`.
 - `position` is null (the WAT keeps no document structure); `lang` is null.
-- text and URLs are HTML-unescaped (the WAT keeps them as written in the page).
+- text and URLs are HTML-unescaped (the WAT keeps them as written in the page); an
+  anchor is at most what Common Crawl's extractor kept (100 characters, 128 in newer
+  releases).
+- a header repeated in the response is a JSON list since CC-MAIN-2024-51 (`_header`).
 """
 
 from __future__ import annotations
@@ -47,12 +50,27 @@ def _text(value: Any) -> str | None:
     return html.unescape(value) if "&" in value else value
 
 
-def _header(headers: dict[str, Any], name: str) -> str | None:
+def _header(headers: dict[str, Any], name: str, *, join: bool = False) -> str | None:
+    """A header's value. Since CC-MAIN-2024-51 a repeated header is a JSON list of its
+    values (before, only one was kept): the last one counts, as in Scrapy, or with
+    `join` all of them (X-Robots-Tag: each line may carry a directive)."""
     name = name.lower()
+    values: list[str] = []
     for key, value in headers.items():
         if key.lower() == name:
-            return value if isinstance(value, str) else None
-    return None
+            if isinstance(value, str):
+                values.append(value)
+            elif isinstance(value, list):
+                values += [v for v in value if isinstance(v, str)]
+    if not values:
+        return None
+    return ", ".join(values) if join else values[-1]
+
+
+def _url(entry: dict[str, Any]) -> str:
+    """A link's URL as written in the page: `url`, or `href` (Common Crawl writes CSS
+    URLs, `STYLE/#text`, with `href`)."""
+    return _text(entry.get("url")) or _text(entry.get("href")) or ""
 
 
 def _list(value: Any) -> list[dict[str, Any]]:
@@ -91,14 +109,14 @@ def wat_extraction(url: str, meta: dict[str, Any], x_robots_tag: str | None) -> 
 
     for link in _list(head.get("Link")):
         if "canonical" in _rel(link):
-            result.add_canonical(src_domain, _text(link.get("url")) or "", base)
+            result.add_canonical(src_domain, _url(link), base)
             break
 
     previous: dict[str, Any] = {}
     for entry in _list(meta.get("Links")):
         path = entry.get("path")
         if path in ("A@/href", "AREA@/href"):
-            dst = absolutize(_text(entry.get("url")) or "", base)
+            dst = absolutize(_url(entry), base)
             if dst is None:
                 result.n_skipped_links += 1
             elif path == "AREA@/href":
@@ -167,7 +185,8 @@ def wat_page(envelope: dict[str, Any], crawl_id: str,
             target, extraction = extract_redirect(url, location)
             page["redirect_to"] = target
         elif 200 <= status < 300 and is_html(content_type) and isinstance(meta, dict):
-            extraction = wat_extraction(url, meta, _header(headers, "X-Robots-Tag"))
+            extraction = wat_extraction(url, meta,
+                                        _header(headers, "X-Robots-Tag", join=True))
     except Exception as exc:  # whatever the links hold: the page is kept, with the error
         raise ExtractionFailed(page, exc) from exc
     page.update(extraction_columns(extraction))
