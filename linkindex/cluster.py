@@ -48,6 +48,23 @@ def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> No
     s.add_argument("--max-attempts", type=int, default=DEFAULTS["max_attempts"],
                    help="leases lapsing this often mark a request failed "
                         "(default %(default)s)")
+    i = actions.add_parser(
+        "submit-import", help="create an import job: workers import a list of WARC/WAT "
+                              "files (e.g. a Common Crawl wat.paths.gz) into raw parts",
+        description="Each file is leased by one worker at a time, streamed from its URL, "
+                    "s3:// or path, and imported as `import-warc` does; a worker killed "
+                    "half-way loses no file and imports none twice (docs/archives.md).")
+    i.add_argument("name", help="job name (also the crawl id of its raw parts)")
+    i.add_argument("--paths", required=True, metavar="FILE_OR_URL",
+                   help="the list of files, one per line, gzipped or not (Common Crawl's "
+                        "crawl-data/CC-MAIN-…/wat.paths.gz)")
+    i.add_argument("--prefix", metavar="URL", default=None,
+                   help="what relative lines are relative to: an http(s) or s3:// URL, or "
+                        "an absolute folder (default https://data.commoncrawl.org/)")
+    i.add_argument("--max-attempts", type=int, default=DEFAULTS["max_attempts"],
+                   help="a file whose import fails or whose lease lapses this often is "
+                        "recorded failed (default %(default)s)")
+    _redis_arg(i)
     for action, help_text in (("status", "queued, leased, fetched, done, failed, workers, "
                                          "pages/s, ETA"),
                               ("pause", "workers stop fetching, stay up"),
@@ -86,6 +103,17 @@ def cmd_job(args: argparse.Namespace) -> int:
 
     # Bad input is one line before Redis is asked anything (as `linkindex crawl` says it).
     spec = None
+    if args.action == "submit-import":
+        from index.archives.job_import import DEFAULT_PREFIX
+        from linkindex.import_job import submit_import
+
+        check_crawl_id(args.name)
+        server = _server(args)
+        queued = submit_import(server, args.name, args.paths, args.prefix or DEFAULT_PREFIX,
+                               args.max_attempts)
+        print(f"import job {args.name}: {queued:,} files queued; start workers with "
+              f"`linkindex worker --job {args.name} --data DATA`")
+        return 0
     if args.action == "submit":
         check_crawl_id(args.name)  # the job name is the crawl id of its raw parts
         spec = CrawlSpec.from_options(vars(args))
@@ -95,13 +123,18 @@ def cmd_job(args: argparse.Namespace) -> int:
         print(f"job {args.name}: {queued:,} seeds queued; start workers with "
               f"`linkindex worker --job {args.name} --data DATA`")
     elif args.action == "status":
-        status = jobs.status(server, args.name)
+        from crawler.frontier import filejobs
+        from linkindex.render import show_import_job_status, show_job_status
+
+        if filejobs.is_import_job(server, args.name):
+            status: Any = filejobs.status(server, args.name)
+            show = show_import_job_status
+        else:
+            status, show = jobs.status(server, args.name), show_job_status
         if args.json:
             print(json.dumps(status.to_dict(), indent=2))
         else:
-            from linkindex.render import show_job_status
-
-            show_job_status(status)
+            show(status)
     elif args.action == "list":
         statuses = jobs.statuses(server)
         if args.json:
@@ -130,8 +163,23 @@ def cmd_worker(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         overrides["CONCURRENT_REQUESTS"] = args.concurrency
     if getattr(args, "store", None):  # DATA on an object store: args.data is the spool
         overrides["LINKINDEX_STORE"] = args.store
-    summary = run_worker(args.redis, Path(args.data), args.job, stay=args.stay,
-                         overrides=overrides)
+    from crawler.frontier.connection import connect
+    from crawler.frontier.filejobs import is_import_job
+    from linkindex.import_job import run_import_worker, serve_import_job
+
+    data = Path(args.data)
+    if args.job and is_import_job(connect(args.redis), args.job):
+        run = run_import_worker(connect(args.redis), args.job, data, overrides)
+        print(f"job {run.job}: {run.pages:,} pages imported by this worker "
+              f"({run.finish_reason})")
+        return 0
+    server = connect(args.redis) if not args.job else None
+
+    def serve_import(name: str, stop: Any) -> Any:
+        return serve_import_job(server, name, data, overrides, stop)
+
+    summary = run_worker(args.redis, data, args.job, stay=args.stay, overrides=overrides,
+                         serve_import=serve_import if server is not None else None)
     for run in summary.runs:
         print(f"job {run.job}: {run.pages:,} pages stored by this worker ({run.finish_reason})")
     if not summary.runs:

@@ -151,7 +151,46 @@ def show_job_list(statuses: list[Any]) -> None:
     for column in columns:
         view.add_column(column, justify="left" if column in ("job", "state") else "right")
     for s in statuses:
+        if getattr(s, "kind", "crawl") == "import":  # files, not requests; pages imported
+            view.add_row(s.name, f"{s.display_state} (import)", _cell(s.pending),
+                         _cell(s.leased), _cell(s.counts.get("pages", 0)), _cell(s.done),
+                         _cell(s.failed), _cell(len(s.workers)),
+                         f"{s.pages_per_second:,.1f}", "")
+            continue
         view.add_row(s.name, s.display_state, _cell(s.queued), _cell(s.leased),
                      _cell(s.fetched), _cell(s.done), _cell(s.failed), _cell(len(s.workers)),
                      f"{s.pages_per_second:,.1f}", eta_text(s.eta_seconds))
     console_for(sys.stdout).print(view)
+
+
+def show_import_job_status(status: Any) -> None:
+    """An import job's files and pages (`job status`; crawler.frontier.filejobs)."""
+    console = console_for(sys.stdout)
+    console.print(f"[bold]import job {status.name}[/bold]: {status.display_state}")
+    view = Table(show_header=False, box=None)
+    rows = (
+        ("files", status.files, "in the path list, each once"),
+        ("pending", status.pending, "waiting for a worker"),
+        ("leased", status.leased, "being imported"),
+        ("done", status.done, "imported: parts whole and counted"),
+        ("failed", status.failed, "given up on (reasons below)"),
+        ("pages", status.counts.get("pages", 0), "pages rows of the files done"),
+        ("links", status.counts.get("edges", 0), "their links"),
+        ("damaged", status.counts.get("skipped", 0), "records skipped as damaged"),
+        ("page errors", status.counts.get("failed_pages", 0), "pages kept with an error"),
+    )
+    for name, value, note in rows:
+        view.add_row(name, _cell(value), f"[dim]{note}[/dim]")
+    view.add_row("pages/s", f"{status.pages_per_second:,.1f}", "[dim]live workers[/dim]")
+    console.print(view)
+    for file, reason in status.failed_files.items():
+        console.print(f"  failed: {file}: {reason}", markup=False, highlight=False)
+    if status.workers:
+        workers = Table(title="workers", title_justify="left", header_style="bold")
+        for column in ("worker", "last beat", "files", "pages", "pages/s", "file"):
+            workers.add_column(column, justify="left" if column in ("worker", "file")
+                               else "right")
+        for w in status.workers:
+            workers.add_row(w.name, f"{w.seconds_since_beat:.0f}s ago", _cell(w.files_done),
+                            _cell(w.pages), f"{w.pages_per_second:,.1f}", w.file)
+        console.print(workers)

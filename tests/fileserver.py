@@ -23,6 +23,8 @@ the top):
         the stream end early, e.g. http.client.IncompleteRead with N bytes in .partial).
         Later requests succeed. If the body is N bytes or shorter it is sent whole.
     fail_first={name: N}  the first N requests (GET or HEAD) for that file get a 503.
+    bytes_per_second=R    every body is sent at about R bytes per second (16 KB at a
+        time), so a client is still reading a file when a test acts on it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,8 +62,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, info: FileServer, fail_after: dict[str, int],
-                 fail_first: dict[str, int]) -> None:
+                 fail_first: dict[str, int], bytes_per_second: float | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.bytes_per_second = bytes_per_second
         self.info = info
         self.root = info.folder.resolve()
         self.fail_after = dict(fail_after)
@@ -128,15 +132,19 @@ class _Handler(BaseHTTPRequestHandler):
         if not send_body:
             return
         budget = length if drop_after is None else min(length, drop_after)
+        rate = srv.bytes_per_second
+        size = CHUNK if rate is None else 16 * 1024
         try:
             with path.open("rb") as f:
                 f.seek(start)
                 while budget > 0:
-                    chunk = f.read(min(CHUNK, budget))
+                    chunk = f.read(min(size, budget))
                     if not chunk:
                         break
                     self.wfile.write(chunk)
                     budget -= len(chunk)
+                    if rate is not None:
+                        time.sleep(len(chunk) / rate)
             if drop_after is not None and drop_after < length:
                 # The end of the stream before the announced length: a dropped download.
                 self.close_connection = True
@@ -185,10 +193,11 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
 
 @contextmanager
 def serve_folder(folder: Path, *, fail_after: dict[str, int] | None = None,
-                 fail_first: dict[str, int] | None = None) -> Iterator[FileServer]:
+                 fail_first: dict[str, int] | None = None,
+                 bytes_per_second: float | None = None) -> Iterator[FileServer]:
     """Serve `folder` on 127.0.0.1 (a free port) for the duration of the block."""
     info = FileServer(url="", folder=Path(folder))
-    server = _Server(info, fail_after or {}, fail_first or {})
+    server = _Server(info, fail_after or {}, fail_first or {}, bytes_per_second)
     host, port = server.server_address[:2]
     info.url = f"http://{host}:{port}/"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},

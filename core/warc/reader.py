@@ -63,8 +63,11 @@ class _Input:
 
     def fill(self, n: int) -> bool:
         """Make `n` bytes available from the offset; False if the file ends sooner."""
+        # read1 where there is one: a network stream hands over what has arrived
+        # instead of blocking until a whole chunk is there
+        read = getattr(self.fh, "read1", self.fh.read)
         while len(self.buf) - self.i < n:
-            data = self.fh.read(max(self.chunk, n))
+            data = read(max(self.chunk, n - (len(self.buf) - self.i)))
             if not data:
                 return False
             self.buf = self.buf[self.i:] + data
@@ -102,15 +105,20 @@ class _Input:
                 return None
 
 
-def iter_records(path: Path, progress: Callable[[int], None] | None = None
+def iter_records(source: Path | BinaryIO, progress: Callable[[int], None] | None = None
                  ) -> Iterator[RawRecord | Damage]:
-    """Every whole record of a WARC file (gzipped per record, gzipped whole, or plain)."""
-    with open(path, "rb") as fh:
-        inp = _Input(fh)
-        if inp.peek(2) == GZIP_MAGIC[:2]:
-            yield from _gzip_records(inp, progress)
-        else:
-            yield from _plain_records(inp, inp.offset, progress)
+    """Every whole record of a WARC file (gzipped per record, gzipped whole, or plain):
+    a path, or a binary file open at its start (a remote stream: read forward, seeking
+    only to resynchronise after damage)."""
+    if isinstance(source, Path):
+        with open(source, "rb") as fh:
+            yield from iter_records(fh, progress)
+        return
+    inp = _Input(source)
+    if inp.peek(2) == GZIP_MAGIC[:2]:
+        yield from _gzip_records(inp, progress)
+    else:
+        yield from _plain_records(inp, inp.offset, progress)
 
 
 # --- gzip ---------------------------------------------------------------------------

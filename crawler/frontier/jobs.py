@@ -18,7 +18,7 @@ import redis
 from core.domains import registrable_domain
 from core.errors import LinkindexError
 from core.urls import url_host
-from crawler.frontier import defaults
+from crawler.frontier import defaults, filejobs
 from crawler.frontier.keys import JobKeys
 from crawler.frontier.store import FrontierStore, Link
 from crawler.spec import CrawlSpec
@@ -184,6 +184,8 @@ class JobStatus:
 
 def status(server: redis.Redis, name: str) -> JobStatus:
     keys = _require(server, name)
+    if filejobs.is_import_job(server, name):
+        raise LinkindexError(f"job {name!r} is an import job (filejobs.status)")
     frontier = FrontierStore(server, name)
     counts = frontier.counts()
     config = frontier.config()
@@ -221,12 +223,15 @@ def status(server: redis.Redis, name: str) -> JobStatus:
     )
 
 
-def statuses(server: redis.Redis) -> list[JobStatus]:
-    """Every job's status, oldest first (`job list`)."""
-    out = []
+def statuses(server: redis.Redis) -> list[JobStatus | filejobs.FileJobStatus]:
+    """Every job's status, crawl and import jobs, oldest first (`job list`)."""
+    out: list[JobStatus | filejobs.FileJobStatus] = []
     for name in job_names(server):
         try:
-            out.append(status(server, name))
+            if filejobs.is_import_job(server, name):
+                out.append(filejobs.status(server, name))
+            else:
+                out.append(status(server, name))
         except LinkindexError:  # purged between the two calls
             continue
     return out

@@ -8,6 +8,8 @@ scheduler hands every other lease back at once.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor
+from twisted.internet import threads
 from twisted.internet.error import ReactorNotRunning
 from twisted.python.failure import Failure
 
@@ -22,6 +25,7 @@ from core.errors import LinkindexError
 from core.parts import default_worker_id
 from crawler import settings as project_settings
 from crawler.frontier.connection import connect, redis_url
+from crawler.frontier.filejobs import FileJob, is_import_job
 from crawler.frontier.jobs import job_names
 from crawler.frontier.keys import JobKeys
 from crawler.frontier.store import FrontierStore
@@ -66,9 +70,14 @@ def _job_settings(base: dict[str, Any], url: str, job: str) -> Settings:
                            "LINKINDEX_JOB": job, "LINKINDEX_CRAWL_ID": job})
 
 
-def next_job(server: Any) -> str | None:
-    """The oldest job that is running and not finished."""
+def next_job(server: Any, imports: bool = False) -> str | None:
+    """The oldest job that is running and not finished: crawl jobs, and with `imports`
+    import jobs with files pending."""
     for name in job_names(server):
+        if is_import_job(server, name):
+            if imports and FileJob(server, name).has_work():
+                return name
+            continue
         frontier = FrontierStore(server, name)
         if frontier.state() == "running" and not frontier.finished():
             return name
@@ -76,8 +85,11 @@ def next_job(server: Any) -> str | None:
 
 
 def run_worker(url: str | None, data: Path, job: str | None = None, *, stay: bool = False,
-               overrides: dict[str, Any] | None = None, poll_seconds: float = 5.0
+               overrides: dict[str, Any] | None = None, poll_seconds: float = 5.0,
+               serve_import: Callable[[str, threading.Event], JobRun] | None = None
                ) -> WorkerSummary:
+    """Serve crawl job `job`, or every unfinished job in turn; import jobs (files, not
+    URLs) are served by `serve_import(name, stop)` in a thread, between crawls."""
     url = redis_url(url)
     server = connect(url)  # one clear line now if Redis is unreachable
     if job is not None and not server.exists(JobKeys(job).config):
@@ -100,13 +112,20 @@ def run_worker(url: str | None, data: Path, job: str | None = None, *, stay: boo
     install_reactor(settings["TWISTED_REACTOR"], settings["ASYNCIO_EVENT_LOOP"])
     from twisted.internet import reactor
 
+    stopping = threading.Event()
+    reactor.addSystemEventTrigger("before", "shutdown", stopping.set)
+
     def start_next() -> None:
-        name = job or next_job(server)
+        name = job or next_job(server, imports=serve_import is not None)
         if name is None:
             if stay:
                 reactor.callLater(poll_seconds, start_next)
             else:
                 stop()
+            return
+        if job is None and serve_import is not None and is_import_job(server, name):
+            served = threads.deferToThread(serve_import, name, stopping)
+            served.addBoth(lambda result: imported(name, result))
             return
         crawler = Crawler(LinksSpider, _job_settings(base, url, name))
         done = process.crawl(crawler)
@@ -121,6 +140,17 @@ def run_worker(url: str | None, data: Path, job: str | None = None, *, stay: boo
         reason = stats.get("finish_reason", "unknown")
         summary.runs.append(JobRun(name, stats.get("linkindex/pages_stored", 0), reason))
         if job is not None or reason == "shutdown":
+            stop()
+        else:
+            start_next()
+
+    def imported(name: str, result: Any) -> None:
+        if isinstance(result, Failure):
+            errors.append(result.value)
+            stop()
+            return
+        summary.runs.append(result)
+        if stopping.is_set() or result.finish_reason == "shutdown":
             stop()
         else:
             start_next()

@@ -79,15 +79,20 @@ def check_archive(path: Path) -> None:
             head = fh.read(64 * 1024)
     except OSError as exc:
         raise LinkindexError(f"cannot read {path}: {exc.strerror or exc}") from None
+    check_head(head, str(path))
+
+
+def check_head(head: bytes, name: str) -> None:
+    """A one-line error unless `head`, a file's first bytes, starts like a WARC."""
     if not head:
-        raise LinkindexError(f"{path} is empty, not a WARC file")
+        raise LinkindexError(f"{name} is empty, not a WARC file")
     if head.startswith(GZIP_MAGIC):
         try:
             head = zlib.decompressobj(31).decompress(head, 16)
         except zlib.error:
             head = b""
     if not head.startswith(b"WARC/"):
-        raise LinkindexError(f"{path} is not a WARC file (WARC, WAT; gzipped or not)")
+        raise LinkindexError(f"{name} is not a WARC file (WARC, WAT; gzipped or not)")
 
 
 def import_file(path: Path, writer: PartWriter, crawl_id: str, data: Path,

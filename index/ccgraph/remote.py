@@ -1,5 +1,6 @@
-"""Remote files fetched whole to a local folder: timeouts, retries with back-off, and a
-download that stopped resumes where it stopped (an HTTP Range request for the rest).
+"""Remote files fetched whole to a local folder, a piece at a time, or streamed: timeouts,
+retries with back-off, and a download or a stream that stopped resumes where it stopped
+(an HTTP Range request for the rest).
 
 A release's files are read several times over (checks, then the import) and a 15 GB
 edges file is not re-downloaded because a connection dropped at 14 GB: the copy on
@@ -8,18 +9,20 @@ disk is the resume point, and ``name.part`` becomes ``name`` only when whole.
 
 from __future__ import annotations
 
+import http.client
+import io
 import os
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from core.errors import LinkindexError
 
-__all__ = ["fetch_file", "get", "is_remote"]
+__all__ = ["HttpStream", "RemoteGone", "fetch_file", "get", "is_remote"]
 
 TIMEOUT = 30.0  # seconds without a byte before a read gives up (then retried)
 RETRIES = 6
@@ -74,6 +77,10 @@ T = TypeVar("T")
 FINAL = (403, 404, 410, 416)  # answers that another attempt would not change
 
 
+class RemoteGone(LinkindexError):
+    """A final answer (missing, forbidden): another attempt would get the same."""
+
+
 def _retrying(url: str, attempt: Callable[[], T | None], *,
               sleep: Callable[[float], None], retries: int = RETRIES) -> tuple[T | None, str]:
     """`attempt()` until it gives a value, with back-off between tries: the value, or
@@ -87,7 +94,7 @@ def _retrying(url: str, attempt: Callable[[], T | None], *,
             last = "the server ended the answer early"
         except urllib.error.HTTPError as exc:
             if exc.code in FINAL:
-                raise LinkindexError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+                raise RemoteGone(f"{url}: HTTP {exc.code} {exc.reason}") from None
             last = f"HTTP {exc.code} {exc.reason}"
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             last = str(getattr(exc, "reason", exc)) or type(exc).__name__
@@ -136,3 +143,92 @@ def _fetch_s3(url: str, partial: Path) -> None:
     folder, _, name = parts.path.lstrip("/").rpartition("/")
     storage = Storage.of(f"s3://{parts.netloc}/{folder}" if folder else f"s3://{parts.netloc}")
     storage.get_file(name, partial)
+
+
+class HttpStream(io.RawIOBase):
+    """An http(s) file read forward as it arrives, without a copy on disk (a 1 GB WAT
+    file is read once). A connection that drops or stalls is reopened at the byte
+    reached, by a Range request, with the same retries and back-off as a download; a
+    seek (rare: resynchronising after damage) reopens there."""
+
+    def __init__(self, url: str, *, sleep: Callable[[float], None] = time.sleep,
+                 retries: int = RETRIES) -> None:
+        super().__init__()
+        self.url = url
+        self.sleep = sleep
+        self.retries = retries
+        self.position = 0
+        self.size: int | None = None
+        self.reopened = 0  # connections reopened after a drop (for tests and reports)
+        self._answer: Any = None
+        self._open()
+
+    def _open(self) -> None:
+        headers = {"Range": f"bytes={self.position}-"} if self.position else {}
+
+        def attempt() -> Any:
+            answer = urllib.request.urlopen(urllib.request.Request(self.url, headers=headers),
+                                            timeout=TIMEOUT)
+            if self.position and answer.status != 206:
+                answer.close()
+                raise LinkindexError(f"{self.url}: the server cannot resume at byte "
+                                     f"{self.position:,} (it ignores Range requests)")
+            return answer
+
+        answer, last = _retrying(self.url, attempt, sleep=self.sleep, retries=self.retries)
+        if answer is None:
+            raise LinkindexError(f"{self.url}: failed after {self.retries + 1} attempts "
+                                 f"({last}) at byte {self.position:,}")
+        if self.size is None:
+            self.size = _total(answer.headers, self.position)
+        self._answer = answer
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("HttpStream seeks from the start only")
+        if offset != self.position:
+            self._close_answer()
+            self.position = offset
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        if self.size is not None and self.position >= self.size:
+            return 0
+        for _ in range(self.retries + 1):
+            if self._answer is None:
+                self._open()
+            try:  # what has arrived, up to len(buffer): never waits for a full buffer
+                data = self._answer.read1(len(buffer))
+                n = len(data)
+                buffer[:n] = data
+            except (OSError, http.client.HTTPException) as exc:
+                n, reason = 0, str(exc) or type(exc).__name__
+            else:
+                reason = "the server ended the answer early"
+            if n:
+                self.position += n
+                return n
+            if self.size is None:  # no length announced: the end is the end
+                return 0
+            self._close_answer()  # dropped or cut short: reopen at self.position
+            self.reopened += 1
+        raise LinkindexError(f"{self.url}: the stream kept dropping at byte "
+                             f"{self.position:,} ({reason})")
+
+    def _close_answer(self) -> None:
+        if self._answer is not None:
+            self._answer.close()
+            self._answer = None
+
+    def close(self) -> None:
+        self._close_answer()
+        super().close()
