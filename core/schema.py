@@ -382,6 +382,12 @@ INDEX_DOMAINS = pa.schema(
         # 0..100 TrustRank from `build --trust-seeds`; NULL when the build had no seeds
         pa.field("domain_trust", pa.float64()),
         pa.field("trust_ratio", pa.float64()),  # domain_trust / domain_rank; NULL if rank 0
+        # the active Common Crawl web graph's ranks of the domain when the build ran
+        # (index/ccgraph/); NULL without a graph, or for a domain it does not rank
+        pa.field("cc_harmonic_pos", pa.uint64()),
+        pa.field("cc_harmonic", pa.float64()),
+        pa.field("cc_pr_pos", pa.uint64()),
+        pa.field("cc_pr", pa.float64()),
     ]
 )
 

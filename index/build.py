@@ -47,7 +47,7 @@ from index.stage import (
     wait_until,
     write_up_to_date,
 )
-from index.steps import STEPS, commit, run_local, run_map, run_reduce, run_write
+from index.steps import STEPS, active_graph, commit, run_local, run_map, run_reduce, run_write
 
 __all__ = ["BuildResult", "build_index", "build_step", "choose_buckets", "commit_build"]
 
@@ -209,6 +209,9 @@ def _up_to_date(data: Path, force: bool, buckets: int | None,
     trust = (manifest.get("metrics") or {}).get("domain_trust") or {}
     if trust.get("seeds", {}).get("sha256") != (seeds_digest(trust_seeds)
                                                  if trust_seeds else None):
+        return None
+    graph = active_graph(data)  # a newly imported web graph: domains' cc_* ranks change
+    if manifest.get("cc_release") != (graph[0] if graph else None):
         return None
     # the parts it skipped are still there: say so again
     warnings = [_skip_warning(s["path"], s["reason"]) for s in manifest.get("skipped_parts", [])]

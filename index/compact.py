@@ -178,12 +178,20 @@ SELECT r.domain,
        r.domain_rank,
        r.domain_trust,
        CASE WHEN r.domain_rank > 0 THEN round(r.domain_trust / r.domain_rank, 2)
-       END AS trust_ratio
+       END AS trust_ratio,
+       g.cc_harmonic_pos, g.cc_harmonic, g.cc_pr_pos, g.cc_pr
 FROM read_parquet($ranks) AS r
 LEFT JOIN crawled AS c ON c.domain = r.domain
 LEFT JOIN inbound AS i ON i.domain = r.domain
 LEFT JOIN outbound AS o ON o.domain = r.domain
+LEFT JOIN {graph} AS g ON g.domain = r.domain
 """
+# The active web graph's ranks (CC_VERTICES), or no rows without one.
+GRAPH_RANKS_SQL = ("(SELECT domain, cc_harmonic_pos, cc_harmonic, cc_pr_pos, cc_pr "
+                   "FROM read_parquet($graph))")
+NO_GRAPH_SQL = ("(SELECT NULL::VARCHAR AS domain, NULL::UBIGINT AS cc_harmonic_pos, "
+                "NULL::DOUBLE AS cc_harmonic, NULL::UBIGINT AS cc_pr_pos, "
+                "NULL::DOUBLE AS cc_pr WHERE false)")
 
 # Chains longer than this are cut: a link counts for the URL this many hops away.
 MAX_CREDIT_HOPS = 10
@@ -350,16 +358,22 @@ def write_credited(con: duckdb.DuckDBPyConnection, out: Path, files: list[str]) 
 
 
 def write_global_tables(con: duckdb.DuckDBPyConnection, out: Path, ranks: Path,
-                            pairs: list[str], hosts: list[str]) -> None:
+                        pairs: list[str], hosts: list[str],
+                        graph_vertices: Path | None = None) -> None:
     """hosts.parquet and domains.parquet of the new generation, from the per-bucket
-    summaries (`pairs`, `hosts`: their files), its pages.parquet and the ranks."""
+    summaries (`pairs`, `hosts`: their files), its pages.parquet, the ranks and the
+    active web graph's vertices (their cc_* ranks), if any."""
     pages = str(out / TABLES["pages"][0])
     summaries(con, pairs, hosts)
     for table in ("hosts", "domains"):
         con.execute(f"CREATE TEMP TABLE index_{table} ({columns_ddl(TABLES[table][1])})")
     con.execute(INDEX_HOSTS_SQL, {"pages": pages})
-    con.execute(INDEX_DOMAINS_SQL.format(unfetched=unfetched_sql()),
-                {"pages": pages, "ranks": str(ranks)})
+    params = {"pages": pages, "ranks": str(ranks)}
+    if graph_vertices is not None:
+        params["graph"] = str(graph_vertices)
+    con.execute(INDEX_DOMAINS_SQL.format(
+        unfetched=unfetched_sql(),
+        graph=GRAPH_RANKS_SQL if graph_vertices is not None else NO_GRAPH_SQL), params)
     for table in ("hosts", "domains"):
         file, schema, order = TABLES[table]
         copy_table(con, f"index_{table}", schema, out / file, order=order,

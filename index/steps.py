@@ -161,7 +161,9 @@ def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
              for s in (".pairs.parquet", ".hosts.parquet")]
     con = connect(stage.spill_dir(data, plan, "commit"), plan.threads, plan.memory_limit)
     try:
-        write_global_tables(con, out, ranks_path(data), files[0::2], files[1::2])
+        graph = active_graph(data)
+        write_global_tables(con, out, ranks_path(data), files[0::2], files[1::2],
+                            graph[1] if graph else None)
         write_credited(con, out, [str(credited_path(data, b)) for b in range(plan.buckets)])
         (pages,) = con.execute("SELECT count(*) FROM read_parquet($path)",
                                {"path": str(out / "pages.parquet")}).fetchone()
@@ -207,6 +209,8 @@ def commit(data: Path, plan: stage.Plan, extra: dict[str, Any] | None = None,
         "metrics": {name: receipt for name, receipt in (
             stage.read_json(stage.next_dir(data) / "ranks.json") or {}).items()
             if name != "moved" and receipt is not None},
+        # the web graph whose ranks domains.parquet carries (cc_*), or null
+        "cc_release": graph[0] if graph else None,
         **(extra or {}),
     }
     layout.write_json(out / layout.MANIFEST, manifest)
@@ -238,3 +242,15 @@ def _crawls(data: Path, records: Iterable[dict[str, Any]]) -> list[dict[str, Any
     return [{"crawl_id": cid, "pages": row["pages"], "edges": row["edges"],
              "first_fetch": iso_ms(row["first"]), "last_fetch": iso_ms(row["last"])}
             for cid, row in sorted(merged.items())]
+
+
+def active_graph(data: Path) -> tuple[str, Path] | None:
+    """The active web graph (DATA/ccgraph/ACTIVE) and its vertices, whose ranks
+    domains.parquet carries; None without an imported graph (or on a build mirror of an
+    object store, which holds none)."""
+    active = layout.ccgraph_dir(data) / layout.CCGRAPH_ACTIVE
+    if not active.exists():
+        return None
+    release = active.read_text().strip()
+    vertices = layout.ccgraph_dir(data, release) / "vertices.parquet"
+    return (release, vertices) if vertices.exists() else None
