@@ -146,7 +146,7 @@ def test_damaged_missing_and_cut_files_each_end_as_they_should(
     assert reasons[f"{files.url}wat/missing.warc.wat.gz"].endswith("HTTP 404 Not Found")
     assert "is not a WARC file" in reasons[f"{files.url}wat/not-an-archive.gz"]
     pages, _ = imported(data, job)
-    assert Counter(pages)[f"http://s0.example/p0"] == 1
+    assert Counter(pages)["http://s0.example/p0"] == 1
     sound = {u for u, f in truth.pages.items() if f != truth.names[2]}
     assert sound <= set(pages) and len(pages) == len(set(pages))
     kept = set(pages) - sound  # of the cut file: the records before the cut
