@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "crawler", "pipelines", "index", "queries", "linkindex", "synthweb")
+PACKAGES = ("core", "crawler", "pipelines", "index", "queries", "report", "monitor", "linkindex",
+            "synthweb")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

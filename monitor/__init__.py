@@ -1,0 +1,1 @@
+"""Monitoring: watched targets, what changed between runs, and the alerts about it."""
