@@ -18,6 +18,7 @@ from linkindex import (
     cluster,
     compare_cmd,
     disavow_cmd,
+    monitor_cmd,
     onstore,
     report_cmd,
 )
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_parsers(sub, _data_arg)
     ccgraph_cmd.add_parser(sub, _data_arg)
     ccgraph_cmd.add_fetch_parser(sub, _data_arg)
+    monitor_cmd.add_parsers(sub, _data_arg, _fetch_args)
 
     p = sub.add_parser("import-warc", help="import WARC/WAT files (e.g. Common Crawl) as a crawl")
     p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB",
@@ -480,6 +482,9 @@ COMMANDS = {
     "metrics": cmd_metrics,
     "demo": cmd_demo,
     "testweb": cmd_testweb,
+    "watch": monitor_cmd.cmd_watch,
+    "track": monitor_cmd.cmd_track,
+    "monitor": lambda args: monitor_cmd.cmd_monitor(args, _fetch_overrides(args)),
     "job": cluster.cmd_job,
     "worker": lambda args: cluster.cmd_worker(args, _fetch_overrides(args)),
 }

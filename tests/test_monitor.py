@@ -1,0 +1,208 @@
+"""`linkindex watch`, `track` and `monitor` on two editions of the synthetic web: a quiet
+first run, then the web changes (pages gone, redirected, noindex, nofollow, errors, the
+Related links redrawn) and the second run's alert equals the history oracle's changes
+(tests/historytruth.py), delivered once to a webhook and once by SMTP on loopback, with
+a failing webhook retried and recorded without losing the run."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import duckdb
+import pytest
+from aiosmtpd.controller import Controller
+from clitools import FAST, assert_one_line_error, linkindex
+from historytruth import counted_links, expected_changes
+
+from linkindex.localredis import free_port
+from synthweb import ExpectedCrawl, SyntheticWeb, WebServer
+
+pytestmark = pytest.mark.slow  # two recrawls of the synthetic web
+
+TARGET = "site1.example"
+
+
+def domain(url: str) -> str:
+    """The synthetic web's registrable domains are the last two labels of the host."""
+    return ".".join((urlsplit(url).hostname or "").split(".")[-2:])
+
+
+class Receiver(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        self.posts: list[tuple[dict[str, str], bytes]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                server.posts.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+        server = self
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def truth1() -> ExpectedCrawl:
+    from webtools import WEB_ARGS
+
+    return SyntheticWeb(**WEB_ARGS).expected_crawl()
+
+
+@pytest.fixture(scope="module")
+def web2() -> Iterator[tuple[WebServer, ExpectedCrawl]]:
+    from webtools import WEB_ARGS
+
+    web = SyntheticWeb(**WEB_ARGS, edition=2)
+    with WebServer(web) as server:
+        yield server, web.expected_crawl()
+
+
+def fetched(data: Path, crawl_id: str) -> set[str]:
+    """The pages a monitor run's crawl fetched (a robots refusal is not a fetch)."""
+    return {r[0] for r in duckdb.execute(
+        "SELECT url FROM read_parquet(?) WHERE error IS NULL OR split_part(error, ':', 1) "
+        "NOT IN ('robots', 'refused', 'skipped')",
+        [f"{data}/raw/{crawl_id}/pages/*.parquet"]).fetchall()}
+
+
+def run_monitor(data: Path, proxy: str, *extra: str, check: bool = True) -> Any:
+    return linkindex("monitor", "--data", data, "--own-pages", "0", "--proxy", proxy,
+                     "--allow-private", *FAST, *extra, check=check)
+
+
+def test_two_runs_alert_on_exactly_what_changed(
+        crawled: Path, web_server: WebServer, web2: tuple[WebServer, ExpectedCrawl],
+        truth1: ExpectedCrawl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server2, truth2 = web2
+    data = tmp_path / "data"
+    shutil.copytree(crawled, data)
+    hook, mailbox = Receiver(), Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    dead_hook = f"http://127.0.0.1:{free_port()}/nobody"
+    monkeypatch.setenv("LINKINDEX_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("LINKINDEX_SMTP_PORT", str(smtp.port))
+    monkeypatch.setenv("LINKINDEX_SMTP_TLS", "none")
+    monkeypatch.setenv("LINKINDEX_WEBHOOK_SECRET", "s3cret")
+    try:
+        linkindex("watch", "add", TARGET, "--competitor", "site2.example", "--notify",
+                  hook.url, "--notify", "mailto:seo@site1.example", "--notify", dead_hook,
+                  "--data", data)
+        assert "site1.example: site1.example (scope domain, competitors site2.example, " \
+               "notify 3)" in linkindex("watch", "list", "--data", data).stdout
+        # tracked: one that stays, one whose page goes (404), one turned nofollow, one never seen
+        kept = sorted(k for k in counted_links(truth1) & counted_links(truth2)
+                      if domain(k[1]) == TARGET and domain(k[0]) != TARGET
+                      and k[2] == "a" and k[3])[0]
+        links = tmp_path / "links.csv"
+        links.write_text(
+            "source_url,target_url,anchor,rel\n"
+            f"{kept[0]},{kept[1]},{kept[3]},dofollow\n"
+            "http://site3.example/p/1,http://site1.example/p/3,,\n"
+            "http://site3.example/p/5,http://site1.example/p/3,,dofollow\n")
+        linkindex("track", "add", TARGET, "--links", links, "--data", data)
+
+        # run 1, the same web again: nothing changed, nothing sent
+        out = run_monitor(data, web_server.proxy_url).stdout
+        assert "quiet: nothing reached a threshold" in out
+        (first,) = sorted((data / "monitor" / "runs" / TARGET).glob("*.json"))
+        doc1 = json.loads(first.read_text())
+        assert doc1["triggered"] == [] and doc1["deliveries"] == []
+        assert doc1["new_links"] == doc1["lost_links"] == []
+        assert hook.posts == [] and mailbox.messages == []
+        assert {t["status"] for t in doc1["tracked"]} == {"live"}
+        links.write_text("http://nowhere.example/page,http://site1.example/\n")
+        out = linkindex("track", "add", TARGET, "--links", links, "--data", data).stdout
+        assert "4 tracked links" in out
+
+        # run 2, the web later
+        out = run_monitor(data, server2.proxy_url).stdout
+        assert "alert:" in out and "sent to 2 of 3" in out
+        second = sorted((data / "monitor" / "runs" / TARGET).glob("*.json"))[-1]
+        doc = json.loads(second.read_text())
+    finally:
+        smtp.stop()
+        hook.shutdown()
+    assert doc["run"]["previous_run"] == doc1["run"]["id"]
+    recrawled = fetched(data, doc["run"]["crawl_id"])
+    expected = {r for r in expected_changes(truth1, truth2)
+                if r[0] in ("new", "lost") and r[2] in recrawled
+                and domain(r[3]) == TARGET and domain(r[2]) != TARGET}
+    got = {(change, link.get("lost_reason"), link["src_url"], link["dst_url"], link["kind"],
+            link["anchor"], link.get("lost_to"))
+           for change in ("new", "lost") for link in doc[f"{change}_links"]}
+    assert got == expected
+    assert {r[1] for r in expected} >= {None, "page_gone", "now_nofollow", "page_noindex"}
+    assert doc["counts"]["new_links"] == len(doc["new_links"]) > 0
+    assert doc["counts"]["lost_links"] == len(doc["lost_links"]) > 0
+    # tracked links, as the second run left them
+    status = {t["source_url"]: (t["status"], t["detail"], t["news"]) for t in doc["tracked"]}
+    assert status == {
+        kept[0]: ("live", "", False),
+        "http://site3.example/p/1": ("lost", "page_gone", True),
+        "http://site3.example/p/5": ("changed", "rel nofollow, expected dofollow", True),
+        "http://nowhere.example/page": ("never_seen", "", True),
+    }
+    assert doc["counts"]["tracked_changes"] == 3
+    # exactly one message each; the dead webhook retried, then recorded failed
+    assert len(hook.posts) == 1 and len(mailbox.messages) == 1
+    headers, body = hook.posts[0]
+    assert json.loads(body) == {**doc, "deliveries": []}
+    assert headers["X-Linkindex-Signature"].startswith("sha256=")
+    assert mailbox.messages[0].rcpt_tos == ["seo@site1.example"]
+    deliveries = {d["destination"]: d for d in doc["deliveries"]}
+    assert deliveries[dead_hook]["ok"] is False and deliveries[dead_hook]["attempts"] == 4
+    assert deliveries[hook.url]["ok"] and deliveries["mailto:seo@site1.example"]["ok"]
+
+
+def test_one_run_at_a_time_and_bad_input(crawled: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(crawled, data)
+    proc = linkindex("monitor", "--data", data, check=False)
+    assert_one_line_error(proc, "no watch to run")
+    linkindex("watch", "add", TARGET, "--data", data)
+    for args, message in (
+        (["watch", "add", TARGET], "watch 'site1.example' exists"),
+        (["watch", "add", "x.example", "--notify", "ftp://x"], "alert destination 'ftp:'"),
+        (["watch", "add", "x.example", "--threshold", "nope=1"], "--threshold 'nope=1'"),
+        (["watch", "remove", "nope"], "no watch 'nope'"),
+        (["track", "add", "nope.example", "--links", tmp_path / "x.csv"], "no watch named"),
+    ):
+        assert_one_line_error(linkindex(*args, "--data", data, check=False), message)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("http://a.example/,not a url\n")
+    assert_one_line_error(linkindex("track", "add", TARGET, "--links", bad, "--data", data,
+                                    check=False), "line 1: not an http(s) URL")
+    (data / "monitor").mkdir(exist_ok=True)
+    with open(data / "monitor" / "monitor.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = linkindex("monitor", "--data", data, check=False)
+    assert_one_line_error(proc, "another `linkindex monitor` is running")
+    linkindex("watch", "remove", TARGET, "--data", data)
+    assert "no watches" in linkindex("watch", "list", "--data", data).stdout
