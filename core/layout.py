@@ -66,6 +66,9 @@ CCGRAPH = "ccgraph"  # DATA/ccgraph/<release>/: imported Common Crawl web graphs
 CCGRAPH_ACTIVE = "ACTIVE"  # DATA/ccgraph/ACTIVE: the release queries answer from
 
 
+MONITOR_RUNS = "monitor/runs"  # DATA/monitor/runs/<watch>/<run id>.json: alert documents
+
+
 def ccgraph_dir(data: Path, release: str | None = None) -> Path:
     return data / CCGRAPH if release is None else data / CCGRAPH / release
 

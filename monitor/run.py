@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core import layout
 from core.errors import LinkindexError
 from core.storage import Storage
 from monitor import alerts
@@ -27,7 +28,7 @@ from monitor.defaults import OWN_PAGES, RECENT_DAYS
 from monitor.watches import MonitorStore, Watch
 from queries import Filters, run_query
 
-RUN_DIR = "monitor/runs"
+RUN_DIR = layout.MONITOR_RUNS
 DOCUMENT = "linkindex-alert"
 
 Crawl = Callable[[list[str], str], int]  # (URLs, crawl id) → pages fetched
