@@ -350,19 +350,19 @@ class SmtpSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
         """The settings, checked: a missing host, a bad value, or credentials that would
         go over a plain connection are one LinkindexError line (naming no secret)."""
-        env = os.environ if environ is None else environ
-        host = env.get("LINKINDEX_SMTP_HOST", "").strip()
+        environ = os.environ if environ is None else environ
+        host = environ.get("LINKINDEX_SMTP_HOST", "").strip()
         if not host:
             raise LinkindexError(
                 "LINKINDEX_SMTP_HOST is not set: mailto: alerts need an SMTP server "
                 "(see docs/monitoring.md)"
             )
-        tls = env.get("LINKINDEX_SMTP_TLS", "").strip().lower() or "starttls"
+        tls = environ.get("LINKINDEX_SMTP_TLS", "").strip().lower() or "starttls"
         if tls not in TLS_MODES:
             raise LinkindexError(
                 f"LINKINDEX_SMTP_TLS={_one_line(tls, 40)!r}: use starttls, ssl or none"
             )
-        port_text = env.get("LINKINDEX_SMTP_PORT", "").strip()
+        port_text = environ.get("LINKINDEX_SMTP_PORT", "").strip()
         if not port_text:
             port = 465 if tls == "ssl" else 587
         elif port_text.isdigit() and 0 < int(port_text) < 65536:
@@ -371,8 +371,8 @@ class SmtpSettings:
             raise LinkindexError(
                 f"LINKINDEX_SMTP_PORT={_one_line(port_text, 40)!r}: give a port (1-65535)"
             )
-        user = env.get("LINKINDEX_SMTP_USER", "") or None
-        password = env.get("LINKINDEX_SMTP_PASSWORD", "") or None
+        user = environ.get("LINKINDEX_SMTP_USER", "") or None
+        password = environ.get("LINKINDEX_SMTP_PASSWORD", "") or None
         if (user is None) != (password is None):
             raise LinkindexError(
                 "LINKINDEX_SMTP_USER and LINKINDEX_SMTP_PASSWORD go together: set both or "
@@ -383,13 +383,13 @@ class SmtpSettings:
                 "LINKINDEX_SMTP_TLS=none with LINKINDEX_SMTP_USER set: credentials are "
                 "never sent over a plain connection; use starttls or ssl"
             )
-        sender = env.get("LINKINDEX_SMTP_FROM", "").strip() or (
+        sender = environ.get("LINKINDEX_SMTP_FROM", "").strip() or (
             f"linkindex@{socket.gethostname() or 'localhost'}")
         if _CONTROL_RE.search(sender) or "@" not in sender:
             raise LinkindexError(
                 f"LINKINDEX_SMTP_FROM={_one_line(repr(sender)[1:-1], 80)!r}: give an address"
             )
-        ca_file = env.get("LINKINDEX_SMTP_CA_FILE", "").strip() or None
+        ca_file = environ.get("LINKINDEX_SMTP_CA_FILE", "").strip() or None
         if ca_file is not None and not os.path.isfile(ca_file):
             raise LinkindexError(f"LINKINDEX_SMTP_CA_FILE={ca_file!r}: no such file")
         mode = cast(Literal["starttls", "ssl", "none"], tls)

@@ -639,7 +639,7 @@ def test_k8s_redis_wiring() -> None:
         assert port, f"{c.label}: Service {url.hostname} has no port {url.port}"
         selector = service["spec"]["selector"]
         backends = [r for r in CONTAINERS
-                    if r.obj["kind"] != "Job"
+                    if r.obj["kind"] not in ("Job", "CronJob")
                     and selector.items() <= r.obj["spec"]["template"]["metadata"]["labels"].items()
                     and any(p.get("name") == port["targetPort"]
                             or p["containerPort"] == port["targetPort"]
