@@ -206,3 +206,37 @@ def test_one_run_at_a_time_and_bad_input(crawled: Path, tmp_path: Path) -> None:
     assert_one_line_error(proc, "another `linkindex monitor` is running")
     linkindex("watch", "remove", TARGET, "--data", data)
     assert "no watches" in linkindex("watch", "list", "--data", data).stdout
+
+
+def test_a_run_through_cluster_workers(crawled: Path, web_server: WebServer,
+                                       redis_server: Any, tmp_path: Path) -> None:
+    """--redis: the recrawl is a job the standing workers serve; the run waits for it,
+    builds, and answers as a local run would."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from clitools import REPO
+    from clustertools import QUICK_LEASES, STARTED, finish
+
+    data = tmp_path / "data"
+    shutil.copytree(crawled, data)
+    linkindex("watch", "add", TARGET, "--data", data)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "linkindex", "worker", "--stay", "--redis", redis_server.url,
+         "--data", str(data), "--proxy", web_server.proxy_url, "--allow-private", *FAST,
+         *QUICK_LEASES], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, stdin=subprocess.DEVNULL)
+    STARTED.append(worker)
+    out = linkindex("monitor", "--data", data, "--own-pages", "0", "--redis",
+                    redis_server.url).stdout
+    worker.send_signal(signal.SIGTERM)
+    finish(worker, timeout=60)
+    assert "quiet: nothing reached a threshold" in out
+    (path,) = (data / "monitor" / "runs" / TARGET).glob("*.json")
+    doc = json.loads(path.read_text())
+    crawl_id = doc["run"]["crawl_id"]
+    assert doc["run"]["pages_fetched"] == len(fetched(data, crawl_id)) > 0
+    assert doc["run"]["urls_recrawled"] == len(fetched(data, crawl_id))
