@@ -26,6 +26,12 @@ regular page's "Related" (aside) links are drawn again, and the pages of
 - ``site4.example/p/3`` is disallowed by site4's robots.txt (``Disallow: /p/3$``): a
   crawl records a robots row for it, not a fetch (``not_recrawled``).
 
+- with 30 sites or more, two new link networks: every page of the last six regular
+  sites gets a footer link "Partner", the first three to site ``n_sites - 20`` (new
+  referring domains), the last three to site ``n_sites - 19`` (a competitor's gains;
+  with 50 sites: site30 and site31, which edition 1's last six sites never link to)
+  (:func:`network_target`).
+
 The three 200 pages keep every link they have in that edition (the redrawn Related
 ones included), only marked differently; the truth (:meth:`SyntheticWeb.expected_crawl`)
 states all of it.
@@ -95,6 +101,18 @@ HISTORY_CASES: dict[str, HistoryCase] = {
     HISTORY_DISALLOWED: HistoryCase(
         "not_recrawled", "disallowed by site4's robots.txt: a robots row, not fetched"),
 }
+NETWORK_SITES = 6  # the last regular sites that form edition 2's link networks
+
+
+def network_target(site: int, n_sites: int) -> str | None:
+    """The host a page of regular site ``site`` links to as a "Partner" from edition 2
+    on: the first three of the last six sites link to site ``n_sites - 20``, the last
+    three to site ``n_sites - 19``."""
+    if n_sites < 30 or not n_sites - NETWORK_SITES <= site < n_sites:
+        return None
+    return f"site{n_sites - 20 if site < n_sites - NETWORK_SITES // 2 else n_sites - 19}.example"
+
+
 # site4's robots.txt from edition 2: "$" ends the pattern (RFC 9309), so /p/30 stays allowed
 _ROBOTS_TXT_SITE4 = ROBOTS_TXT + b"Disallow: /p/3$\n"
 _NOT_FOLLOWED = {"nofollow", "ugc", "sponsored"}
@@ -441,6 +459,11 @@ class SyntheticWeb:
             link("http://site0.example/", "Link hub")
             d.raw(" | ")
             link(f"http://{ring}/", "Next site")
+            partner = network_target(site, self.n_sites) if self.edition >= 2 else None
+            if partner is not None:  # its own generator: edition 1's draws stay as they were
+                d.raw(" | ")
+                link(f"http://{partner}/", "Partner",
+                     rng=random.Random(f"{self.seed}|{own}|network"))
             if page is None:
                 d.raw(" | ")
                 link(f"{home}private/login", "Log in", "nofollow")

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
-from clitools import FAST, assert_one_line_error, linkindex
+from clitools import FAST, assert_one_line_error, crawl_args, linkindex
 from historytruth import counted_links, expected_changes
 
 from linkindex.localredis import free_port
@@ -28,6 +28,7 @@ from synthweb import ExpectedCrawl, SyntheticWeb, WebServer
 pytestmark = pytest.mark.slow  # two recrawls of the synthetic web
 
 TARGET = "site1.example"
+NETWORKED, COMPETITOR = "site30.example", "site31.example"  # synthweb.web.network_target
 
 
 def domain(url: str) -> str:
@@ -98,7 +99,8 @@ def run_monitor(data: Path, proxy: str, *extra: str, check: bool = True) -> Any:
 
 def test_two_runs_alert_on_exactly_what_changed(
         crawled: Path, web_server: WebServer, web2: tuple[WebServer, ExpectedCrawl],
-        truth1: ExpectedCrawl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        truth1: ExpectedCrawl, seeds_file: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     server2, truth2 = web2
     data = tmp_path / "data"
     shutil.copytree(crawled, data)
@@ -111,11 +113,12 @@ def test_two_runs_alert_on_exactly_what_changed(
     monkeypatch.setenv("LINKINDEX_SMTP_TLS", "none")
     monkeypatch.setenv("LINKINDEX_WEBHOOK_SECRET", "s3cret")
     try:
-        linkindex("watch", "add", TARGET, "--competitor", "site2.example", "--notify",
-                  hook.url, "--notify", "mailto:seo@site1.example", "--notify", dead_hook,
-                  "--data", data)
-        assert "site1.example: site1.example (scope domain, competitors site2.example, " \
-               "notify 3)" in linkindex("watch", "list", "--data", data).stdout
+        linkindex("watch", "add", TARGET, "--notify", hook.url, "--notify",
+                  "mailto:seo@site1.example", "--notify", dead_hook, "--data", data)
+        # edition 2's new link networks: to site30, and to its competitor site31
+        linkindex("watch", "add", NETWORKED, "--competitor", COMPETITOR, "--data", data)
+        assert "site1.example: site1.example (scope domain, notify 3)" in linkindex(
+            "watch", "list", "--data", data).stdout
         # tracked: one that stays, one whose page goes (404), one turned nofollow, one never seen
         kept = sorted(k for k in counted_links(truth1) & counted_links(truth2)
                       if domain(k[1]) == TARGET and domain(k[0]) != TARGET
@@ -133,6 +136,8 @@ def test_two_runs_alert_on_exactly_what_changed(
         assert "quiet: nothing reached a threshold" in out
         (first,) = sorted((data / "monitor" / "runs" / TARGET).glob("*.json"))
         doc1 = json.loads(first.read_text())
+        (quiet,) = (data / "monitor" / "runs" / NETWORKED).glob("*.json")
+        assert json.loads(quiet.read_text())["triggered"] == []
         assert doc1["triggered"] == [] and doc1["deliveries"] == []
         assert doc1["new_links"] == doc1["lost_links"] == []
         assert hook.posts == [] and mailbox.messages == []
@@ -141,7 +146,9 @@ def test_two_runs_alert_on_exactly_what_changed(
         out = linkindex("track", "add", TARGET, "--links", links, "--data", data).stdout
         assert "4 tracked links" in out
 
-        # run 2, the web later
+        # the web later: the weekly full crawl finds it, then run 2 rechecks and reports
+        linkindex("crawl", "--seeds-file", seeds_file,
+                  *crawl_args(server2.proxy_url, data, "c2"))
         out = run_monitor(data, server2.proxy_url).stdout
         assert "alert:" in out and "sent to 2 of 3" in out
         second = sorted((data / "monitor" / "runs" / TARGET).glob("*.json"))[-1]
@@ -150,10 +157,8 @@ def test_two_runs_alert_on_exactly_what_changed(
         smtp.stop()
         hook.shutdown()
     assert doc["run"]["previous_run"] == doc1["run"]["id"]
-    recrawled = fetched(data, doc["run"]["crawl_id"])
     expected = {r for r in expected_changes(truth1, truth2)
-                if r[0] in ("new", "lost") and r[2] in recrawled
-                and domain(r[3]) == TARGET and domain(r[2]) != TARGET}
+                if r[0] in ("new", "lost") and domain(r[3]) == TARGET and domain(r[2]) != TARGET}
     got = {(change, link.get("lost_reason"), link["src_url"], link["dst_url"], link["kind"],
             link["anchor"], link.get("lost_to"))
            for change in ("new", "lost") for link in doc[f"{change}_links"]}
@@ -161,6 +166,26 @@ def test_two_runs_alert_on_exactly_what_changed(
     assert {r[1] for r in expected} >= {None, "page_gone", "now_nofollow", "page_noindex"}
     assert doc["counts"]["new_links"] == len(doc["new_links"]) > 0
     assert doc["counts"]["lost_links"] == len(doc["lost_links"]) > 0
+    # referring domains and competitor gains, independently from the two truths
+    def referring(name: str, links: set[tuple]) -> set[str]:
+        return {domain(k[0]) for k in links if domain(k[1]) == name and domain(k[0]) != name}
+
+    before, now = counted_links(truth1), counted_links(truth2)
+    net = json.loads(sorted((data / "monitor" / "runs" / NETWORKED).glob("*.json"))[-1]
+                     .read_text())
+    for name, document in ((TARGET, doc), (NETWORKED, net)):
+        assert {d["domain"] for d in document["new_referring_domains"]} == (
+            referring(name, now) - referring(name, before)), name
+        assert {d["domain"] for d in document["lost_referring_domains"]} == (
+            referring(name, before) - referring(name, now)), name
+    gained = (referring(COMPETITOR, now) - referring(COMPETITOR, before)
+              - referring(NETWORKED, now) - {NETWORKED})
+    assert {g["domain"] for g in net["competitor_gains"][COMPETITOR]} == gained
+    network = {"site44.example", "site45.example", "site46.example"}
+    assert network <= {d["domain"] for d in net["new_referring_domains"]}
+    assert {"site47.example", "site49.example"} <= gained
+    assert network <= {link["src_domain"] for link in net["new_sitewide_links"]}
+    assert {"new_referring_domains", "competitor_gains"} <= set(net["triggered"])
     # tracked links, as the second run left them
     status = {t["source_url"]: (t["status"], t["detail"], t["news"]) for t in doc["tracked"]}
     assert status == {
