@@ -148,9 +148,6 @@ def cmd_monitor(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     from index.ranks import read_trust_seeds
     from monitor.run import monitor, run_lock
 
-    if getattr(args, "store", None):
-        raise LinkindexError("`linkindex monitor` needs DATA in a local folder for now "
-                             "(watch and track lists work on an object store)")
     if args.own_pages < 0:
         raise LinkindexError("--own-pages must not be negative")
     store = _store(args)

@@ -4,7 +4,7 @@ each one works in and what it publishes (core/mirror.py says why it works this w
 - crawl, worker: a local spool; each finished part goes to the store as it is written.
 - build, import-warc, reextract: a mirror, pulled before and pushed after (the difference).
 - query, export, sql, paths, metrics, compare, disavow, report, serve: read the store
-  directly (queries.live).
+  directly (queries.live); watch and track read and write their lists there directly.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from core.storage import Storage, is_store_url
 POLL_SECONDS = 5.0  # a cluster step waiting for the step before it pulls this often
 
 READERS = ("query", "export", "sql", "paths", "metrics", "disavow", "compare", "report",
-           "serve")
+           "serve", "watch", "track")
 CRAWLERS = ("crawl", "worker")
 
 

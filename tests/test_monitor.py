@@ -265,3 +265,24 @@ def test_a_run_through_cluster_workers(crawled: Path, web_server: WebServer,
     crawl_id = doc["run"]["crawl_id"]
     assert doc["run"]["pages_fetched"] == len(fetched(data, crawl_id)) > 0
     assert doc["run"]["urls_recrawled"] == len(fetched(data, crawl_id))
+
+
+def test_watch_and_track_lists_on_an_object_store(s3_env: Any, tmp_path: Path) -> None:
+    from core.storage import Storage
+
+    url = s3_env.fresh_url("monitor")
+    linkindex("watch", "add", TARGET, "--competitor", COMPETITOR, "--data", url)
+    links = tmp_path / "links.csv"
+    links.write_text("http://a.example/p,http://site1.example/x,Anchor,nofollow\n")
+    assert "1 tracked links" in linkindex("track", "add", TARGET, "--links", links,
+                                          "--data", url).stdout
+    stored = Storage.of(url)
+    watch = json.loads(stored.get_bytes(f"monitor/watches/{TARGET}.json"))
+    assert (watch["target"], watch["competitors"], watch["version"]) == (
+        TARGET, [COMPETITOR], 1)
+    assert json.loads(stored.get_bytes(f"monitor/tracks/{TARGET}.json"))["links"] == [
+        {"source_url": "http://a.example/p", "target_url": "http://site1.example/x",
+         "anchor": "Anchor", "rel": "nofollow"}]
+    assert f"{TARGET}: {TARGET}" in linkindex("watch", "list", "--data", url).stdout
+    assert_one_line_error(linkindex("monitor", "--data", url, check=False),
+                          "does not take an object store")
