@@ -32,6 +32,11 @@ def add_parsers(sub: Any, data_arg: Any, fetch_args: Any) -> None:
     a.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                    help="send only when a count reaches its threshold (repeatable): "
                         + ", ".join(f"{k} ({v:g})" for k, v in THRESHOLDS.items()))
+    a.add_argument("--keyword", action="append", default=[], metavar="TEXT",
+                   help="a money keyword: anchors equal to it are exact-match (repeatable; "
+                        "the anchor mix and toxic scores use it, docs/anchors.md)")
+    a.add_argument("--brand", action="append", default=[], metavar="NAME",
+                   help="a brand name besides the target's own (repeatable)")
     a.add_argument("--replace", action="store_true", help="replace a watch of that name")
     data_arg(a)
     a = actions.add_parser("list", help="every watch")
@@ -103,7 +108,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             except ValueError:
                 raise LinkindexError(f"--threshold {pair!r}: not a number") from None
         watch = store.add_watch(Watch(args.name or name_for(args.target), args.target,
-                                      args.scope, args.competitor, args.notify, thresholds),
+                                      args.scope, args.competitor, args.notify, thresholds,
+                                      keywords=args.keyword, brands=args.brand),
                                 replace=args.replace)
         print(f"watching {watch.target} (scope {watch.scope}) as {watch.name!r}; "
               f"`linkindex monitor --data DATA` runs every watch")

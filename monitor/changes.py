@@ -75,15 +75,17 @@ def link_changes(data: Data, watch: Watch, since: datetime) -> dict[str, Any]:
                     for d in sorted(before.keys() - now.keys())]
     ranked_new = [d for d in new_domains
                   if (d["domain_rank"] or 0) >= limits["min_domain_rank"]]
-    toxic = {r["src_domain"]: r for r in _rows(data, "toxic_domains", target, scope)}
+    anchors = watch.anchor_options()
+    toxic = {r["src_domain"]: r for r in _rows(data, "toxic_domains", target, scope,
+                                               options=anchors)}
     new_toxic = [{"domain": d["domain"], "toxic_score": toxic[d["domain"]]["toxic_score"],
                   "reasons": toxic[d["domain"]]["reasons"]}
                  for d in new_domains if d["domain"] in toxic
                  and toxic[d["domain"]]["toxic_score"] >= limits["toxic_score"]]
     shares_then = {r["anchor_class"]: r["backlinks_share"] for r in _rows(
-        data, "anchor_mix", target, scope, Filters(as_of=since))}
+        data, "anchor_mix", target, scope, Filters(as_of=since), options=anchors)}
     anchor_shift = []
-    for row in _rows(data, "anchor_mix", target, scope):
+    for row in _rows(data, "anchor_mix", target, scope, options=anchors):
         then = shares_then.get(row["anchor_class"], 0.0)
         points = round((row["backlinks_share"] - then) * 100, 2)
         if abs(points) >= limits["anchor_shift"]:

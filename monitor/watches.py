@@ -50,8 +50,15 @@ class Watch:
     competitors: list[str] = field(default_factory=list)
     notify: list[str] = field(default_factory=list)
     thresholds: dict[str, float] = field(default_factory=lambda: dict(THRESHOLDS))
+    # for the anchor classes (docs/anchors.md): what "exact" and "branded" mean here
+    keywords: list[str] = field(default_factory=list)
+    brands: list[str] = field(default_factory=list)
     created_at: str = ""
     version: int = FORMAT_VERSION
+
+    def anchor_options(self) -> dict[str, list[str]]:
+        """The anchor_mix / toxic_domains options of this watch (none: their defaults)."""
+        return {k: v for k, v in (("keywords", self.keywords), ("brands", self.brands)) if v}
 
     def check(self) -> Watch:
         check_name(self.name)

@@ -116,7 +116,8 @@ def test_two_runs_alert_on_exactly_what_changed(
         linkindex("watch", "add", TARGET, "--notify", hook.url, "--notify",
                   "mailto:seo@site1.example", "--notify", dead_hook, "--data", data)
         # edition 2's new link networks: to site30, and to its competitor site31
-        linkindex("watch", "add", NETWORKED, "--competitor", COMPETITOR, "--data", data)
+        linkindex("watch", "add", NETWORKED, "--competitor", COMPETITOR, "--keyword",
+                  "Partner", "--data", data)
         assert "site1.example: site1.example (scope domain, notify 3)" in linkindex(
             "watch", "list", "--data", data).stdout
         # tracked: one that stays, one whose page goes (404), one turned nofollow, one never seen
@@ -186,6 +187,13 @@ def test_two_runs_alert_on_exactly_what_changed(
     assert {"site47.example", "site49.example"} <= gained
     assert network <= {link["src_domain"] for link in net["new_sitewide_links"]}
     assert {"new_referring_domains", "competitor_gains"} <= set(net["triggered"])
+    # the network's "Partner" anchors, the watch's keyword: an exact-match spike
+    into = [k for k in now if domain(k[1]) == NETWORKED and domain(k[0]) != NETWORKED]
+    exact = {row["anchor_class"]: row for row in net["anchor_shift"]}["exact"]
+    assert exact["share_before"] == 0.0
+    assert exact["share_now"] == round(sum(k[3] == "Partner" for k in into) / len(into), 4)
+    assert exact["points"] == round(exact["share_now"] * 100, 2) >= 10
+    assert "anchor_shift" in net["triggered"]
     # tracked links, as the second run left them
     status = {t["source_url"]: (t["status"], t["detail"], t["news"]) for t in doc["tracked"]}
     assert status == {
