@@ -1,8 +1,9 @@
 """What the analyst's view shows for a target, defined once for the report and the UI.
 
 A view is: a header (when, which generation, which crawls, which metric versions), the
-overview's numbers with their definitions (from overview.sql's header), the charts
-(``report.charts``) and the tables. Each table is one query with its arguments
+overview's numbers with their definitions (from overview.sql's header), the latest
+monitoring run's changes when a watch covers the target (``report.monitoring``), the
+charts (``report.charts``) and the tables. Each table is one query with its arguments
 (``TableSpec``): the report embeds its rows, the web UI pages through them.
 """
 
@@ -30,6 +31,7 @@ from report.charts import (
     new_lost_chart,
     rank_chart,
 )
+from report.monitoring import SinceLastRun, since_last_run
 from report.results import QueryCall, result
 
 __all__ = ["Header", "TableSpec", "View", "ViewRequest", "call_of", "describe_filters",
@@ -219,13 +221,16 @@ class View:
     charts: list[Chart]
     tables: list[TableSpec]
     live: LiveIndex  # the generation it was read from: its tables' rows come from it too
+    monitoring: SinceLastRun | None = None  # the target's latest monitoring run, if any
 
 
 def view_of(data: Path | Storage, request: ViewRequest, live: LiveIndex | None = None) -> View:
     """Everything the report and the UI show for `request`, but the tables' rows (the
-    report embeds them, the UI pages through them: ``report.results``). One clear
-    LinkindexError for a target the index knows nothing about. DATA's live generation
-    is resolved once for the whole view (`live`, unless the caller did)."""
+    report embeds them, the UI pages through them: ``report.results``); with it the
+    latest monitoring run of a watch on the target and scope (``report.monitoring``,
+    whatever the filters). One clear LinkindexError for a target the index knows
+    nothing about. DATA's live generation is resolved once for the whole view (`live`,
+    unless the caller did)."""
     live = live or resolve(data)
 
     def answer(query: str, *args: str) -> pa.Table:
@@ -238,4 +243,5 @@ def view_of(data: Path | Storage, request: ViewRequest, live: LiveIndex | None =
               anchor_mix_chart(answer("anchor_mix")), rank_chart(answer("referring_domains")),
               *link_mix_charts(answer("link_mix"))]
     return View(header_of(live, request), overview_tiles(overview), charts,
-                table_specs(data, request, live), live)
+                table_specs(data, request, live), live,
+                since_last_run(data, request.target, request.scope))
