@@ -194,6 +194,14 @@ def test_two_runs_alert_on_exactly_what_changed(
     assert exact["share_now"] == round(sum(k[3] == "Partner" for k in into) / len(into), 4)
     assert exact["points"] == round(exact["share_now"] * 100, 2) >= 10
     assert "anchor_shift" in net["triggered"]
+    # toxic newcomers: the new referring domains toxic_domains scores 50 or more
+    from queries import run_query
+
+    scores = {r["src_domain"]: r["toxic_score"] for r in run_query(
+        data, "toxic_domains", [NETWORKED], options={"keywords": ["Partner"]}).to_pylist()}
+    newcomers = {d["domain"] for d in net["new_referring_domains"]}
+    assert {(d["domain"], d["toxic_score"]) for d in net["new_toxic_domains"]} == {
+        (d, scores[d]) for d in newcomers if scores.get(d, 0) >= 50}
     # tracked links, as the second run left them
     status = {t["source_url"]: (t["status"], t["detail"], t["news"]) for t in doc["tracked"]}
     assert status == {
