@@ -23,13 +23,15 @@ LINK_FIELDS = ("src_url", "src_domain", "src_domain_rank", "dst_url", "anchor", 
                "nofollow", "ugc", "sponsored")
 
 
-def _rows(data: Data, name: str, target: str, scope: str, filters: Filters | None = None,
-          options: Mapping[str, Any] | None = None, args: list[str] | None = None
-          ) -> list[dict[str, Any]]:
+def query_rows(data: Data, name: str, target: str, scope: str, filters: Filters | None = None,
+               options: Mapping[str, Any] | None = None, args: list[str] | None = None,
+               limit: int | None = None) -> list[dict[str, Any]]:
+    """A query's rows; none for a target the index has no link to yet (nothing to
+    compare), any other mistake one LinkindexError line."""
     try:
         return run_query(data, name, [target, *(args or [])], scope=scope,
-                         filters=filters or Filters(),
-                         options=options).to_pylist()
+                         filters=filters or Filters(), options=options,
+                         limit=limit).to_pylist()
     except LinkindexError as exc:
         if str(exc).startswith("no data for target"):
             return []  # a target (or competitor) without a link yet: nothing to compare
@@ -46,8 +48,8 @@ def _link(row: dict[str, Any], *fields: str) -> dict[str, Any]:
 
 def _domains(data: Data, target: str, scope: str, as_of: datetime | None
              ) -> dict[str, dict[str, Any]]:
-    rows = _rows(data, "referring_domains", target, scope, Filters(as_of=as_of),
-                 {"with_graph": False})
+    rows = query_rows(data, "referring_domains", target, scope, Filters(as_of=as_of),
+                      {"with_graph": False})
     return {r["src_domain"]: r for r in rows}
 
 
@@ -55,8 +57,8 @@ def link_changes(data: Data, watch: Watch, since: datetime) -> dict[str, Any]:
     """New and lost links (new_lost since `since`, with reasons), referring domains,
     anchor shifts, sitewide and toxic newcomers, competitor gains: the alert's body."""
     target, scope, limits = watch.target, watch.scope, {**THRESHOLDS, **watch.thresholds}
-    rows = _rows(data, "new_lost", target, scope, args=[since.isoformat()])
-    sitewide = {(r["src_url"], r["dst_url"], r["kind"], r["anchor"]) for r in _rows(
+    rows = query_rows(data, "new_lost", target, scope, args=[since.isoformat()])
+    sitewide = {(r["src_url"], r["dst_url"], r["kind"], r["anchor"]) for r in query_rows(
         data, "backlinks", target, scope) if r["sitewide"]}
     fields = (*LINK_FIELDS, "changed_at")
     new_links = [{**_link(r, *fields), "sitewide": (r["src_url"], r["dst_url"], r["kind"],
@@ -76,16 +78,16 @@ def link_changes(data: Data, watch: Watch, since: datetime) -> dict[str, Any]:
     ranked_new = [d for d in new_domains
                   if (d["domain_rank"] or 0) >= limits["min_domain_rank"]]
     anchors = watch.anchor_options()
-    toxic = {r["src_domain"]: r for r in _rows(data, "toxic_domains", target, scope,
-                                               options=anchors)}
+    toxic = {r["src_domain"]: r for r in query_rows(data, "toxic_domains", target, scope,
+                                                    options=anchors)}
     new_toxic = [{"domain": d["domain"], "toxic_score": toxic[d["domain"]]["toxic_score"],
                   "reasons": toxic[d["domain"]]["reasons"]}
                  for d in new_domains if d["domain"] in toxic
                  and toxic[d["domain"]]["toxic_score"] >= limits["toxic_score"]]
-    shares_then = {r["anchor_class"]: r["backlinks_share"] for r in _rows(
+    shares_then = {r["anchor_class"]: r["backlinks_share"] for r in query_rows(
         data, "anchor_mix", target, scope, Filters(as_of=since), options=anchors)}
     anchor_shift = []
-    for row in _rows(data, "anchor_mix", target, scope, options=anchors):
+    for row in query_rows(data, "anchor_mix", target, scope, options=anchors):
         then = shares_then.get(row["anchor_class"], 0.0)
         points = round((row["backlinks_share"] - then) * 100, 2)
         if abs(points) >= limits["anchor_shift"]:
@@ -117,8 +119,8 @@ def tracked_status(data: Data, tracked: list[TrackedLink]) -> list[dict[str, Any
     another anchor or rel), lost (with the reason), or never_seen."""
     out = []
     for link in tracked:
-        rows = [r for r in _rows(data, "backlinks", link.target_url, "exact",
-                                 Filters(live_only=False, external_only=False))
+        rows = [r for r in query_rows(data, "backlinks", link.target_url, "exact",
+                                      Filters(live_only=False, external_only=False))
                 if r["src_url"] == link.source_url]
         entry: dict[str, Any] = {"source_url": link.source_url,
                                  "target_url": link.target_url}

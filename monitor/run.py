@@ -23,10 +23,10 @@ from core import layout
 from core.errors import LinkindexError
 from core.storage import Storage
 from monitor import alerts
-from monitor.changes import counts_of, link_changes, tracked_status, triggered
+from monitor.changes import counts_of, link_changes, query_rows, tracked_status, triggered
 from monitor.defaults import OWN_PAGES, RECENT_DAYS
 from monitor.watches import MonitorStore, Watch
-from queries import Filters, run_query
+from queries import Filters
 
 RUN_DIR = layout.MONITOR_RUNS
 DOCUMENT = "linkindex-alert"
@@ -88,15 +88,10 @@ def recrawl_urls(data: Path | Storage, store: MonitorStore, watches: list[Watch]
     recent = now - timedelta(days=RECENT_DAYS)
     urls: dict[str, None] = {}
     for watch in watches:
-        try:
-            links = run_query(data, "backlinks", [watch.target], scope=watch.scope,
-                              filters=Filters(live_only=False)).to_pylist()
-            own = run_query(data, "top_pages", [watch.target], scope=watch.scope,
-                            limit=own_pages).to_pylist() if own_pages else []
-        except LinkindexError as exc:
-            if not str(exc).startswith("no data for target"):
-                raise
-            links, own = [], []
+        links = query_rows(data, "backlinks", watch.target, watch.scope,
+                           Filters(live_only=False))
+        own = query_rows(data, "top_pages", watch.target, watch.scope,
+                         limit=own_pages) if own_pages else []
         for row in links:
             if row["live"] or (row["lost_at"] is not None and row["lost_at"] >= recent):
                 urls[row["src_url"]] = None

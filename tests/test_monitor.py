@@ -261,6 +261,8 @@ def test_a_run_through_cluster_workers(crawled: Path, web_server: WebServer,
     from clitools import REPO
     from clustertools import QUICK_LEASES, STARTED, finish
 
+    from queries import run_query
+
     data = tmp_path / "data"
     shutil.copytree(crawled, data)
     linkindex("watch", "add", TARGET, "--data", data)
@@ -271,7 +273,7 @@ def test_a_run_through_cluster_workers(crawled: Path, web_server: WebServer,
          *QUICK_LEASES], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, stdin=subprocess.DEVNULL)
     STARTED.append(worker)
-    out = linkindex("monitor", "--data", data, "--own-pages", "0", "--redis",
+    out = linkindex("monitor", "--data", data, "--own-pages", "5", "--redis",
                     redis_server.url).stdout
     worker.send_signal(signal.SIGTERM)
     finish(worker, timeout=60)
@@ -281,6 +283,9 @@ def test_a_run_through_cluster_workers(crawled: Path, web_server: WebServer,
     crawl_id = doc["run"]["crawl_id"]
     assert doc["run"]["pages_fetched"] == len(fetched(data, crawl_id)) > 0
     assert doc["run"]["urls_recrawled"] == len(fetched(data, crawl_id))
+    # the target's own pages, its best-linked first: the five top_pages gives
+    top = [r["dst_url"] for r in run_query(data, "top_pages", [TARGET], limit=5).to_pylist()]
+    assert {u for u in fetched(data, crawl_id) if domain(u) == TARGET} == set(top)
 
 
 def test_watch_and_track_lists_on_an_object_store(s3_env: Any, tmp_path: Path) -> None:
