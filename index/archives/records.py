@@ -240,13 +240,23 @@ def response_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
         return failed_page(page, exc)
 
 
+# The envelope's WARC-Type, found in its first bytes (WARC-Header-Metadata comes first in
+# Common Crawl's WAT): two of three WAT records describe requests and metadata, and
+# decoding their JSON only to drop them was 6% of an import (bench/RESULTS.md, wat).
+_WAT_RESPONSE_RE = re.compile(rb'"WARC-Type"\s*:\s*"response"')
+_WAT_OTHER_RE = re.compile(rb'"WARC-Type"\s*:\s*"(?:request|metadata|warcinfo|resource)"')
+
+
 def metadata_page(record: ArcWarcRecord, crawl_id: str) -> PageRows | None:
     """A WAT record → its rows (None: metadata of something other than a response)."""
     content_type = (record.rec_headers.get_header("Content-Type") or "").lower()
     if "json" not in content_type:
         return None
+    block = record.raw_stream.read()
+    if _WAT_OTHER_RE.search(block[:4096]) and not _WAT_RESPONSE_RE.search(block[:4096]):
+        return None  # a request's or a metadata record's envelope: not decoded at all
     try:
-        envelope = json.loads(record.raw_stream.read())
+        envelope = json.loads(block)
     except (ValueError, UnicodeDecodeError):
         raise RecordProblem("WAT record with unreadable JSON") from None
     try:
