@@ -21,24 +21,37 @@ def _progress() -> Callable[[str], None]:
 def add_parser(sub: Any, data_arg: Any) -> None:
     p = sub.add_parser(
         "import-cc-graph",
-        help="import a Common Crawl domain-level web graph: referring domains for any domain",
+        help="import a Common Crawl web graph: referring domains for any domain",
         description="Reads a release's vertices, edges and ranks files (local paths, http(s) "
                     "or s3:// URLs), checks them as they stream, and stores the graph beside "
-                    "the index; queries then answer from both (docs/ccgraph.md). An "
-                    "interrupted import resumes where it stopped when run again.")
+                    "the index; queries then answer from both (docs/ccgraph.md). A "
+                    "host-level release (--level host) is aggregated to registrable domains, "
+                    "its shards read in parallel. An interrupted import resumes where it "
+                    "stopped when run again.")
     p.add_argument("release", help="the release, e.g. cc-main-2025-26-nov-dec-jan")
     p.add_argument("--base", metavar="URL",
                    help="where releases are published (default: Common Crawl's "
                         "https://data.commoncrawl.org/projects/hyperlinkgraph)")
+    p.add_argument("--level", choices=("domain", "host"), default="domain",
+                   help="the release's domain-level graph (default), or its host-level "
+                        "graph aggregated to registrable domains by our public-suffix rules")
     for kind in ("vertices", "edges", "ranks"):
+        host = "" if kind == "ranks" else \
+            " (host level: the list of shards, its relative lines under --base)"
         p.add_argument(f"--{kind}", metavar="FILE_OR_URL",
-                       help=f"the {kind} file, instead of the one under --base")
+                       help=f"the {kind} file, instead of the one under --base{host}")
     p.add_argument("--buckets", type=int, metavar="N",
-                   help="buckets of the links (default: one per 64 MB of gzipped edges)")
+                   help="buckets of the links (default: one per 64 MB of gzipped edges; "
+                        "host level: one per 500,000 domains)")
     p.add_argument("--chunk-edges", type=int, metavar="N",
-                   help="edges per resume point (default 5,000,000)")
+                   help="edges per resume point (default 5,000,000; host level: per chunk "
+                        "file of a shard)")
     p.add_argument("--max-chunks", type=int, metavar="N",
-                   help="stop after N chunks of edges (run again to go on)")
+                   help="stop after N chunks of edges (host level: N edge shards; run again "
+                        "to go on)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="host level: processes reading shards (default: the CPUs, at most "
+                        "one per shard)")
     data_arg(p)
 
 
@@ -51,17 +64,21 @@ def cmd_import_cc_graph(args: argparse.Namespace) -> int:
         release_files,
     )
 
-    for name in ("buckets", "chunk_edges", "max_chunks"):
+    for name in ("buckets", "chunk_edges", "max_chunks", "jobs"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise LinkindexError(f"--{name.replace('_', '-')} {value}: use 1 or more")
-    files = release_files(args.release, args.base or DEFAULT_BASE)
+    base = args.base or DEFAULT_BASE
+    files = release_files(args.release, base, args.level)
     for kind in files:
         if getattr(args, kind):
             files[kind] = getattr(args, kind)
     job = GraphImport(args.release, files, buckets=args.buckets,
-                      chunk_edges=args.chunk_edges or CHUNK_EDGES, max_chunks=args.max_chunks)
+                      chunk_edges=args.chunk_edges or CHUNK_EDGES, max_chunks=args.max_chunks,
+                      level=args.level, base=base, jobs=args.jobs)
     summary = import_graph(args.data, job, _progress())
+    if summary.level == "host":
+        return _host_summary(args.release, summary)
     if not summary.finished:
         print(f"stopped after {summary.edges:,} edges of {args.release} (--max-chunks): run "
               "the same command again to go on")
@@ -70,6 +87,21 @@ def cmd_import_cc_graph(args: argparse.Namespace) -> int:
     print(f"imported {args.release}: {summary.vertices:,} domains, {summary.edges:,} links "
           f"in {summary.buckets:,} buckets{resumed}; {summary.unranked:,} domains without "
           "ranks. Queries now answer from it (source column).")
+    return 0
+
+
+def _host_summary(release: str, summary: Any) -> int:
+    if not summary.finished:
+        print(f"stopped after {summary.host_edges:,} host links of {release} "
+              f"({summary.shards_done:,} of {summary.shards:,} edge shards, --max-chunks): "
+              "run the same command again to go on")
+        return 0
+    resumed = f", resumed after {summary.resumed_from:,} host links" \
+        if summary.resumed_from else ""
+    print(f"imported {release}: {summary.vertices:,} domains, {summary.edges:,} links in "
+          f"{summary.buckets:,} buckets, from {summary.hosts:,} hosts and "
+          f"{summary.host_edges:,} host links{resumed}; {summary.unranked:,} domains "
+          "without ranks. Queries now answer from it (source column).")
     return 0
 
 

@@ -18,12 +18,24 @@ The files of a release R at level L ("domain" or "host"), all gzip text, "\\n" l
 
 A reversed name has its labels in reverse order: "www.example.com" -> "com.example.www".
 
+A sharded host-level release (``write_release(..., level="host", shards=K)``), as
+cc-webgraph publishes one, in `folder` (meant to be <base>/R/host):
+
+    vertices/part-0000K.txt.gz, edges/part-0000K.txt.gz   K shards of each, the same
+                         line formats; the vertices and the edges split in order into K
+                         near-equal runs (ids continue across shards; a shard may be empty)
+    R-host-vertices.paths.gz, R-host-edges.paths.gz   gzip, one line per shard in order:
+                         "R/host/vertices/part-0000K.txt.gz" (`paths_prefix` + kind/file),
+                         a path relative to the base the release is published under
+    R-host-ranks.txt.gz  one file, as above
+
 The damage helpers write one broken variant each, for the importer's error paths.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import gzip
 import random
 from collections.abc import Iterable
@@ -47,15 +59,19 @@ class Release:
 
     release: str  # e.g. "cc-main-2024-test"
     level: str  # "domain" or "host"
-    vertices_path: Path
-    edges_path: Path
+    vertices_path: Path  # sharded: the list of shards (R-host-vertices.paths.gz)
+    edges_path: Path  # sharded: the list of shards (R-host-edges.paths.gz)
     ranks_path: Path
     names_by_id: list[str]  # forward names ("example.com"), index = vertex id
     id_of: dict[str, int]  # forward name -> vertex id
     edges: list[tuple[int, int]]  # as in the edges file: sorted, unique, no self-loops
     # in file order (harmonic position 1, 2, ...); keys: name, harmonic_pos, harmonic,
-    # pr_pos, pr, n_hosts (an int at domain level, None at host level)
+    # pr_pos, pr, n_hosts (an int at domain level, None at host level). Names left
+    # `unranked` have no row.
     rank_rows: list[dict[str, Any]]
+    vertex_shards: tuple[Path, ...] = ()  # sharded releases: the shard files, in order
+    edge_shards: tuple[Path, ...] = ()
+    edges_by_shard: tuple[tuple[tuple[int, int], ...], ...] = ()  # each edge shard's edges
 
     def referring(self, name: str) -> list[str]:
         """The names that link to `name`, sorted (KeyError if `name` is no vertex)."""
@@ -97,9 +113,17 @@ def _edge_lines(edges: Iterable[tuple[int, int]]) -> list[str]:
     return [f"{src}\t{dst}" for src, dst in edges]
 
 
+def _split(count: int, shards: int) -> list[tuple[int, int]]:
+    """`count` items in `shards` runs in order, near-equal: [(start, end), ...]."""
+    bounds = [round(k * count / shards) for k in range(shards + 1)]
+    return list(zip(bounds, bounds[1:], strict=False))
+
+
 def write_release(folder: Path, release: str, links: dict[str, list[str]], *,
                   level: str = "domain", n_hosts: dict[str, int] | None = None,
-                  ranks: dict[str, tuple[float, float]] | None = None) -> Release:
+                  ranks: dict[str, tuple[float, float]] | None = None,
+                  shards: int | None = None, paths_prefix: str | None = None,
+                  unranked: Iterable[str] = ()) -> Release:
     """Write the vertices, edges and ranks files of `links` into `folder`.
 
     `links` maps a name to the names it links to; every name in it (key or target) is a
@@ -107,19 +131,27 @@ def write_release(folder: Path, release: str, links: dict[str, list[str]], *,
     repeated links kept once. `n_hosts` (domain level only) defaults to 1 per domain.
     `ranks` gives (harmonic, pagerank) for some or all names; the others get
     harmonic = in-degree + 1 / (1 + id) and pagerank = (in-degree + 1) / (edges + vertices).
+    Names in `unranked` are left out of the ranks file (the others' positions close up).
+    `shards` (host level only) writes the vertices and edges as that many shards and
+    their two lists, whose lines are `paths_prefix` (default "R/host/") + kind/file.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     if level == "host" and n_hosts:
         raise ValueError("n_hosts is a column of the domain-level files only")
+    if shards is not None and (level != "host" or shards < 1):
+        raise ValueError("shards: 1 or more, at host level only")
+    if unranked and level != "host":
+        raise ValueError("unranked: at host level only (n_hosts is in the domain ranks)")
     n_hosts = dict(n_hosts or {})
     ranks = dict(ranks or {})
+    unranked = set(unranked)
     names = set(links)
     for targets in links.values():
         names.update(targets)
     for name in names:
         _check_name(name)
-    for extra, what in ((n_hosts, "n_hosts"), (ranks, "ranks")):
+    for extra, what in ((n_hosts, "n_hosts"), (ranks, "ranks"), (unranked, "unranked")):
         unknown = sorted(set(extra) - names)
         if unknown:
             raise ValueError(f"{what} names no vertex of links: {unknown}")
@@ -149,8 +181,9 @@ def write_release(folder: Path, release: str, links: dict[str, list[str]], *,
     def key_bytes(vid: int) -> bytes:
         return reversed_of[names_by_id[vid]].encode()
 
-    by_harmonic = sorted(range(len(names_by_id)), key=lambda v: (-harmonic[v], key_bytes(v)))
-    by_pr = sorted(range(len(names_by_id)), key=lambda v: (-pagerank[v], key_bytes(v)))
+    ranked = [vid for vid, name in enumerate(names_by_id) if name not in unranked]
+    by_harmonic = sorted(ranked, key=lambda v: (-harmonic[v], key_bytes(v)))
+    by_pr = sorted(ranked, key=lambda v: (-pagerank[v], key_bytes(v)))
     pr_pos = {vid: pos for pos, vid in enumerate(by_pr, start=1)}
     rank_rows: list[dict[str, Any]] = []
     for pos, vid in enumerate(by_harmonic, start=1):
@@ -169,8 +202,30 @@ def write_release(folder: Path, release: str, links: dict[str, list[str]], *,
         ranks_path=folder / f"{release}-{level}-ranks.txt.gz",
         names_by_id=names_by_id, id_of=id_of, edges=edges, rank_rows=rank_rows)
 
-    _write_gz(result.vertices_path, _vertex_lines(result))
-    _write_gz(result.edges_path, _edge_lines(edges))
+    if shards is None:
+        _write_gz(result.vertices_path, _vertex_lines(result))
+        _write_gz(result.edges_path, _edge_lines(edges))
+    else:
+        prefix = f"{release}/host/" if paths_prefix is None else paths_prefix
+        vertex_lines = _vertex_lines(result)
+        written: dict[str, list[Path]] = {"vertices": [], "edges": []}
+        edges_by_shard = []
+        for kind, items in (("vertices", vertex_lines), ("edges", edges)):
+            for k, (start, end) in enumerate(_split(len(items), shards)):
+                path = folder / kind / f"part-{k:05d}.txt.gz"
+                if kind == "edges":
+                    edges_by_shard.append(tuple(edges[start:end]))
+                    _write_gz(path, _edge_lines(edges[start:end]))
+                else:
+                    _write_gz(path, vertex_lines[start:end])
+                written[kind].append(path)
+            _write_gz(folder / f"{release}-host-{kind}.paths.gz",
+                      [f"{prefix}{kind}/{path.name}" for path in written[kind]])
+        result = dataclasses.replace(
+            result, vertices_path=folder / f"{release}-host-vertices.paths.gz",
+            edges_path=folder / f"{release}-host-edges.paths.gz",
+            vertex_shards=tuple(written["vertices"]), edge_shards=tuple(written["edges"]),
+            edges_by_shard=tuple(edges_by_shard))
     rank_lines = [RANKS_HEADER_DOMAIN if level == "domain" else RANKS_HEADER]
     for row in rank_rows:
         line = (f"{row['harmonic_pos']}\t{row['harmonic']!r}\t{row['pr_pos']}\t{row['pr']!r}"
@@ -183,6 +238,17 @@ def write_release(folder: Path, release: str, links: dict[str, list[str]], *,
 
 
 # Damage: each helper writes one broken variant of a release's file to `path`.
+
+def missorted_shard(release: Release, shard: int) -> Path:
+    """Edge shard `shard` of a sharded release rewritten with two adjacent lines in its
+    middle swapped; its path."""
+    edges = list(release.edges_by_shard[shard])
+    if len(edges) < 2:
+        raise ValueError("the shard needs at least two edges")
+    i = len(edges) // 2 - 1
+    edges[i], edges[i + 1] = edges[i + 1], edges[i]
+    return _write_gz(release.edge_shards[shard], _edge_lines(edges))
+
 
 def missorted_edges(release: Release, path: Path) -> Path:
     """An edges file with two adjacent lines in the middle swapped (so out of order)."""

@@ -62,29 +62,32 @@ def _batches(path: Path, what: str,
         raise GraphFileError(f"{what} file {path.name}: {reason}") from None
 
 
-def read_vertices(path: Path, *, domain_level: bool) -> Iterator[pa.RecordBatch]:
+def read_vertices(path: Path, *, domain_level: bool, start: int = 0
+                  ) -> Iterator[pa.RecordBatch]:
     """Batches of (id, rev[, n_hosts]), ids checked to be 0, 1, 2, ... and names to be
-    strictly increasing in byte order (so unique)."""
+    strictly increasing in byte order (so unique). A shard of a sharded (host-level)
+    release starts at id `start`; its place among the shards is the caller's check."""
     columns = ["id", "rev", "n_hosts"] if domain_level else ["id", "rev"]
     types = {"id": pa.uint64(), "rev": pa.string(), "n_hosts": pa.uint64()}
-    expected_id = 0
+    expected_id = start
     last: str | None = None
     for batch in _batches(path, "vertices", lambda: _open(path, columns, types)):
         ids = batch.column("id").to_numpy()
         wrong = np.flatnonzero(ids != np.arange(expected_id, expected_id + len(ids),
                                                 dtype=np.uint64))
         if len(wrong):
-            line = expected_id + int(wrong[0]) + 1
+            line = expected_id - start + int(wrong[0]) + 1
+            rule = "ids are line numbers from 0" if not start else \
+                f"this shard's ids are line numbers from {start:,}"
             raise GraphFileError(f"vertices file {path.name} line {line:,}: id "
-                                 f"{int(ids[wrong[0]])}, expected {line - 1} (ids are line "
-                                 "numbers from 0)")
+                                 f"{int(ids[wrong[0]])}, expected {line - 1 + start} ({rule})")
         rev = batch.column("rev")
         names = pa.concat_arrays([pa.array([last], pa.string()), rev]) if last is not None \
             else rev
         ordered = pc.greater(names.slice(1), names.slice(0, len(names) - 1))
         if not pc.all(ordered).as_py():
             at = int(np.flatnonzero(~ordered.to_numpy(zero_copy_only=False))[0])
-            line = expected_id + at + (1 if last is not None else 2)
+            line = expected_id - start + at + (1 if last is not None else 2)
             before, here = names[at].as_py(), names[at + 1].as_py()
             problem = "is there twice" if before == here else f"comes after {before!r}"
             raise GraphFileError(f"vertices file {path.name} line {line:,}: {here!r} "

@@ -1,5 +1,6 @@
 """`linkindex import-cc-graph`: a Common Crawl domain-level web graph into DATA, in steps
-that each leave a resume point, so a stopped import goes on where it stopped.
+that each leave a resume point, so a stopped import goes on where it stopped. (A
+host-level release is aggregated to domains by ``hostlevel`` into the same layout.)
 
 Steps (``DATA/ccgraph/<release>/.import/state.json`` records which are done):
 
@@ -41,12 +42,14 @@ from core.schema import CC_LINKS, CC_VERTICES
 from index.ccgraph.formats import read_edges, read_ranks, read_vertices
 from index.ccgraph.remote import fetch_file, is_remote
 
-__all__ = ["DEFAULT_BASE", "GraphImport", "ImportSummary", "import_graph", "release_files"]
+__all__ = ["DEFAULT_BASE", "LEVELS", "GraphImport", "ImportSummary", "import_graph",
+           "release_files"]
 
 DEFAULT_BASE = "https://data.commoncrawl.org/projects/hyperlinkgraph"
 CHUNK_EDGES = 5_000_000  # about 600 MB of rows in memory at most
 BYTES_PER_BUCKET = 64 << 20  # of gzipped edges: one bucket each, 1 to 1024
 KINDS = ("vertices", "edges", "ranks")
+LEVELS = ("domain", "host")
 # DuckDB's share of memory in the join and the per-bucket sorts (it spills beyond): the
 # import's peak stays near a chunk plus this, whatever the release's size
 DUCKDB_MEMORY = "1GB"
@@ -54,8 +57,12 @@ Report = Callable[[str], None]
 
 
 def release_files(release: str, base: str = DEFAULT_BASE, level: str = "domain") -> dict[str, str]:
-    """Where a release's files are, as Common Crawl publishes them."""
-    return {kind: f"{base.rstrip('/')}/{release}/{level}/{release}-{level}-{kind}.txt.gz"
+    """Where a release's files are, as Common Crawl publishes them. At host level the
+    vertices and edges are lists of shards (``.paths.gz``), the ranks one file."""
+    def suffix(kind: str) -> str:
+        return "paths.gz" if level == "host" and kind != "ranks" else "txt.gz"
+
+    return {kind: f"{base.rstrip('/')}/{release}/{level}/{release}-{level}-{kind}.{suffix(kind)}"
             for kind in KINDS}
 
 
@@ -65,9 +72,12 @@ class GraphImport:
 
     release: str
     files: dict[str, str]
-    buckets: int | None = None  # default: from the edges file's size
+    buckets: int | None = None  # default: from the edges file's size (host: the domains)
     chunk_edges: int = CHUNK_EDGES
-    max_chunks: int | None = None  # stop after this many edge chunks (resume later)
+    max_chunks: int | None = None  # stop after this many edge chunks (host: edge shards)
+    level: str = "domain"  # "host": files are shard lists, aggregated to domains
+    base: str = DEFAULT_BASE  # host level: what the shard lists' relative lines are under
+    jobs: int | None = None  # host level: processes for the shards (default: the CPUs)
 
 
 @dataclass
@@ -80,6 +90,11 @@ class ImportSummary:
     finished: bool = False
     resumed_from: int = 0  # edges already imported by an earlier run
     seconds: dict[str, float] = field(default_factory=dict)
+    level: str = "domain"
+    hosts: int = 0  # host level: the release's hosts, its host links, its edge shards
+    host_edges: int = 0
+    shards: int = 0
+    shards_done: int = 0
 
 
 def _check_release(release: str) -> None:
@@ -104,9 +119,11 @@ class _State:
         layout.write_json(self.path, self.values)
 
 
-def import_graph(data: Path, job: GraphImport, report: Report = lambda _: None) -> ImportSummary:
-    """Import `job` into DATA/ccgraph/<release>/ (see the module's doc)."""
+def _prepare(data: Path, job: GraphImport) -> tuple[Path, Path, _State]:
+    """The release's folder, its ``.import`` folder and state: checks first."""
     _check_release(job.release)
+    if job.level not in LEVELS:
+        raise LinkindexError(f"level {job.level!r}: use one of {', '.join(LEVELS)}")
     if not data.is_dir():
         raise LinkindexError(f"data directory {data} does not exist")
     target = layout.ccgraph_dir(data, job.release)
@@ -115,7 +132,29 @@ def import_graph(data: Path, job: GraphImport, report: Report = lambda _: None) 
         raise LinkindexError(f"release {job.release} is already imported in {target}; "
                              "delete that folder to import it again")
     work.mkdir(parents=True, exist_ok=True)
-    state = _State(work)
+    return target, work, _State(work)
+
+
+def _commit(data: Path, target: Path, manifest: dict[str, Any]) -> None:
+    """The manifest, then ACTIVE names the release; the work folder goes."""
+    layout.write_json(target / layout.MANIFEST, {
+        **manifest,
+        "imported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "counts_every_link": "the graph counts every link kind and ignores rel: nofollow, "
+                             "ugc and sponsored links count",
+    })
+    with layout.atomic_open(layout.ccgraph_dir(data) / layout.CCGRAPH_ACTIVE) as fh:
+        fh.write(manifest["release"] + "\n")
+    shutil.rmtree(target / ".import")
+
+
+def import_graph(data: Path, job: GraphImport, report: Report = lambda _: None) -> ImportSummary:
+    """Import `job` into DATA/ccgraph/<release>/ (see the module's doc)."""
+    if job.level == "host":
+        from index.ccgraph.hostlevel import import_host_graph
+
+        return import_host_graph(data, job, report)
+    target, work, state = _prepare(data, job)
     summary = ImportSummary(job.release)
 
     started = time.monotonic()
@@ -156,16 +195,10 @@ def import_graph(data: Path, job: GraphImport, report: Report = lambda _: None) 
     _reduce(target, work, state, summary.buckets, report)
     summary.seconds["reduce"] = time.monotonic() - started
 
-    layout.write_json(target / layout.MANIFEST, {
+    _commit(data, target, {
         "release": job.release, "level": "domain", "vertices": summary.vertices,
         "edges": summary.edges, "buckets": summary.buckets, "unranked": summary.unranked,
-        "files": job.files, "imported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "counts_every_link": "the graph counts every link kind and ignores rel: nofollow, "
-                             "ugc and sponsored links count",
-    })
-    with layout.atomic_open(layout.ccgraph_dir(data) / layout.CCGRAPH_ACTIVE) as fh:
-        fh.write(job.release + "\n")
-    shutil.rmtree(work)
+        "files": job.files})
     summary.finished = True
     return summary
 
