@@ -18,9 +18,10 @@ timestamp, so a captured request cannot be replayed later. Redirects are not fol
 (a POST turned into a GET would lose the alert, and the signature would go to another
 host): a 3xx is a final failure naming the status.
 
-E-mail (`mailto:a@b.example[,c@d.example]`): one message to all the recipients through the
-SMTP server named by the environment (`SmtpSettings.from_env`): the caller's subject, the
-caller's text as the plain-text body, and the document attached as `linkindex-alert.json`.
+E-mail (`mailto:a@b.example[,c@d.example]`; monitor/mail.py): one message to all the
+recipients through the SMTP server named by the environment (`SmtpSettings.from_env`):
+the caller's subject, the caller's text as the plain-text body, and the document
+attached as `linkindex-alert.json`.
 Credentials go only over TLS (STARTTLS or implicit TLS), verified against the system's
 CAs or `LINKINDEX_SMTP_CA_FILE`.
 
@@ -45,41 +46,41 @@ import json
 import logging
 import os
 import re
-import smtplib
-import socket
 import ssl
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from core.errors import LinkindexError
+from monitor.delivery import (
+    ATTEMPTS,
+    CONTROL_RE,
+    TIMEOUT,
+    DeliveryResult,
+    Outcome,
+    describe,
+    one_line,
+    retrying,
+)
+from monitor.mail import ATTACHMENT_NAME, SmtpSettings, alert_message, deliver_mail
 
 log = logging.getLogger(__name__)
 
 ALERT_SCHEMA_VERSION = 1
-ATTACHMENT_NAME = "linkindex-alert.json"
 SECRET_ENV = "LINKINDEX_WEBHOOK_SECRET"
-ATTEMPTS = 4
-TIMEOUT = 10.0  # seconds, per attempt (HTTP: connect and each read; SMTP: each command)
-TLS_MODES = ("starttls", "ssl", "none")
 
-_MAX_TEXT = 300
 # An address of a mailto: destination: a dot-atom local part, a host name (no IP literals).
 _ADDRESS_RE = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=^_`{|}~-]+)*"
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
     r"[A-Za-z0-9])?)*\Z"
 )
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _USAGE = "give an https:// (or http://) webhook URL or mailto:ADDRESS[,ADDRESS]"
 
 
@@ -131,7 +132,7 @@ def parse_destination(text: str) -> Destination:
     raw = text.strip()
     if not raw:
         raise LinkindexError(f"empty alert destination: {_USAGE}")
-    if _CONTROL_RE.search(raw):
+    if CONTROL_RE.search(raw):
         raise LinkindexError(f"alert destination {_shown(raw)!r} contains control characters")
     scheme = raw.split(":", 1)[0].lower() if ":" in raw else ""
     if scheme == "mailto":
@@ -174,7 +175,7 @@ def _parse_mailto(raw: str) -> Destination:
     for item in unquote(rest).split(","):
         address = item.strip()
         if not _ADDRESS_RE.match(address):
-            what = (f"{_one_line(repr(address), 100)} is not an e-mail address" if address
+            what = (f"{one_line(repr(address), 100)} is not an e-mail address" if address
                     else "an address is missing")
             raise LinkindexError(
                 f"alert destination {_shown(raw)!r}: {what} (mailto:a@b.example[,c@d.example])"
@@ -196,73 +197,12 @@ def _shown(text: str) -> str:
             start = match.end() if match else 0
             head = head[:start] + "…" + head[head.rindex("@"):]
         text = head + ("?…" if mark else "")
-    return _one_line(text, 120)
+    return one_line(text, 120)
 
 
-# ---- results ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """What happened to one destination: never a secret in it."""
-
-    destination: str  # as shown: Destination.__str__
-    ok: bool
-    attempts: int  # 0: not tried (a bad destination, the SMTP settings missing or refused)
-    status: str  # "HTTP 204", "250 OK", or the last error, one line
-    delivered_at: str | None = None  # ISO 8601 UTC, when ok
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    ok: bool
-    status: str
-    retry: bool = False
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _one_line(text: str, limit: int = _MAX_TEXT) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _masked(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return text if text and text != "None" else type(exc).__name__
-
-
-def _retrying(attempt: Callable[[], _Outcome], destination: str, *, attempts: int,
-              sleep: Callable[[float], object], secrets: tuple[str, ...]) -> DeliveryResult:
-    """Up to `attempts` calls, waiting 1, 2, 4 … s after each failure that may pass."""
-    for number in range(1, attempts + 1):
-        try:
-            outcome = attempt()
-        except Exception as exc:  # an error no branch foresaw is recorded, never raised
-            outcome = _Outcome(False, f"unexpected error: {type(exc).__name__}: {exc}")
-        status = _one_line(_masked(outcome.status, secrets))
-        if outcome.ok:
-            log.info("alert to %s delivered: %s", destination, status)
-            return DeliveryResult(destination, True, number, status, _now())
-        final = not outcome.retry or number == attempts
-        log.warning("alert to %s: attempt %d of %d failed%s: %s", destination, number,
-                    attempts, "" if final else ", retrying", status)
-        if final:
-            return DeliveryResult(destination, False, number, status, None)
-        sleep(2 ** (number - 1))
-    raise AssertionError("unreachable")  # pragma: no cover
+__all__ = ["ALERT_SCHEMA_VERSION", "ATTACHMENT_NAME", "ATTEMPTS", "DeliveryResult", "Destination",
+           "SmtpSettings", "TIMEOUT", "alert_json", "alert_message", "deliver",
+           "parse_destination", "sign_body", "user_agent"]
 
 
 # ---- webhooks -----------------------------------------------------------------------------
@@ -284,7 +224,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises HTTPError with the 3xx status
 
 
-def _post_once(url: str, body: bytes, headers: dict[str, str], timeout: float) -> _Outcome:
+def _post_once(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     opener = urllib.request.build_opener(_NoRedirects)
     try:
@@ -296,18 +236,18 @@ def _post_once(url: str, body: bytes, headers: dict[str, str], timeout: float) -
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, ssl.SSLCertVerificationError):
-            return _Outcome(False, f"TLS certificate not trusted: {reason.verify_message}")
+            return Outcome(False, f"TLS certificate not trusted: {reason.verify_message}")
         if isinstance(reason, str):  # an unknown scheme and the like: nothing to retry
-            return _Outcome(False, reason)
-        return _Outcome(False, f"connection failed: {_describe(reason)}", retry=True)
+            return Outcome(False, reason)
+        return Outcome(False, f"connection failed: {describe(reason)}", retry=True)
     except (OSError, http.client.HTTPException) as exc:  # time-outs, resets, bad replies
-        return _Outcome(False, f"connection failed: {_describe(exc)}", retry=True)
+        return Outcome(False, f"connection failed: {describe(exc)}", retry=True)
     status = f"HTTP {code}"
     if 200 <= code < 300:
-        return _Outcome(True, status)
+        return Outcome(True, status)
     if 300 <= code < 400:
-        return _Outcome(False, f"{status} (redirects are not followed: give the final URL)")
-    return _Outcome(False, status, retry=code == 429 or code >= 500)
+        return Outcome(False, f"{status} (redirects are not followed: give the final URL)")
+    return Outcome(False, status, retry=code == 429 or code >= 500)
 
 
 def _deliver_webhook(destination: Destination, body: bytes, *, secret: str, attempts: int,
@@ -315,7 +255,7 @@ def _deliver_webhook(destination: Destination, body: bytes, *, secret: str, atte
     delivery_id = str(uuid.uuid4())
     timeout = TIMEOUT
 
-    def attempt() -> _Outcome:
+    def attempt() -> Outcome:
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -327,181 +267,8 @@ def _deliver_webhook(destination: Destination, body: bytes, *, secret: str, atte
             headers["X-Linkindex-Signature"] = sign_body(secret, timestamp, body)
         return _post_once(destination.url, body, headers, timeout)
 
-    return _retrying(attempt, str(destination), attempts=attempts, sleep=sleep,
+    return retrying(attempt, str(destination), attempts=attempts, sleep=sleep,
                      secrets=(secret,))
-
-
-# ---- e-mail -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """The SMTP server of mailto: alerts, from LINKINDEX_SMTP_* variables only."""
-
-    host: str
-    port: int
-    tls: Literal["starttls", "ssl", "none"]
-    sender: str
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ca_file: str | None = None
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
-        """The settings, checked: a missing host, a bad value, or credentials that would
-        go over a plain connection are one LinkindexError line (naming no secret)."""
-        environ = os.environ if environ is None else environ
-        host = environ.get("LINKINDEX_SMTP_HOST", "").strip()
-        if not host:
-            raise LinkindexError(
-                "LINKINDEX_SMTP_HOST is not set: mailto: alerts need an SMTP server "
-                "(see docs/monitoring.md)"
-            )
-        tls = environ.get("LINKINDEX_SMTP_TLS", "").strip().lower() or "starttls"
-        if tls not in TLS_MODES:
-            raise LinkindexError(
-                f"LINKINDEX_SMTP_TLS={_one_line(tls, 40)!r}: use starttls, ssl or none"
-            )
-        port_text = environ.get("LINKINDEX_SMTP_PORT", "").strip()
-        if not port_text:
-            port = 465 if tls == "ssl" else 587
-        elif port_text.isdigit() and 0 < int(port_text) < 65536:
-            port = int(port_text)
-        else:
-            raise LinkindexError(
-                f"LINKINDEX_SMTP_PORT={_one_line(port_text, 40)!r}: give a port (1-65535)"
-            )
-        user = environ.get("LINKINDEX_SMTP_USER", "") or None
-        password = environ.get("LINKINDEX_SMTP_PASSWORD", "") or None
-        if (user is None) != (password is None):
-            raise LinkindexError(
-                "LINKINDEX_SMTP_USER and LINKINDEX_SMTP_PASSWORD go together: set both or "
-                "neither"
-            )
-        if user is not None and tls == "none":
-            raise LinkindexError(
-                "LINKINDEX_SMTP_TLS=none with LINKINDEX_SMTP_USER set: credentials are "
-                "never sent over a plain connection; use starttls or ssl"
-            )
-        sender = environ.get("LINKINDEX_SMTP_FROM", "").strip() or (
-            f"linkindex@{socket.gethostname() or 'localhost'}")
-        if _CONTROL_RE.search(sender) or "@" not in sender:
-            raise LinkindexError(
-                f"LINKINDEX_SMTP_FROM={_one_line(repr(sender)[1:-1], 80)!r}: give an address"
-            )
-        ca_file = environ.get("LINKINDEX_SMTP_CA_FILE", "").strip() or None
-        if ca_file is not None and not os.path.isfile(ca_file):
-            raise LinkindexError(f"LINKINDEX_SMTP_CA_FILE={ca_file!r}: no such file")
-        mode = cast(Literal["starttls", "ssl", "none"], tls)
-        return cls(host, port, mode, sender, user, password, ca_file)
-
-    def tls_context(self) -> ssl.SSLContext | None:
-        """The context that verifies the server (system CAs, or the CA file), or None."""
-        if self.tls == "none":
-            return None
-        try:
-            return ssl.create_default_context(cafile=self.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise LinkindexError(
-                f"LINKINDEX_SMTP_CA_FILE={self.ca_file!r} cannot be read: {_describe(exc)}"
-            ) from None
-
-
-class _RecordingReply:
-    """Keeps the server's reply to the message itself (the end of DATA): "250 OK"."""
-
-    last_reply: tuple[int, bytes] | None = None
-
-    def data(self, msg: Any) -> tuple[int, bytes]:
-        reply = super().data(msg)  # type: ignore[misc]
-        self.last_reply = reply
-        return reply
-
-
-class _SMTP(_RecordingReply, smtplib.SMTP):
-    pass
-
-
-class _SMTPSSL(_RecordingReply, smtplib.SMTP_SSL):
-    pass
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _send_once(settings: SmtpSettings, context: ssl.SSLContext | None,
-               message: EmailMessage, recipients: tuple[str, ...]) -> _Outcome:
-    client: _SMTP | _SMTPSSL
-    try:
-        if settings.tls == "ssl":
-            client = _SMTPSSL(settings.host, settings.port, timeout=TIMEOUT, context=context)
-        else:
-            client = _SMTP(settings.host, settings.port, timeout=TIMEOUT)
-        with client:
-            client.ehlo()
-            if settings.tls == "starttls":
-                client.starttls(context=context)
-                client.ehlo()
-            if settings.user is not None and settings.password is not None:
-                client.login(settings.user, settings.password)
-            refused = client.send_message(message, to_addrs=list(recipients))
-            code, reply = client.last_reply or (250, b"OK")
-    except smtplib.SMTPNotSupportedError as exc:  # no STARTTLS, no AUTH: asking again won't help
-        return _Outcome(False, f"the SMTP server refused: {_describe(exc)}")
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        return _Outcome(False, "recipients refused: " + _refusals(exc.recipients),
-                        retry=all(400 <= code < 500 for code in codes))
-    except smtplib.SMTPResponseException as exc:  # sender, data, auth, connect, helo
-        code = exc.smtp_code
-        return _Outcome(False, f"{code} {_text(exc.smtp_error)}", retry=not 500 <= code < 600)
-    except ssl.SSLCertVerificationError as exc:
-        return _Outcome(False, f"TLS certificate not trusted: {exc.verify_message}")
-    except OSError as exc:  # refused, reset, time-outs, TLS errors, SMTPServerDisconnected
-        return _Outcome(False, f"connection failed: {_describe(exc)}", retry=True)
-    status = f"{code} {_text(reply)}"
-    if refused:
-        status += "; refused " + _refusals(refused)
-    return _Outcome(True, status)
-
-
-def _refusals(refused: Mapping[str, tuple[int, bytes | str]]) -> str:
-    return "; ".join(f"{address}: {code} {_text(reply)}"
-                     for address, (code, reply) in refused.items())
-
-
-def alert_message(body: bytes, *, subject: str, text: str, sender: str,
-                  recipients: Iterable[str], delivery_id: str | None = None) -> EmailMessage:
-    """The e-mail: subject and plain-text body as given, the JSON attached."""
-    message = EmailMessage()
-    message["Subject"] = _one_line(subject, 998)
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Date"] = formatdate(usegmt=True)
-    domain = sender.rsplit("@", 1)[-1].strip(" >") or "linkindex.invalid"
-    message["Message-ID"] = make_msgid(domain=domain)  # no getfqdn(): no DNS look-up
-    message["X-Linkindex-Delivery"] = delivery_id or str(uuid.uuid4())
-    message.set_content(text)
-    message.add_attachment(body, maintype="application", subtype="json",
-                           filename=ATTACHMENT_NAME)
-    return message
-
-
-def _deliver_mail(destination: Destination, body: bytes, *, subject: str, text: str,
-                  settings: SmtpSettings, attempts: int,
-                  sleep: Callable[[float], object]) -> DeliveryResult:
-    try:
-        context = settings.tls_context()
-    except LinkindexError as exc:
-        return DeliveryResult(str(destination), False, 0, str(exc), None)
-    message = alert_message(body, subject=subject, text=text, sender=settings.sender,
-                            recipients=destination.recipients)
-    return _retrying(
-        lambda: _send_once(settings, context, message, destination.recipients),
-        str(destination), attempts=attempts, sleep=sleep,
-        secrets=(settings.password or "",),
-    )
 
 
 # ---- all of it ----------------------------------------------------------------------------
@@ -544,6 +311,6 @@ def deliver(document: Mapping[str, Any], destinations: Iterable[Destination | st
             log.warning("alert to %s not sent: %s", destination, smtp)
             results.append(DeliveryResult(str(destination), False, 0, str(smtp), None))
             continue
-        results.append(_deliver_mail(destination, body, subject=subject, text=text,
+        results.append(deliver_mail(destination, body, subject=subject, text=text,
                                      settings=smtp, attempts=attempts, sleep=sleep))
     return results
