@@ -22,7 +22,9 @@ def add_parsers(sub: Any, data_arg: Any, fetch_args: Any) -> None:
     a = actions.add_parser("add", help="watch a target")
     a.add_argument("target", help="the domain, host, URL or URL prefix (see --scope)")
     a.add_argument("--name", help="the watch's name (default: the target)")
-    a.add_argument("--scope", choices=SCOPES, default="domain")
+    a.add_argument("--scope", choices=SCOPES, default="domain",
+                   help="what TARGET names: a registrable domain with its subdomains, a "
+                        "host, a URL prefix or an exact URL (default %(default)s)")
     a.add_argument("--competitor", action="append", default=[], metavar="DOMAIN",
                    help="a competitor whose new referring domains you lack are reported "
                         "(repeatable)")
@@ -199,12 +201,23 @@ def _recrawl_spec(urls: list[str]) -> Any:
 
 
 def _cluster_crawl(url: str, urls: list[str], crawl_id: str) -> int:
-    """The recrawl as a cluster job: submitted, then waited for (workers serve it)."""
+    """The recrawl as a cluster job: submitted, then waited for (workers serve it). A
+    job no worker touches for NO_WORKER_SECONDS is one line, not an endless wait."""
     from crawler.frontier import jobs
     from crawler.frontier.connection import connect
-    from monitor.defaults import POLL_SECONDS
+    from monitor.defaults import NO_WORKER_SECONDS, POLL_SECONDS
+
     server = connect(url)
     jobs.submit(server, crawl_id, _recrawl_spec(urls))
+    progress, since = -1, time.monotonic()
     while not (status := jobs.status(server, crawl_id)).finished:
-        time.sleep(POLL_SECONDS)  # monitor.defaults
+        settled = status.done + status.failed + status.ignored + status.leased
+        if settled != progress or status.workers:
+            progress, since = settled, time.monotonic()
+        elif time.monotonic() - since > NO_WORKER_SECONDS:
+            raise LinkindexError(
+                f"no worker has served job {crawl_id} for {NO_WORKER_SECONDS:.0f} s: start "
+                f"`linkindex worker` against this Redis (the job stays queued; `linkindex "
+                f"job purge {crawl_id}` drops it)")
+        time.sleep(POLL_SECONDS)
     return status.stored

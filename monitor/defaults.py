@@ -19,4 +19,5 @@ THRESHOLDS: dict[str, float] = {
 
 RECENT_DAYS = 30  # a link lost this recently is still rechecked (it may come back)
 OWN_PAGES = 100  # the target's own pages recrawled by default (its best-linked first)
-POLL_SECONDS = 5.0  # a monitor run with --redis asks its job's status this often
+POLL_SECONDS = 1.0  # a monitor run with --redis asks its job's status this often (one call)
+NO_WORKER_SECONDS = 600.0  # ... and gives up, one line, when no worker serves it this long

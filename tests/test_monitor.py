@@ -250,9 +250,18 @@ def test_one_run_at_a_time_and_bad_input(crawled: Path, tmp_path: Path) -> None:
 
 
 def test_a_run_through_cluster_workers(crawled: Path, web_server: WebServer,
-                                       redis_server: Any, tmp_path: Path) -> None:
+                                       tmp_path: Path) -> None:
     """--redis: the recrawl is a job the standing workers serve; the run waits for it,
-    builds, and answers as a local run would."""
+    builds, and answers as a local run would. A Redis of its own: a worker without
+    --job serves the oldest unfinished job, and other tests leave theirs."""
+    from linkindex.localredis import RedisServer
+
+    with RedisServer(tmp_path / "redis") as redis_server:
+        _cluster_run(crawled, web_server, redis_server, tmp_path)
+
+
+def _cluster_run(crawled: Path, web_server: WebServer, redis_server: Any,
+                 tmp_path: Path) -> None:
     import os
     import signal
     import subprocess

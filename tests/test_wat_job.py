@@ -224,10 +224,13 @@ def test_path_lists_and_bad_input(redis_server: RedisServer, tmp_path: Path) -> 
         proc = linkindex("job", "submit-import", "badjob", *args, "--redis", redis_server.url,
                          check=False)
         assert_one_line_error(proc, message)
-    linkindex("job", "submit-import", "twice", "--paths", listed, "--redis", redis_server.url)
-    proc = linkindex("job", "submit-import", "twice", "--paths", listed, "--redis",
-                     redis_server.url, check=False)
+    # never served: relative lines under a folder that is not there (no address outside)
+    linkindex("job", "submit-import", "twice", "--paths", listed, "--prefix", "/nonexistent/",
+              "--redis", redis_server.url)
+    proc = linkindex("job", "submit-import", "twice", "--paths", listed, "--prefix",
+                     "/nonexistent/", "--redis", redis_server.url, check=False)
     assert_one_line_error(proc, "job 'twice' exists")
+    linkindex("job", "purge", "twice", "--redis", redis_server.url)
 
 
 def test_files_read_from_an_object_store(redis_server: RedisServer, s3_env: object,
@@ -248,14 +251,16 @@ def test_files_read_from_an_object_store(redis_server: RedisServer, s3_env: obje
     assert (pages, edges) == (sorted(truth.pages), truth.edges)
 
 
-def test_a_worker_without_job_serves_import_jobs_too(redis_server: RedisServer,
-                                                     tmp_path: Path) -> None:
+def test_a_worker_without_job_serves_import_jobs_too(tmp_path: Path) -> None:
+    """A Redis of its own: a worker without --job serves the oldest unfinished job."""
+    with RedisServer(tmp_path / "redis") as redis_server:
+        _serve_any(redis_server, tmp_path)
+
+
+def _serve_any(redis_server: RedisServer, tmp_path: Path) -> None:
     truth = write_wat_files(tmp_path / "cc" / "wat", files=2, pages=20, links=3)
     paths = write_paths(tmp_path, truth.names)
     data = tmp_path / "data"
-    server = redis_server.client()
-    for name in [n for n in server.zrange("linkindex:jobs", 0, -1)]:  # other tests' jobs
-        linkindex("job", "purge", name, "--redis", redis_server.url)
     linkindex("job", "submit-import", "watany", "--paths", paths, "--prefix",
               f"{tmp_path}/cc/", "--redis", redis_server.url)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
