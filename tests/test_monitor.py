@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from clitools import FAST, assert_one_line_error, crawl_args, linkindex
 from historytruth import counted_links, expected_changes
 
+from core.errors import LinkindexError
 from linkindex.localredis import free_port
 from synthweb import ExpectedCrawl, SyntheticWeb, WebServer
 
@@ -316,3 +317,18 @@ def test_watch_and_track_lists_on_an_object_store(s3_env: Any, tmp_path: Path) -
     assert f"{TARGET}: {TARGET}" in linkindex("watch", "list", "--data", url).stdout
     assert_one_line_error(linkindex("monitor", "--data", url, check=False),
                           "does not take an object store")
+
+
+def test_a_cluster_run_without_workers_ends_in_one_line(redis_server: Any,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No worker serves the recrawl job: the run gives up (here after 1 s), it does not
+    wait forever; the job stays, for workers that come later."""
+    from linkindex.monitor_cmd import _cluster_crawl
+    from monitor import defaults
+
+    monkeypatch.setattr(defaults, "NO_WORKER_SECONDS", 1.0)
+    monkeypatch.setattr(defaults, "POLL_SECONDS", 0.1)
+    with pytest.raises(LinkindexError) as failed:
+        _cluster_crawl(redis_server.url, ["http://site1.example/"], "monitor-noworker")
+    assert str(failed.value).startswith("no worker has served job monitor-noworker for 1 s")
+    linkindex("job", "purge", "monitor-noworker", "--redis", redis_server.url)
