@@ -143,7 +143,7 @@ def test_a_cluster_worker_writes_its_parts_to_s3(
         tmp_path: Path) -> None:
     url = store_env.fresh_url("worker")
     storage = Storage.of(url)
-    submit(redis_server.url, "s3job", seeds_file)
+    submit(redis_server.url, "s3job", seeds_file, "--delay", "0")  # politeness is not tested here
     worker = start_worker(redis_server.url, url, "s3job",  # type: ignore[arg-type]
                           web_server.proxy_url)
     finish(worker)
