@@ -168,18 +168,18 @@ def cmd_worker(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     from linkindex.import_job import run_import_worker, serve_import_job
 
     data = Path(args.data)
-    if args.job and is_import_job(connect(args.redis), args.job):
-        run = run_import_worker(connect(args.redis), args.job, data, overrides)
+    server = connect(args.redis)  # one line now if Redis cannot be reached
+    if args.job and is_import_job(server, args.job):
+        run = run_import_worker(server, args.job, data, overrides)
         print(f"job {run.job}: {run.pages:,} pages imported by this worker "
               f"({run.finish_reason})")
         return 0
-    server = connect(args.redis) if not args.job else None
 
     def serve_import(name: str, stop: Any) -> Any:
         return serve_import_job(server, name, data, overrides, stop)
 
     summary = run_worker(args.redis, data, args.job, stay=args.stay, overrides=overrides,
-                         serve_import=serve_import if server is not None else None)
+                         serve_import=None if args.job else serve_import)
     for run in summary.runs:
         print(f"job {run.job}: {run.pages:,} pages stored by this worker ({run.finish_reason})")
     if not summary.runs:

@@ -182,7 +182,7 @@ def cmd_monitor(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     print(f"monitor run {run.run_id}: {len(run.urls):,} pages recrawled (crawl {run.crawl_id})")
     for result in run.results:
         fired = ", ".join(f"{result.document['counts'][n]} {n}" for n in result.triggered)
-        sent = [d for d in result.document["deliveries"]]
+        sent = result.document["deliveries"]
         failed = [d for d in sent if not d["ok"]]
         status = (f"alert: {fired}" if fired else "quiet: nothing reached a threshold")
         delivery = (f"; sent to {len(sent) - len(failed)} of {len(sent)}" if sent else "")

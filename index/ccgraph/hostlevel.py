@@ -51,6 +51,7 @@ from index.ccgraph.importer import (
     _prepare,
     _State,
     _store,
+    check_ranks_unique,
 )
 from index.ccgraph.shards import (
     NO_DOMAIN,
@@ -159,11 +160,7 @@ def _domains(target: Path, work: Path, hosts: int, buckets: int | None) -> dict[
     sorted_domains = work / "domains.parquet"
     con = _duckdb(work)
     try:
-        twice = con.sql(f"SELECT rev FROM {ranks} GROUP BY rev HAVING count(*) > 1 "
-                        "ORDER BY rev LIMIT 1").fetchall()
-        if twice:
-            raise LinkindexError(f"ranks file: {twice[0][0]!r} is there twice (names must "
-                                 "be unique)")
+        check_ranks_unique(con, ranks)
         # www.x and x are one host for n_hosts: releases before cc-main-2025-26-nov-dec-jan
         # strip www., later ones keep it
         con.execute(f"""

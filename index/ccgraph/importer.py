@@ -247,6 +247,15 @@ def _duckdb(work: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def check_ranks_unique(con: duckdb.DuckDBPyConnection, ranks: str) -> None:
+    """One line naming the first name the ranks (a read_parquet expression) hold twice."""
+    twice = con.sql(f"SELECT rev FROM {ranks} GROUP BY rev HAVING count(*) > 1 "
+                    "ORDER BY rev LIMIT 1").fetchall()
+    if twice:
+        raise LinkindexError(f"ranks file: {twice[0][0]!r} is there twice (names must "
+                             "be unique)")
+
+
 def _join(target: Path, work: Path, buckets: int) -> int:
     """vertices.parquet (CC_VERTICES) from the raw vertices and ranks; each vertex's
     bucket to ``buckets.npy``. The ranks must name each vertex once."""
@@ -254,11 +263,7 @@ def _join(target: Path, work: Path, buckets: int) -> int:
     try:
         raw_ranks = f"read_parquet('{work / 'ranks_raw.parquet'}')"
         raw_vertices = f"read_parquet('{work / 'vertices_raw.parquet'}')"
-        twice = con.sql(f"SELECT rev FROM {raw_ranks} GROUP BY rev HAVING count(*) > 1 "
-                        "ORDER BY rev LIMIT 1").fetchall()
-        if twice:
-            raise LinkindexError(f"ranks file: {twice[0][0]!r} is there twice (names must "
-                                 "be unique)")
+        check_ranks_unique(con, raw_ranks)
         con.execute(f"""
             COPY (
                 SELECT v.id, v.rev, {_FORWARD.format('v.rev')} AS domain,
