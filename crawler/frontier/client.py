@@ -5,6 +5,11 @@ Scheduler, spider, pipeline and robots middleware of one crawler share one
 not fail the crawl: new links and acknowledgements wait in an outbox and are sent,
 links first, when Redis is back — a page's links reach the frontier before its lease
 is acknowledged, so a worker dying in between loses nothing.
+
+What a retry cannot mend ends the worker instead, loudly: any other Redis error (a
+refused write at maxmemory, a wrong password, a script error), or Redis unreachable for
+longer than OUTAGE_MAX_SECONDS. The crawl closes (its buffered rows are written), and
+`linkindex worker` exits non-zero with one line, for an orchestrator to restart it.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from scrapy import signals as scrapy_signals
 
 from core.domains import registrable_domain
 from core.errors import LinkindexError
 from core.urls import url_host
 from crawler import signals
-from crawler.frontier import defaults
+from crawler.frontier import defaults, health
 from crawler.frontier.connection import OUTAGE_ERRORS, Backoff, connect, safe_url
 from crawler.frontier.requests import FrontierRequest
 from crawler.frontier.store import FrontierStore, Link, Popped, over_cap_reason
@@ -31,8 +37,13 @@ logger = logging.getLogger(__name__)
 
 
 class WorkerFrontier:
-    def __init__(self, redis_url: str, job: str, worker: str, settings: Any) -> None:
+    def __init__(self, redis_url: str, job: str, worker: str, settings: Any,
+                 crawler: Any = None) -> None:
         self.url = redis_url
+        self.crawler = crawler
+        self.fatal: str | None = None  # why the worker must end (set once)
+        self.outage_max = settings.getfloat("LINKINDEX_OUTAGE_MAX_SECONDS",
+                                            defaults.OUTAGE_MAX_SECONDS)
         self.frontier = FrontierStore(connect(redis_url), job)
         self.worker = worker
         config = self.frontier.settings
@@ -72,7 +83,7 @@ class WorkerFrontier:
         if client is None:
             settings = crawler.settings
             client = cls(settings["LINKINDEX_REDIS_URL"], settings["LINKINDEX_JOB"],
-                         settings["LINKINDEX_WORKER_ID"], settings)
+                         settings["LINKINDEX_WORKER_ID"], settings, crawler)
             crawler._linkindex_frontier = client
             crawler.signals.connect(client.pages_stored, signal=signals.pages_stored)
             crawler.signals.connect(client.page_made, signal=scrapy_signals.item_scraped)
@@ -90,10 +101,25 @@ class WorkerFrontier:
         self.stored += len(outcomes)
         self.ack(outcomes)
 
+    def fail(self, reason: str) -> None:
+        """End this worker's crawl for an error no retry mends; `linkindex worker` then
+        exits non-zero with `reason`."""
+        if self.fatal is not None:
+            return
+        self.fatal = reason
+        logger.error("stopping: %s", reason)
+        if self.crawler is not None:
+            from scrapy.utils.defer import deferred_from_coro
+            from twisted.internet import reactor
+
+            # not from inside the engine's own call: the next turn of the reactor
+            reactor.callLater(0, lambda: deferred_from_coro(self.crawler.stop_async()))
+
     # --- calls that survive outages ---------------------------------------------
     def _call(self, name: str, *args: Any) -> Any:
-        """Run a FrontierStore method; None (and back off) when Redis is unreachable."""
-        if not self.backoff.ready():
+        """Run a FrontierStore method; None (and back off) when Redis is unreachable, or
+        when the worker is ending for an error no retry mends."""
+        if self.fatal is not None or not self.backoff.ready():
             return None
         try:
             result = getattr(self.frontier, name)(*args)
@@ -102,6 +128,12 @@ class WorkerFrontier:
                 logger.warning("Redis at %s unreachable (%s): retrying with backoff",
                                safe_url(self.url), exc)
             self.backoff.failed()
+            if self.backoff.down_seconds() > self.outage_max:
+                self.fail(f"Redis at {safe_url(self.url)} unreachable for "
+                          f"{self.backoff.down_seconds():.0f} s ({exc})")
+            return None
+        except redis.RedisError as exc:
+            self.fail(f"Redis at {safe_url(self.url)}: {type(exc).__name__}: {exc}")
             return None
         if self.backoff.down:
             logger.warning("Redis at %s is back", safe_url(self.url))
@@ -189,6 +221,7 @@ class WorkerFrontier:
                                fetched - self._fetched_sent)
         if reclaimed is not None:
             self._fetched_sent = fetched
+            health.touch()
         self.flush_outbox()
         return reclaimed
 
@@ -196,6 +229,11 @@ class WorkerFrontier:
         """Back to the front of its domain's queue, to be fetched in a polite slot."""
         if self._call("release", self.worker, [(request.url, request.to_json())]) is None:
             self.outbox_retries.append(request)
+
+    def send_wait_ms(self, domain: str) -> int:
+        """0: send now (the domain's send slot is taken); else milliseconds to wait. Redis
+        unreachable: 0 — the pop already spaced the domain's requests."""
+        return self._call("send_wait_ms", domain) or 0
 
     def robots(self, site: str) -> str | None:
         """The site's stored robots.txt ('' = allow all); None if not stored or unknown."""
@@ -213,6 +251,8 @@ class WorkerFrontier:
     def release_all(self) -> None:
         """Leaving: send the outbox and a last heartbeat (the job's fetched counter),
         then hand every lease still held back at once."""
+        if self.fatal is not None:
+            return  # Redis refuses us: leases return when the heartbeat lapses
         self.backoff.succeeded()  # one last try each, whatever the backoff says
         self.flush_outbox()
         self.backoff.succeeded()

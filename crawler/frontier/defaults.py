@@ -33,10 +33,38 @@ SENT_CACHE = 2_000_000  # links a worker remembers having sent (a cache; ~150 MB
 # Redis outage: retry after this many seconds, doubling up to the cap.
 BACKOFF_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 15.0
+# A request whose domain's send slot is further off than this goes back to the front of
+# its queue instead of waiting in the worker (a long Crawl-delay learnt after its pop).
+SEND_WAIT_MAX_SECONDS = 10.0
 ROBOTS_WAIT_SECONDS = 30.0  # wait for another worker's robots.txt fetch before fetching it
 ROBOTS_MAX_BYTES = 500 * 1024  # Google's robots.txt limit
 
-SEEN_MODES = ("exact", "bloom")  # exact 8-byte fingerprints, or a Bloom filter
+# exact 8-byte fingerprints; a Bloom filter sized once; or a scalable Bloom filter
+# (layers added as it fills: no size limit, nothing allocated up front).
+SEEN_MODES = ("exact", "bloom", "scalable")
 SEEN_MODE = SEEN_MODES[0]
-EXPECTED_URLS = 10_000_000  # sizes the seen filter
+EXPECTED_URLS = 10_000_000  # sizes the seen filter (over all of a job's shards)
 BLOOM_ERROR_RATE = 0.001
+# A scalable filter's next layer holds this many times the last one's URLs, at this
+# fraction of its error rate (Almeida et al. 2007: the rates sum to under the target).
+SCALABLE_GROWTH = 2
+SCALABLE_TIGHTENING = 0.5
+BLOOM_MAX_BITS = 2**32  # one Redis string: 512 MB
+
+# A job's frontier is split into this many shards by a stable hash of the registrable
+# domain; each shard is its own hash tag, so on Redis Cluster it can live on its own node.
+SHARDS = 1
+MAX_SHARDS = 1024
+# Failed requests keep their reason in Redis up to this many per shard; past it they are
+# only counted (every failed page is a row with its error in the raw parts anyway).
+FAILED_RECORD_MAX = 100_000
+# robots.txt bodies are stored zlib-compressed (base64) above this size.
+ROBOTS_COMPRESS_BYTES = 256
+
+# A worker that cannot reach Redis for this long exits non-zero (an orchestrator
+# restarts it) instead of waiting forever.
+OUTAGE_MAX_SECONDS = 600.0
+HEALTH_FILE_ENV = "LINKINDEX_HEALTH_FILE"
+# `job status` measures at most this many of a job's keys (MEMORY USAGE each, ~10 µs)
+# and scales the total from them: a 1B-URL job has millions of seen-filter sets.
+MEMORY_KEYS_MEASURED = 100_000  # touched at every heartbeat that reached Redis

@@ -2,8 +2,8 @@
 
 The spider sends its links in batches through the add script, which checks and sets
 the filter atomically; this class answers Scrapy's own `request_seen` for requests
-that come another way, using Scrapy's request fingerprinter (in cluster mode our
-UrlFingerprinter: the same 8 bytes the add script stores).
+that come another way, through the seen script of the URL's shard (the same 8-byte
+fingerprint as Scrapy's request fingerprinter in cluster mode, UrlFingerprinter).
 """
 
 from __future__ import annotations
@@ -24,13 +24,7 @@ class SeenDupeFilter(BaseDupeFilter):
         return cls(crawler)
 
     def request_seen(self, request: Any) -> bool:
-        frontier = WorkerFrontier.of(self.crawler).frontier
-        seen = frontier.seen_filter
-        a, b = seen.encode_fingerprint(self.crawler.request_fingerprinter.fingerprint(request))
-        server, keys = frontier.server, frontier.keys
-        if seen.mode == "bloom":
-            return all(server.getbit(keys.bloom, int(p)) for p in a.split(","))
-        return bool(server.sismember(keys.seen(a), b))
+        return WorkerFrontier.of(self.crawler).frontier.seen(request.url)
 
     def clear(self) -> None:
         """Never: shared state outlives any one worker."""

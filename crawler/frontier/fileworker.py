@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from crawler.frontier import defaults
+from crawler.frontier import defaults, health
 from crawler.frontier.connection import OUTAGE_ERRORS, Backoff
 from crawler.frontier.filejobs import FileJob, Lease
 
@@ -103,6 +103,7 @@ class _Heartbeat(threading.Thread):
             try:
                 self.beat()
                 backoff.succeeded()
+                health.touch()
             except OUTAGE_ERRORS as exc:
                 backoff.failed()
                 log.warning("heartbeat: Redis unreachable (%s); retrying", exc)

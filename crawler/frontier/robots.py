@@ -43,7 +43,7 @@ class CrawlDelaySkipped(Exception):
         self.reason = reason
 
 
-def _sleep(seconds: float) -> Deferred:
+def sleep(seconds: float) -> Deferred:
     from twisted.internet import reactor, task
 
     return task.deferLater(reactor, seconds, lambda: None)
@@ -133,4 +133,4 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             if time.monotonic() >= deadline:
                 # Nobody stored it in time (its fetch failed or its worker died).
                 return await super().robot_parser(request)
-            await maybe_deferred_to_future(_sleep(0.25))
+            await maybe_deferred_to_future(sleep(0.25))

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 
 from core.extractor import PageExtraction, page_url
 from core.pages import page_row
+from crawler.frontier.politeness import HandedBack
 from crawler.frontier.requests import FrontierRequest, origin
 from crawler.frontier.robots import (
     SKIPPED,
@@ -50,7 +51,10 @@ class SharedFrontierSpider:
                               meta=meta, dont_filter=True)
 
     def on_frontier_error(self, failure: Failure) -> Iterator[PageItem]:
-        """A skipped page's row; any other failure is the spider's `on_error`."""
+        """A skipped page's row; none for a request handed back to its queue (it is
+        fetched later); any other failure is the spider's `on_error`."""
+        if failure.check(HandedBack):
+            return iter(())
         if not failure.check(CrawlDelaySkipped):
             return self.on_error(failure)  # type: ignore[attr-defined]
         request = failure.request  # type: ignore[attr-defined]

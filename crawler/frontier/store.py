@@ -1,34 +1,43 @@
 """The shared frontier of one job: the Python face of the scripts in scripts/.
 
-Each method is one round trip. Workers call `pop` for work, `add` with a page's new
-links, `ack` once the page's rows are in a renamed Parquet part, `release` to hand
-work back, `beat` every few seconds (which also returns dead workers' leases), and
+Each method is one round trip per shard it touches (one, for a job of one shard).
+Workers call `pop` for work, `add` with a page's new links, `ack` once the page's rows
+are in a renamed Parquet part, `release` to hand work back, `beat` every few seconds
+(which also returns dead workers' leases), `send_wait_ms` before each fetch, and
 `store_robots` with a site's robots.txt (which may skip its domain: its Crawl-delay is
 over the job's cap).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import zlib
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import redis
 
+from core.domains import registrable_domain
+from core.urls import url_host
 from crawler.frontier import defaults
 from crawler.frontier.fingerprint import SeenFilter
-from crawler.frontier.keys import JobKeys
+from crawler.frontier.keys import JobKeys, shard_keys, shard_of
 from crawler.frontier.requests import FrontierRequest, origin, robots_request
 
 # queued, leased, done, failed, ignored, enqueued, robots: requests (robots.txt included);
 # fetched: page rows workers made (live, from heartbeats; fetched or given up);
 # stored: page rows in renamed parts, acknowledged (done or failed with a row);
 # skipped: failed pages of domains skipped for their Crawl-delay (counted in failed too).
+# failed_unrecorded: failed requests past the shard's cap on kept reasons (counted in failed).
 COUNTERS = ("queued", "leased", "done", "failed", "ignored", "enqueued", "robots",
-            "fetched", "stored", "skipped")
+            "fetched", "stored", "skipped", "failed_unrecorded")
+SCRIPTS = ("add", "seen", "pop", "ack", "release", "beat", "robots", "send")
 
 
 @cache
@@ -51,23 +60,37 @@ class Link:
 
 
 class FrontierStore:
-    def __init__(self, server: redis.Redis, job: str) -> None:
+    """A job's frontier over its shards (one, unless submitted with --shards): each call
+    goes to the shard of the domains it is about, one round trip per shard touched."""
+
+    def __init__(self, server: redis.Redis | redis.RedisCluster, job: str) -> None:
         if not server.get_connection_kwargs().get("decode_responses"):
             raise ValueError("the frontier needs a Redis client with decode_responses=True")
         self.server = server
-        self.keys = JobKeys(job)
-        self._scripts = {
-            name: server.register_script(script_text(name))
-            for name in ("add", "pop", "ack", "release", "beat", "robots")
-        }
+        self.keys = JobKeys(job)  # the home shard: the job's config and worker table
+        self._scripts = {name: server.register_script(script_text(name)) for name in SCRIPTS}
         self._config: dict[str, str] | None = None
+        self._next_shard = 0  # where the next pop starts: every shard comes first in turn
 
     @property
     def job(self) -> str:
         return self.keys.job
 
-    def _run(self, name: str, *args: object) -> object:
-        return self._scripts[name](keys=[self.keys.config], args=[self.keys.prefix, *args])
+    @property
+    def shards(self) -> list[JobKeys]:
+        return shard_keys(self.job, int(self.settings.get("shards") or 1))
+
+    def shard(self, domain: str) -> JobKeys:
+        shards = self.shards
+        return shards[shard_of(domain, len(shards))]
+
+    def shard_of_url(self, url: str) -> JobKeys:
+        if len(self.shards) == 1:
+            return self.keys
+        return self.shard(registrable_domain(url_host(url)))
+
+    def _run(self, name: str, keys: JobKeys, *args: object) -> Any:
+        return self._scripts[name](keys=[keys.config], args=[keys.prefix, *args])
 
     def config(self) -> dict[str, str]:
         return self.server.hgetall(self.keys.config)
@@ -85,6 +108,19 @@ class FrontierStore:
 
     def add(self, links: Iterable[Link], depth: int) -> int:
         """Queue the links not seen before (within the job's limits); -1 if no such job."""
+        by_shard: dict[int, list[Link]] = defaultdict(list)
+        count = len(self.shards)
+        for link in links:
+            by_shard[shard_of(link.domain, count)].append(link)
+        queued = 0
+        for shard, shard_links in sorted(by_shard.items()):
+            result = self._add(JobKeys(self.job, shard), shard_links, depth)
+            if result < 0:
+                return -1
+            queued += result
+        return queued
+
+    def _add(self, keys: JobKeys, links: list[Link], depth: int) -> int:
         seen = self.seen_filter
         robots = self.settings.get("robots") == "1"
         hosts: dict[str, int] = {}
@@ -101,34 +137,88 @@ class FrontierStore:
             link_args += [index, link.domain, a, b, link.url]
         if not link_args:
             return 0
-        return int(self._run("add", seen.mode, depth, len(hosts), *host_args, *link_args))
+        return int(self._run("add", keys, seen.mode, depth, len(hosts), *host_args, *link_args))
+
+    def seen(self, url: str) -> bool:
+        """Whether the seen filter has this URL (of its domain's shard)."""
+        a, b = self.seen_filter.encode(url)
+        return bool(self._run("seen", self.shard_of_url(url), self.seen_filter.mode, a, b))
 
     def pop(self, worker: str, n: int) -> Popped:
-        state, wait_ms, *found = self._run("pop", worker, n)
-        return Popped(state, int(wait_ms), [FrontierRequest.from_json(r) for r in found])
+        """Up to n requests, from the shards in turn: each pop starts at the next shard,
+        so no shard's domains wait behind another's."""
+        shards = self.shards
+        start = self._next_shard % len(shards)
+        self._next_shard = start + 1
+        found: list[FrontierRequest] = []
+        waits: list[int] = []
+        state = "gone"
+        for keys in shards[start:] + shards[:start]:
+            state, wait_ms, *requests = self._run("pop", keys, worker, n - len(found))
+            if state != "running":  # paused, stopped or gone: the same on every shard
+                return Popped(state, -1, found)
+            found += [FrontierRequest.from_json(r) for r in requests]
+            if len(found) >= n:
+                break
+            if int(wait_ms) >= 0:
+                waits.append(int(wait_ms))
+        wait = 0 if found else (min(waits) if waits else -1)
+        return Popped(state, wait, found)
 
     def ack(self, worker: str, outcomes: Sequence[tuple[str, str]]) -> int:
         """outcomes: (url, 'done' | 'ignored' | 'failed: REASON' | 'robots'); 'robots':
         a robots.txt answered and stored with `store_robots` (done, but no page row)."""
-        if not outcomes:
-            return 0
-        return int(self._run("ack", worker, *[x for pair in outcomes for x in pair]))
+        acked = 0
+        for keys, pairs in self._by_shard(outcomes).items():
+            acked += int(self._run("ack", keys, worker, *[x for pair in pairs for x in pair]))
+        return acked
+
+    def _by_shard(self, pairs: Iterable[tuple[str, str]]) -> dict[JobKeys, list[tuple[str, str]]]:
+        """(url, …) pairs by the shard of the URL's domain."""
+        out: dict[JobKeys, list[tuple[str, str]]] = defaultdict(list)
+        for pair in pairs:
+            out[self.shard_of_url(pair[0])].append(pair)
+        return out
 
     def release(self, worker: str, requests: Sequence[tuple[str, str]] = ()) -> int:
         """Hand leases back: (url, replacement request JSON or ''); none given: all of
-        them (the worker is leaving)."""
-        return int(self._run("release", worker, *[x for pair in requests for x in pair]))
+        them, on every shard (the worker is leaving)."""
+        if not requests:
+            return sum(int(self._run("release", keys, worker)) for keys in self.shards)
+        back = 0
+        for keys, pairs in self._by_shard(requests).items():
+            back += int(self._run("release", keys, worker, *[x for p in pairs for x in p]))
+        return back
 
     def beat(self, worker: str, stats: dict[str, object], lease_seconds: float,
              fetched: int = 0) -> int:
         """The worker is alive, with its `stats` (shown by `job status`); `fetched`: page
-        rows it made since its last beat, added to the job's live `fetched` counter."""
+        rows it made since its last beat, added to the job's live `fetched` counter.
+        Every shard hears it (its leases there stay held) and returns the leases of
+        workers silent there; the home shard keeps the stats."""
         payload = json.dumps(stats, separators=(",", ":"))
-        return int(self._run("beat", worker, payload, int(lease_seconds * 1000), fetched))
+        lease_ms = int(lease_seconds * 1000)
+        reclaimed = 0
+        for keys in self.shards:
+            home = keys.shard == 0
+            reclaimed += int(self._run("beat", keys, worker, payload if home else "", lease_ms,
+                                       fetched if home else 0))
+        return reclaimed
+
+    def send_wait_ms(self, domain: str) -> int:
+        """0: the domain's send slot is granted (and taken) now; else how long to wait."""
+        return int(self._run("send", self.shard(domain), domain))
 
     def counts(self) -> dict[str, int]:
-        values = self.server.hmget(self.keys.stats, COUNTERS)
-        return {name: int(v or 0) for name, v in zip(COUNTERS, values, strict=True)}
+        """The job's counters, summed over its shards."""
+        pipe = self.server.pipeline(transaction=False)
+        for keys in self.shards:
+            pipe.hmget(keys.stats, COUNTERS)
+        totals = dict.fromkeys(COUNTERS, 0)
+        for values in pipe.execute():
+            for name, value in zip(COUNTERS, values, strict=True):
+                totals[name] += int(value or 0)
+        return totals
 
     def finished(self) -> bool:
         """Nothing queued and nothing leased: no worker can find more work."""
@@ -140,7 +230,8 @@ class FrontierStore:
 
     # robots.txt, shared: fetched by one worker, read by all
     def robots(self, site: str) -> str | None:
-        return self.server.hget(self.keys.robots, site)
+        stored = self.server.hget(self.shard_of_url(site).robots, site)
+        return None if stored is None else unpack_robots(stored)
 
     @property
     def crawl_delay_cap_ms(self) -> float:
@@ -153,12 +244,34 @@ class FrontierStore:
         is skipped instead: its queued and future requests become failed page rows, not
         fetches. Returns the skip reason (None: not skipped)."""
         reason = over_cap_reason(delay_ms, self.crawl_delay_cap_ms)
-        self._run("robots", site, body, domain, delay_ms, reason or "")
+        self._run("robots", self.shard(domain), site, pack_robots(body), domain, delay_ms,
+                  reason or "")
         return reason
 
     def skipped(self) -> dict[str, str]:
         """Domains skipped for their Crawl-delay, with the reason."""
-        return self.server.hgetall(self.keys.skipped)
+        out: dict[str, str] = {}
+        for keys in self.shards:
+            out.update(self.server.hgetall(keys.skipped))
+        return out
+
+
+def pack_robots(body: str) -> str:
+    """A robots.txt body as stored: zlib and base64 above a few hundred bytes (a site's
+    robots.txt is kept for the whole job, and most compress 3-10×). A leading NUL marks
+    the encoding, so a body stored before (no NUL) still reads as itself."""
+    if len(body) < defaults.ROBOTS_COMPRESS_BYTES:
+        return "\0=" + body
+    packed = zlib.compress(body.encode("utf-8", "surrogateescape"), 9)
+    return "\0z" + base64.b64encode(packed).decode("ascii")
+
+
+def unpack_robots(stored: str) -> str:
+    if stored.startswith("\0z"):
+        return zlib.decompress(base64.b64decode(stored[2:])).decode("utf-8", "surrogateescape")
+    if stored.startswith("\0="):
+        return stored[2:]
+    return stored
 
 
 def seconds_text(ms: float) -> str:

@@ -24,7 +24,8 @@ from twisted.python.failure import Failure
 from core.errors import LinkindexError
 from core.parts import default_worker_id
 from crawler import settings as project_settings
-from crawler.frontier.connection import connect, redis_url
+from crawler.frontier import defaults, health
+from crawler.frontier.connection import OUTAGE_ERRORS, Backoff, connect, redis_url, safe_url
 from crawler.frontier.filejobs import FileJob, is_import_job
 from crawler.frontier.jobs import job_names
 from crawler.frontier.keys import JobKeys
@@ -46,6 +47,9 @@ CLUSTER_SETTINGS: dict[str, Any] = {
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
         "crawler.frontier.robots.SharedRobotsTxtMiddleware": 100,
     },
+    # Scrapy's HTTP handler, after the domain's send slot (politeness at send time)
+    "DOWNLOAD_HANDLERS": {"http": "crawler.frontier.politeness.PoliteDownloadHandler",
+                          "https": "crawler.frontier.politeness.PoliteDownloadHandler"},
 }
 
 
@@ -112,11 +116,28 @@ def run_worker(url: str | None, data: Path, job: str | None = None, *, stay: boo
     install_reactor(settings["TWISTED_REACTOR"], settings["ASYNCIO_EVENT_LOOP"])
     from twisted.internet import reactor
 
+    outage_max = settings.getfloat("LINKINDEX_OUTAGE_MAX_SECONDS", defaults.OUTAGE_MAX_SECONDS)
     stopping = threading.Event()
     reactor.addSystemEventTrigger("before", "shutdown", stopping.set)
 
+    backoff = Backoff()
+
     def start_next() -> None:
-        name = job or next_job(server, imports=serve_import is not None)
+        try:
+            name = job or next_job(server, imports=serve_import is not None)
+        except OUTAGE_ERRORS as exc:  # retried, for as long as a crawl would retry
+            backoff.failed()
+            if backoff.down_seconds() > outage_max:
+                fail(f"Redis at {safe_url(url)} unreachable for "
+                     f"{backoff.down_seconds():.0f} s ({exc})")
+            else:
+                reactor.callLater(backoff.wait, start_next)
+            return
+        except Exception as exc:  # noqa: BLE001 - one line and a non-zero exit, never a hang
+            fail(f"Redis at {safe_url(url)}: {type(exc).__name__}: {exc}")
+            return
+        backoff.succeeded()
+        health.touch()
         if name is None:
             if stay:
                 reactor.callLater(poll_seconds, start_next)
@@ -131,10 +152,18 @@ def run_worker(url: str | None, data: Path, job: str | None = None, *, stay: boo
         done = process.crawl(crawler)
         done.addBoth(lambda result: finished(name, crawler, result))
 
+    def fail(reason: str) -> None:
+        errors.append(LinkindexError(reason))
+        stop()
+
     def finished(name: str, crawler: Crawler, result: Any) -> None:
         if isinstance(result, Failure):  # the crawl could not start: say why, stop
             errors.append(result.value)
             stop()
+            return
+        client = getattr(crawler, "_linkindex_frontier", None)
+        if client is not None and client.fatal is not None:
+            fail(client.fatal)
             return
         stats = crawler.stats.get_stats()
         reason = stats.get("finish_reason", "unknown")

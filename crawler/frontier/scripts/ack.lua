@@ -32,7 +32,7 @@ for i = 3, #ARGV, 2 do
       if string.sub(outcome, 1, 17) == 'failed: skipped: ' then
         redis.call('HINCRBY', STATS, 'skipped', 1)
       end
-      redis.call('HSET', P .. 'failed', url, outcome)
+      record_failed(url, outcome)
     end
   end
 end

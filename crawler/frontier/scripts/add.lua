@@ -5,8 +5,7 @@
 -- may be fetched, and it is fetched once per job, not once per worker.
 -- ARGV: P, mode ('exact'|'bloom'), depth, n_hosts, then n_hosts × (host, robots_request
 --       or ''), then per link (host_index, domain, seen_a, seen_b, url).
---   exact: seen_a = bucket, seen_b = member (an integer: the set stays an intset)
---   bloom: seen_a = comma-separated bit positions, seen_b = ''
+--   (seen_a, seen_b) as the seen filter's mode takes them (_common.lua)
 -- Returns the number of pages queued, or -1 when the job does not exist.
 if not redis.call('HGET', JOB, 'state') then return -1 end
 local mode, depth = ARGV[2], tonumber(ARGV[3])
@@ -22,33 +21,15 @@ for h = 1, tonumber(ARGV[4]) do
   i = i + 2
 end
 
-local function seen(a, b)
-  if mode == 'bloom' then
-    for pos in string.gmatch(a, '[^,]+') do
-      if redis.call('GETBIT', P .. 'bloom', pos) == 0 then return false end
-    end
-    return true
-  end
-  return redis.call('SISMEMBER', P .. 'seen:' .. a, b) == 1
-end
-
-local function mark(a, b)
-  if mode == 'bloom' then
-    for pos in string.gmatch(a, '[^,]+') do redis.call('SETBIT', P .. 'bloom', pos, 1) end
-  else
-    redis.call('SADD', P .. 'seen:' .. a, b)
-  end
-end
-
 local pages, robots = 0, 0
 while i <= #ARGV do
   local host, domain, a, b, url = hosts[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2],
     ARGV[i + 3], ARGV[i + 4]
   i = i + 5
-  if not seen(a, b) then
+  if not seen(mode, a, b) then
     if max_pages and enqueued >= max_pages then break end
     if not max_per_domain or (number(P .. 'pd', domain) or 0) < max_per_domain then
-      mark(a, b)
+      mark(mode, a, b)
       local queue = P .. 'q:' .. domain
       -- the request document (crawler/frontier/requests.py), built here: a link already
       -- seen never costs the worker a JSON encoding

@@ -1,0 +1,58 @@
+"""Politeness when a request is sent: a download handler that waits for the domain's slot.
+
+The frontier spaces a domain's pops by its delay; but a popped request can wait in a
+worker first (behind Scrapy's per-domain concurrency limit while the site is slow, or in
+a CPU-starved process), and two requests popped a delay apart could then leave a moment
+apart. So Scrapy's HTTP handler, called once a request has passed every queue and
+middleware, first takes the domain's send slot (store.FrontierStore.send_wait_ms: on
+Redis's clock, across all workers) and waits while the domain was sent to less than
+its delay ago. A wait longer than SEND_WAIT_MAX_SECONDS (a long Crawl-delay learnt
+after the pop), or a worker closing, hands the request back to the front of its queue
+instead, where its domain's next slot governs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from scrapy import Request
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+
+from crawler.frontier import defaults
+from crawler.frontier.client import WorkerFrontier
+from crawler.frontier.robots import sleep
+
+
+class HandedBack(Exception):
+    """Not fetched now: back in its queue, to be fetched in a later slot (no row)."""
+
+
+class PoliteDownloadHandler(HTTP11DownloadHandler):
+    """DOWNLOAD_HANDLERS for http and https in cluster mode."""
+
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        self.max_wait = crawler.settings.getfloat("LINKINDEX_SEND_WAIT_MAX_SECONDS",
+                                                  defaults.SEND_WAIT_MAX_SECONDS)
+
+    async def download_request(self, request: Request) -> Response:
+        found = request.meta.get("frontier")
+        if found is not None:  # not Scrapy's own robots.txt fetch: leased from the frontier
+            await self.wait_for_slot(request, found)
+        return await super().download_request(request)
+
+    async def wait_for_slot(self, request: Request, found: Any) -> None:
+        crawler = self._crawler
+        client = WorkerFrontier.of(crawler)
+        while wait_ms := client.send_wait_ms(found.domain):
+            engine = crawler.engine
+            closing = engine is None or not engine.running
+            if wait_ms / 1000 > self.max_wait or closing:
+                client.retry(replace(found, retries=request.meta.get("retry_times", 0)))
+                crawler.stats.inc_value("linkindex/send_handed_back")
+                raise HandedBack(f"{found.domain}: next send slot in {wait_ms} ms")
+            crawler.stats.inc_value("linkindex/send_waits")
+            await maybe_deferred_to_future(sleep(wait_ms / 1000))
