@@ -20,6 +20,7 @@ from linkindex import (
     disavow_cmd,
     monitor_cmd,
     onstore,
+    probe_cmd,
     report_cmd,
 )
 
@@ -175,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     ccgraph_cmd.add_parser(sub, _data_arg)
     ccgraph_cmd.add_fetch_parser(sub, _data_arg)
     monitor_cmd.add_parsers(sub, _data_arg, _fetch_args)
+    probe_cmd.add_parser(sub)
 
     p = sub.add_parser("import-warc", help="import WARC/WAT files (e.g. Common Crawl) as a crawl")
     p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB",
@@ -487,6 +489,7 @@ COMMANDS = {
     "monitor": lambda args: monitor_cmd.cmd_monitor(args, _fetch_overrides(args)),
     "job": cluster.cmd_job,
     "worker": lambda args: cluster.cmd_worker(args, _fetch_overrides(args)),
+    "probe": probe_cmd.cmd_probe,
 }
 
 

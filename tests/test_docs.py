@@ -105,8 +105,9 @@ SUBSTITUTES: dict[str, tuple[str, str]] = {
     "cp seeds.example.txt seeds.txt": ("would write into the repo: the file copied must "
                                        "exist", "check_copy_source"),
     "sed -i 's#image: linkindex:latest#image: registry.example.com/linkindex:0.1.0#' "
-    "deploy/k8s/*.yaml": ("edits the repo's manifests: run on a copy of deploy/k8s, and "
-                          "it must change the image line of some manifest", "run_sed_on_copy"),
+    "deploy/k8s/*.yaml deploy/k8s/*/*.yaml": (
+        "edits the repo's manifests: run on a copy of deploy/k8s, and it must leave no "
+        "manifest on the image linkindex:latest", "run_sed_on_copy"),
 }
 
 # Example names in the docs → what they become in the demo's data (filled in by `demo`).
@@ -583,10 +584,13 @@ class Session:
     def run_sed_on_copy(self, command: Command) -> None:
         copy = self.root / "repo-copy"
         shutil.copytree(REPO / "deploy", copy / "deploy")
-        before = {p: p.read_text() for p in (copy / "deploy" / "k8s").glob("*.yaml")}
+        before = {p: p.read_text() for p in (copy / "deploy" / "k8s").rglob("*.yaml")}
         self.bash(command.raw, cwd=copy)
         changed = [p.name for p, text in before.items() if p.read_text() != text]
         assert changed, "the sed changed no manifest: is the image still linkindex:latest?"
+        missed = [str(p.relative_to(copy)) for p in before if "image: linkindex:latest" in
+                  p.read_text()]
+        assert not missed, f"the sed misses manifests in other folders: {missed}"
 
 
 def count_rows(data: Path, table: str) -> int:
