@@ -13,6 +13,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 import redis
 from clitools import linkindex
@@ -65,9 +66,17 @@ def keys_on_nodes(cluster: LocalRedisCluster, job: str) -> dict[int, list[str]]:
     return out
 
 
+def index_edges(data: Path) -> list[tuple]:
+    generation = (data / "index" / "CURRENT").read_text().strip()
+    columns = ", ".join(EDGE_COLUMNS)
+    return sorted(duckdb.sql(
+        f"SELECT {columns}, live FROM read_parquet('{data}/index/{generation}/edges/*/*.parquet')"
+    ).fetchall(), key=repr)
+
+
 def test_submit_through_any_node_shard_over_three_masters_and_survive_kill_9(
         cluster: LocalRedisCluster, web_server: WebServer, web: SyntheticWeb,
-        seeds_file: Path, tmp_path: Path) -> None:
+        seeds_file: Path, crawled: Path, tmp_path: Path) -> None:
     truth: ExpectedCrawl = web.expected_crawl()
     # A plain redis:// URL of a node owning neither the job's home nor the job list:
     # the server says it is a cluster, and the cluster client follows its redirections.
@@ -116,6 +125,9 @@ def test_submit_through_any_node_shard_over_three_masters_and_survive_kill_9(
     assert status["finished"] and status["failed"] == 0 and status["leased"] == 0
     assert status["done"] == len(truth.fetched) + status["robots"]
     assert not victim_holds_leases()  # returned to the queue on every shard
+    # and the index built from it is the local crawl's
+    linkindex("build", "--data", data)
+    assert index_edges(data) == index_edges(crawled)
 
 
 def test_job_control_and_purge_across_nodes(cluster: LocalRedisCluster,
