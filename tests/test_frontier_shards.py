@@ -146,12 +146,15 @@ def test_failed_reasons_are_kept_up_to_the_cap_and_counted_past_it(server) -> No
     assert jobs.status(server, f.job).failed_unrecorded == 2
 
 
-def test_the_send_slot_spaces_a_domains_fetches_across_workers(server) -> None:
-    f = new_job(server, ["http://t.example/"], delay=0.6)
+def test_a_late_send_takes_a_fresh_slot_of_its_domain_across_workers(server) -> None:
+    f = new_job(server, ["http://t.example/"], delay=0.6, robots=False)
     other = FrontierStore(server, f.job)  # a second worker's view
-    assert f.send_wait_ms("t.example") == 0
+    ready = f.keys.ready
+    assert f.send_wait_ms("t.example") == 0  # its ready time (the submit) has come
+    assert float(server.zscore(ready, "t.example")) > time.time() * 1000 + 500
     wait = other.send_wait_ms("t.example")
     assert 0 < wait <= 700  # the delay and the job's margin (0.1 s)
+    assert other.pop("w2", 10).requests == []  # the pops wait for that slot too
     assert other.send_wait_ms("u.example") == 0  # another domain is not held up
     time.sleep(wait / 1000 + 0.01)
     assert other.send_wait_ms("t.example") == 0
@@ -159,10 +162,11 @@ def test_the_send_slot_spaces_a_domains_fetches_across_workers(server) -> None:
     f.store_robots("http://v.example", "User-agent: *\nCrawl-delay: 2\n", "v.example", 2000)
     assert f.send_wait_ms("v.example") == 0
     assert 1000 < other.send_wait_ms("v.example") <= 2100
-    # no delay: nothing to space, nothing stored
+    # no delay: nothing to space, nothing changed
     g = new_job(server, ["http://w.example/"], delay=0)
+    before = server.zscore(g.keys.ready, "w.example")
     assert g.send_wait_ms("w.example") == g.send_wait_ms("w.example") == 0
-    assert not server.exists(g.keys.sent)
+    assert server.zscore(g.keys.ready, "w.example") == before
 
 
 def test_status_measures_the_jobs_memory_over_its_shards(server) -> None:

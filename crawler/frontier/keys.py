@@ -43,7 +43,7 @@ class JobKeys:
     def __getattr__(self, name: str) -> str:
         # keys.config, keys.stats, keys.ready, keys.workers, keys.wstats, keys.failed,
         # keys.robots, keys.delay, keys.skipped, keys.pd, keys.hosts, keys.bloom,
-        # keys.sent (last send per domain), keys.sbf (a scalable filter's layers)
+        # keys.sbf (a scalable filter's layers)
         if name.startswith("_"):
             raise AttributeError(name)
         return self.prefix + ("job" if name == "config" else name)

@@ -1,18 +1,20 @@
 """Politeness when a request is sent: a download handler that waits for the domain's slot.
 
-The frontier spaces a domain's pops by its delay; but a popped request can wait in a
-worker first (behind Scrapy's per-domain concurrency limit while the site is slow, or in
-a CPU-starved process), and two requests popped a delay apart could then leave a moment
-apart. So Scrapy's HTTP handler, called once a request has passed every queue and
-middleware, first takes the domain's send slot (store.FrontierStore.send_wait_ms: on
-Redis's clock, across all workers) and waits while the domain was sent to less than
-its delay ago. A wait longer than SEND_WAIT_MAX_SECONDS (a long Crawl-delay learnt
-after the pop), or a worker closing, hands the request back to the front of its queue
-instead, where its domain's next slot governs.
+The frontier spaces a domain's pops by its delay plus a margin; but a popped request can
+wait in a worker first (behind Scrapy's per-domain concurrency limit while the site is
+slow, or in a CPU-starved process), and two requests popped a delay apart could then
+leave a moment apart. So Scrapy's HTTP handler, called once a request has passed every
+queue and middleware, checks how long ago the request was popped: within half the margin
+it goes (the pop's spacing still holds, and no round trip is spent); later, it first
+takes a fresh slot of its domain (store.FrontierStore.send_wait_ms: the domain's ready
+time on Redis's clock, shared with every worker's pops) and waits for it. A wait longer
+than SEND_WAIT_MAX_SECONDS (a long Crawl-delay learnt after the pop), or a worker
+closing, hands the request back to the front of its queue instead.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -24,6 +26,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from crawler.frontier import defaults
 from crawler.frontier.client import WorkerFrontier
 from crawler.frontier.robots import sleep
+
+POPPED_AT = "popped_at"  # request.meta: time.monotonic() when its pop's answer came
 
 
 class HandedBack(Exception):
@@ -40,9 +44,16 @@ class PoliteDownloadHandler(HTTP11DownloadHandler):
 
     async def download_request(self, request: Request) -> Response:
         found = request.meta.get("frontier")
-        if found is not None:  # not Scrapy's own robots.txt fetch: leased from the frontier
+        if found is not None and self.late(request):  # leased, and held since its pop
             await self.wait_for_slot(request, found)
         return await super().download_request(request)
+
+    def late(self, request: Request) -> bool:
+        popped = request.meta.get(POPPED_AT)
+        if popped is None:
+            return True
+        margin = float(WorkerFrontier.of(self._crawler).frontier.settings.get("margin_ms") or 0)
+        return (time.monotonic() - popped) * 1000 > margin / 2
 
     async def wait_for_slot(self, request: Request, found: Any) -> None:
         crawler = self._crawler

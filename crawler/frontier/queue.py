@@ -7,12 +7,14 @@ popped request carries its lease in `meta["lease"]` until the page is acknowledg
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import scrapy
 from scrapy_redis.queue import Base
 
 from crawler.frontier.client import WorkerFrontier
+from crawler.frontier.politeness import POPPED_AT
 from crawler.frontier.requests import FrontierRequest
 from crawler.frontier.store import Popped
 
@@ -38,7 +40,11 @@ class DomainQueue(Base):
             return [], None
         if popped.state in ("stopped", "gone"):
             self.spider.job_state = popped.state
-        return [self.request(r) for r in popped.requests], popped
+        requests = [self.request(r) for r in popped.requests]
+        now = time.monotonic()
+        for request in requests:  # for the send-time check (politeness.py)
+            request.meta[POPPED_AT] = now
+        return requests, popped
 
     def pop(self, timeout: int = 0) -> scrapy.Request | None:
         requests, _ = self.pop_many(1)

@@ -206,7 +206,8 @@ class FrontierStore:
         return reclaimed
 
     def send_wait_ms(self, domain: str) -> int:
-        """0: the domain's send slot is granted (and taken) now; else how long to wait."""
+        """For a request held since its pop: 0 when it may be sent now (it takes the
+        domain's next slot, as a pop would), else how long to wait."""
         return int(self._run("send", self.shard(domain), domain))
 
     def counts(self) -> dict[str, int]:

@@ -1,16 +1,16 @@
--- Politeness when a request is sent, not only when it is popped: a worker slow to send
--- what it popped (or starved of CPU) must not bunch its fetches with another worker's.
--- Grants the domain's send slot when its delay has passed since the last send (by any
--- worker), else says how long to wait. The delay is the job's, or the site's longer
--- robots.txt Crawl-delay, plus the margin, as pop.lua spaces them: the time from here
--- to the wire varies by a few milliseconds, and the margin keeps that off the delay.
--- ARGV: P, domain. Returns 0 (send now; recorded) or the milliseconds to wait.
+-- Politeness when a request is sent, for a request that waited in its worker after its
+-- pop (behind Scrapy's per-domain limit, or in a starved process): it must not leave a
+-- moment after another worker's request to the same domain. A request sent within half
+-- the margin of its pop needs no check (pops are spaced by the delay plus the margin);
+-- a late one takes a fresh slot, as a pop would: only once the domain's ready time has
+-- come, and it moves that time on by the delay (the job's, or the site's longer
+-- Crawl-delay) plus the margin, so the next pop waits for it too.
+-- ARGV: P, domain. Returns 0 (send now; the slot is taken) or the milliseconds to wait.
 local domain = ARGV[2]
 local wait = math.max(number(JOB, 'delay_ms') or 0, number(P .. 'delay', domain) or 0)
 if wait <= 0 then return 0 end
-wait = wait + (number(JOB, 'margin_ms') or 0)
 local now = now_ms()
-local last = number(P .. 'sent', domain)
-if last and now < last + wait then return math.ceil(last + wait - now) end
-redis.call('HSET', P .. 'sent', domain, now)
+local ready = redis.call('ZSCORE', P .. 'ready', domain)
+if ready and now < tonumber(ready) then return math.ceil(tonumber(ready) - now) end
+redis.call('ZADD', P .. 'ready', now + wait + (number(JOB, 'margin_ms') or 0), domain)
 return 0
