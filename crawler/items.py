@@ -20,3 +20,6 @@ class PageItem(scrapy.Item):
     # Cluster mode only: the URL of the request's lease, acknowledged once the page's
     # rows are in a renamed Parquet part. Never written to Parquet.
     lease = scrapy.Field()
+    # Cluster mode, a page not fetched (robots.txt, the private-address guard): its lease
+    # is acknowledged "ignored" (its slot goes back), also only once its row is stored.
+    lease_outcome = scrapy.Field()

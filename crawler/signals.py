@@ -6,5 +6,6 @@ importing each other's internals (Scrapy's own signals live in `scrapy.signals`)
 frontier_empty = object()
 
 # Sent by the pipeline once pages' rows are in renamed Parquet parts, with
-# `outcomes=[(lease, "done" | "failed: …"), …]`: only then may their leases be acknowledged.
+# `outcomes=[(lease, "done" | "failed: …" | "ignored"), …]`: only then may their leases
+# be acknowledged.
 pages_stored = object()

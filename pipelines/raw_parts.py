@@ -92,7 +92,9 @@ class RawPartsPipeline:
         self.writer.add(page, item["links"])
         if item.get("lease") is not None:
             error = page.get("error")
-            self.leases.append((item["lease"], f"failed: {error}" if is_failure(error) else "done"))
+            outcome = item.get("lease_outcome") or (
+                f"failed: {error}" if is_failure(error) else "done")
+            self.leases.append((item["lease"], outcome))
         self._flush_if_due()
         return item
 

@@ -193,10 +193,11 @@ def test_a_redis_error_no_retry_mends_ends_the_worker_loudly(
     """Redis refusing writes (maxmemory reached, noeviction: the deploy's policy) is not
     an outage to wait out: the worker writes what it holds and exits 1 with one line."""
     job, data = "oom", tmp_path / "data"
-    submit(cluster.url, job, seeds_file, "--delay", "0.05", "--shards", "3")
+    submit(cluster.url, job, seeds_file, "--delay", "0.3", "--shards", "3")
+    # parts every second, so pages are stored (and acknowledged) while it crawls
     worker = start_worker(cluster.url, data, job, web_server.proxy_url,
-                          "-s", "CONCURRENT_REQUESTS=2")
-    wait_for(lambda: job_status(cluster.url, job)["done"] >= 20, what="20 pages")
+                          "-s", "CONCURRENT_REQUESTS=2", "-s", "LINKINDEX_PART_MAX_SECONDS=1")
+    wait_for(lambda: job_status(cluster.url, job)["stored"] >= 20, what="20 pages stored")
     for node in cluster.nodes:
         node.client().config_set("maxmemory", "1")
     try:

@@ -93,12 +93,12 @@ class WorkerFrontier:
         """A page row passed the pipeline (buffered for the next part): live progress.
         Only a leased page's, as `stored` counts them (a page not fetched, acknowledged
         as ignored, is neither)."""
-        if item.get("lease") is not None:
+        if item.get("lease") is not None and item.get("lease_outcome") != "ignored":
             self.fetched += 1
 
     def pages_stored(self, outcomes: list[tuple[str, str]]) -> None:
         """The pipeline's word that these pages' rows are on disk: acknowledge them."""
-        self.stored += len(outcomes)
+        self.stored += sum(outcome != "ignored" for _, outcome in outcomes)
         self.ack(outcomes)
 
     def fail(self, reason: str) -> None:

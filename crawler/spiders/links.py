@@ -317,10 +317,9 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
 
     def give_back(self, request: scrapy.Request) -> None:
         """A request not fetched (robots.txt, the private-address guard): limits count
-        pages actually fetched, so its slot goes back."""
+        pages actually fetched, so its slot goes back (in cluster mode the frontier's,
+        when the row's lease is acknowledged "ignored")."""
         if self.shared is not None:
-            if "lease" in request.meta:
-                self.shared.ack([(request.meta["lease"], "ignored")])
             return
         self.scheduled -= 1
         self.per_domain[registrable_domain(url_host(request.url))] -= 1
@@ -348,6 +347,11 @@ class LinksSpider(SharedFrontierSpider, scrapy.Spider):
             if kind == "refused":
                 stats.inc_value("linkindex/refused/seeds" if depth == 0
                                 else "linkindex/refused/requests")
+            if "lease" in request.meta:
+                # acknowledged with the row, once it is in a part: a worker killed before
+                # that loses no row (the lease returns and the page is looked at again)
+                item["lease"] = request.meta["lease"]
+                item["lease_outcome"] = "ignored"
             self.give_back(request)
         elif "lease" in request.meta:
             item["lease"] = request.meta["lease"]
