@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor
@@ -133,8 +134,11 @@ def run_worker(url: str | None, data: Path, job: str | None = None, *, stay: boo
             else:
                 reactor.callLater(backoff.wait, start_next)
             return
-        except Exception as exc:  # noqa: BLE001 - one line and a non-zero exit, never a hang
+        except redis.RedisError as exc:  # refused, not down: a retry would meet it again
             fail(f"Redis at {safe_url(url)}: {type(exc).__name__}: {exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - one line and a non-zero exit, never a hang
+            fail(f"the worker failed: {type(exc).__name__}: {exc}")
             return
         backoff.succeeded()
         health.touch()
