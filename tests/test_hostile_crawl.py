@@ -376,13 +376,14 @@ def test_errback_rows_counts_and_leases(tmp_path: Path) -> None:
     from crawler.failures import PrivateAddressRefused, ResponseTooLarge
 
     spider = _spider(tmp_path, cluster=True)
-    # robots.txt: not fetched, so acknowledged as ignored at once (its slot back), and a row
+    # robots.txt: not fetched, a row carrying the lease, acknowledged "ignored" (its slot
+    # back) only once the row is stored: a worker killed before that loses no row
     [robots] = _fail(spider, IgnoreRequest("Forbidden by robots.txt"), "http://a.example/r")
-    assert "lease" not in robots
+    assert (robots["lease"], robots["lease_outcome"]) == ("http://a.example/r", "ignored")
     assert robots["page"]["error"] == "robots: disallowed by robots.txt"
-    # the private-address guard: a row, not fetched, so acknowledged as ignored at once
+    # the private-address guard: the same
     [refused] = _fail(spider, PrivateAddressRefused("10.0.0.1 is private"), "http://10.0.0.1/")
-    assert "lease" not in refused
+    assert (refused["lease"], refused["lease_outcome"]) == ("http://10.0.0.1/", "ignored")
     assert refused["page"]["error"] == "refused: 10.0.0.1 is private (allow with --allow-private)"
     # fetched but given up on: a row carrying the lease (acknowledged once stored, as failed)
     [large] = _fail(spider, ResponseTooLarge("over DOWNLOAD_MAXSIZE", 200, "text/html; x=y",
@@ -394,8 +395,8 @@ def test_errback_rows_counts_and_leases(tmp_path: Path) -> None:
     [dns] = _fail(spider, CannotResolveHostError(
         "DNS lookup failed: no results for hostname lookup: b.example."), "http://b.example/")
     assert dns["page"]["error"] == "dns: no results for hostname lookup: b.example"
-    assert spider.shared.acks == [("http://a.example/r", "ignored"),
-                                  ("http://10.0.0.1/", "ignored")]
+    assert spider.shared.acks == []  # nothing acknowledged before its row is stored
+    assert "lease_outcome" not in large
     stats = spider.crawler.stats
     assert {k: v for k, v in stats.items() if not k.startswith("linkindex/first_error/")} == {
         "linkindex/errors/robots": 1, "linkindex/refused/requests": 1,

@@ -1,6 +1,7 @@
 """Requests in the shared frontier: small JSON documents, never pickle.
 
-    {"u": URL, "d": depth, "q": queue (the registrable domain)}
+    {"u": URL, "d": depth, "q": queue (the registrable domain; not stored in the queue
+    itself, whose key names it: the pop adds it)}
     + "a": lapsed leases so far, "t": retries so far, when any; "r": 1 for robots.txt;
       "s": why it is not fetched (its domain is skipped for its Crawl-delay), set by pop
 

@@ -77,6 +77,8 @@ local function add_layer()
   local i = #read_layers()
   local m, k, cap = layer_params(i)
   redis.call('HSET', SBF, 'layers', i + 1, 'm' .. i, m, 'k' .. i, k, 'c' .. i, cap, 'n', 0)
+  -- the whole bitmap at once: grown bit by bit, the allocator's rounding costs ~10% more
+  redis.call('SETBIT', P .. 'bloom:' .. i, m - 1, 0)
   layers[i + 1] = {m, k}
 end
 

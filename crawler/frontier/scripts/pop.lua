@@ -26,9 +26,12 @@ while got < n do
   if #due == 0 then break end
   for _, domain in ipairs(due) do
     local req = redis.call('LPOP', P .. 'q:' .. domain)
+    local r = req and cjson.decode(req)
+    if r then
+      r['q'] = domain  -- queued without it (add.lua): the lease and the worker need it
+    end
     local skip = req and redis.call('HGET', P .. 'skipped', domain)
     if skip then  -- the domain stays ready
-      local r = cjson.decode(req)
       if r['r'] then
         settled = settled + 1
       else
@@ -39,7 +42,8 @@ while got < n do
         out[#out + 1] = req
       end
     elseif req then
-      redis.call('HSET', leases, cjson.decode(req)['u'], req)
+      req = cjson.encode(r)
+      redis.call('HSET', leases, r['u'], req)
       local wait = math.max(delay, number(P .. 'delay', domain) or 0)
       if wait > 0 then wait = wait + margin end  -- no delay: the domain stays ready
       redis.call('ZADD', ready, now + wait, domain)
