@@ -259,7 +259,7 @@ class FrontierStore:
 
 def pack_robots(body: str) -> str:
     """A robots.txt body as stored: zlib and base64 above a few hundred bytes (a site's
-    robots.txt is kept for the whole job, and most compress 3-10×). A leading NUL marks
+    robots.txt is kept for the whole job, and its rules repeat). A leading NUL marks
     the encoding, so a body stored before (no NUL) still reads as itself."""
     if len(body) < defaults.ROBOTS_COMPRESS_BYTES:
         return "\0=" + body
