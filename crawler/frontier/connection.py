@@ -81,7 +81,7 @@ def connect(url: str | None = None, *, check: bool = True
     server = get_redis(url=url, decode_responses=True, **defaults.REDIS_PARAMS)
     if check:
         _ping(server, url)
-        if _cluster_enabled(server, url):
+        if _cluster_enabled(server):
             return _cluster_client(url)
     return server
 
@@ -97,7 +97,7 @@ def _ping(server: redis.Redis | redis.RedisCluster, url: str) -> None:
         raise LinkindexError(f"cannot reach Redis at {safe_url(url)}: {exc}") from None
 
 
-def _cluster_enabled(server: redis.Redis, url: str) -> bool:
+def _cluster_enabled(server: redis.Redis) -> bool:
     try:
         return bool(server.info("cluster").get("cluster_enabled"))
     except redis.ResponseError:  # INFO renamed or refused (managed Redis): not a cluster
