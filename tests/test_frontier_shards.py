@@ -167,6 +167,9 @@ def test_a_late_send_takes_a_fresh_slot_of_its_domain_across_workers(server) -> 
     before = server.zscore(g.keys.ready, "w.example")
     assert g.send_wait_ms("w.example") == g.send_wait_ms("w.example") == 0
     assert server.zscore(g.keys.ready, "w.example") == before
+    # a job paused since the pop sends nothing more: the request is handed back
+    jobs.set_state(server, g.job, "paused")
+    assert g.send_wait_ms("w.example") == -1
 
 
 def test_status_measures_the_jobs_memory_over_its_shards(server) -> None:

@@ -231,8 +231,9 @@ class WorkerFrontier:
             self.outbox_retries.append(request)
 
     def send_wait_ms(self, domain: str) -> int:
-        """0: send now (the domain's send slot is taken); else milliseconds to wait. Redis
-        unreachable: 0 — the pop already spaced the domain's requests."""
+        """0: send now (the domain's send slot is taken); else milliseconds to wait; -1:
+        the job is not running. Redis unreachable: 0 — the pop already spaced the
+        domain's requests."""
         return self._call("send_wait_ms", domain) or 0
 
     def robots(self, site: str) -> str | None:

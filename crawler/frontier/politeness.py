@@ -8,8 +8,9 @@ queue and middleware, checks how long ago the request was popped: within half th
 it goes (the pop's spacing still holds, and no round trip is spent); later, it first
 takes a fresh slot of its domain (store.FrontierStore.send_wait_ms: the domain's ready
 time on Redis's clock, shared with every worker's pops) and waits for it. A wait longer
-than SEND_WAIT_MAX_SECONDS (a long Crawl-delay learnt after the pop), or a worker
-closing, hands the request back to the front of its queue instead.
+than SEND_WAIT_MAX_SECONDS (a long Crawl-delay learnt after the pop), a job paused or
+stopped since the pop, or a worker closing, hands the request back to the front of its
+queue instead.
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ class PoliteDownloadHandler(HTTP11DownloadHandler):
         while wait_ms := client.send_wait_ms(found.domain):
             engine = crawler.engine
             closing = engine is None or not engine.running
-            if wait_ms / 1000 > self.max_wait or closing:
+            if wait_ms < 0 or wait_ms / 1000 > self.max_wait or closing:
                 client.retry(replace(found, retries=request.meta.get("retry_times", 0)))
                 crawler.stats.inc_value("linkindex/send_handed_back")
-                raise HandedBack(f"{found.domain}: next send slot in {wait_ms} ms")
+                why = "the job is not running" if wait_ms < 0 else f"next slot in {wait_ms} ms"
+                raise HandedBack(f"{found.domain}: {why}")
             crawler.stats.inc_value("linkindex/send_waits")
             await maybe_deferred_to_future(sleep(wait_ms / 1000))

@@ -207,7 +207,8 @@ class FrontierStore:
 
     def send_wait_ms(self, domain: str) -> int:
         """For a request held since its pop: 0 when it may be sent now (it takes the
-        domain's next slot, as a pop would), else how long to wait."""
+        domain's next slot, as a pop would), else how long to wait; -1 when the job is
+        no longer running (paused, stopped or gone)."""
         return int(self._run("send", self.shard(domain), domain))
 
     def counts(self) -> dict[str, int]:

@@ -5,7 +5,10 @@
 -- a late one takes a fresh slot, as a pop would: only once the domain's ready time has
 -- come, and it moves that time on by the delay (the job's, or the site's longer
 -- Crawl-delay) plus the margin, so the next pop waits for it too.
--- ARGV: P, domain. Returns 0 (send now; the slot is taken) or the milliseconds to wait.
+-- A job paused or stopped since the pop sends nothing more: the request goes back.
+-- ARGV: P, domain. Returns 0 (send now; the slot is taken), the milliseconds to wait, or
+-- -1 (the job is not running).
+if redis.call('HGET', JOB, 'state') ~= 'running' then return -1 end
 local domain = ARGV[2]
 local wait = math.max(number(JOB, 'delay_ms') or 0, number(P .. 'delay', domain) or 0)
 if wait <= 0 then return 0 end
