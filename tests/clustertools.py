@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 from clitools import FAST, REPO, linkindex
+from webtools import EDGE_COLUMNS
 
 from synthweb import SyntheticWeb
 from synthweb.truth import domain_of, host_of
@@ -72,6 +73,15 @@ def wait_for(condition: Callable[[], bool], timeout: float = 120, what: str = ""
 
 def submit(redis_url: str, job: str, seeds_file: Path, *extra: str) -> None:
     linkindex("job", "submit", job, "--redis", redis_url, "--seeds-file", seeds_file, *extra)
+
+
+def index_edges(data: Path) -> list[tuple]:
+    """The live index's edges with `live`, sorted: two builds compared row for row."""
+    generation = (data / "index" / "CURRENT").read_text().strip()
+    columns = ", ".join(EDGE_COLUMNS)
+    return sorted(duckdb.sql(
+        f"SELECT {columns}, live FROM read_parquet('{data}/index/{generation}/edges/*/*.parquet')"
+    ).fetchall(), key=repr)
 
 
 def raw_rows(data: Path, crawl_id: str, table: str, columns: str) -> list[tuple]:

@@ -14,12 +14,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import duckdb
 import pytest
 from clitools import FAST, linkindex
 from clustertools import (
     fetched_urls,
     finish,
+    index_edges,
     job_status,
     raw_rows,
     start_worker,
@@ -40,14 +40,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def truth(web: SyntheticWeb) -> ExpectedCrawl:
     return web.expected_crawl()
-
-
-def index_edges(data: Path) -> list[tuple]:
-    generation = (data / "index" / "CURRENT").read_text().strip()
-    columns = ", ".join(EDGE_COLUMNS)
-    return sorted(duckdb.sql(
-        f"SELECT {columns}, live FROM read_parquet('{data}/index/{generation}/edges/*/*.parquet')"
-    ).fetchall(), key=repr)
 
 
 def test_three_workers_crawl_exactly_what_one_local_crawl_does(

@@ -13,13 +13,13 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 import redis
 from clitools import linkindex
 from clustertools import (
     fetched_urls,
     finish,
+    index_edges,
     job_status,
     raw_rows,
     start_worker,
@@ -64,14 +64,6 @@ def keys_on_nodes(cluster: LocalRedisCluster, job: str) -> dict[int, list[str]]:
         found += list(client.scan_iter(match=f"linkindex:{{{job}:*}}:*"))
         out[node.port] = found
     return out
-
-
-def index_edges(data: Path) -> list[tuple]:
-    generation = (data / "index" / "CURRENT").read_text().strip()
-    columns = ", ".join(EDGE_COLUMNS)
-    return sorted(duckdb.sql(
-        f"SELECT {columns}, live FROM read_parquet('{data}/index/{generation}/edges/*/*.parquet')"
-    ).fetchall(), key=repr)
 
 
 def test_submit_through_any_node_shard_over_three_masters_and_survive_kill_9(

@@ -17,7 +17,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -76,8 +76,9 @@ class FrontierStore:
     def job(self) -> str:
         return self.keys.job
 
-    @property
+    @cached_property
     def shards(self) -> list[JobKeys]:
+        """Fixed at submit: worked out once (every add, ack and pop routes through it)."""
         return shard_keys(self.job, int(self.settings.get("shards") or 1))
 
     def shard(self, domain: str) -> JobKeys:
